@@ -1,0 +1,45 @@
+/* compiler.h — small portable helpers used across libvtap.
+ * Nothing here allocates or has state; it only names compiler features. */
+#ifndef VT_COMPILER_H
+#define VT_COMPILER_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define VT_PRINTF(fmt_idx, args_idx) __attribute__((format(printf, fmt_idx, args_idx)))
+#define VT_UNUSED __attribute__((unused))
+#define VT_NORETURN __attribute__((noreturn))
+#define VT_WARN_UNUSED __attribute__((warn_unused_result))
+#define VT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define VT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define VT_FALLTHROUGH __attribute__((fallthrough))
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#endif
+#define VT_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define VT_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* BUG_ON() guards invariants that, if broken, mean memory is already
+ * corrupt: continuing would only hide the cause. It is not for input
+ * validation — bad input is counted and skipped, never fatal. */
+#define BUG_ON(cond)                                                          \
+	do {                                                                  \
+		if (VT_UNLIKELY(cond)) {                                      \
+			fprintf(stderr, "BUG at %s:%d: %s\n", __FILE__,       \
+				__LINE__, #cond);                             \
+			abort();                                              \
+		}                                                             \
+	} while (0)
+
+/* Free and clear, so a struct never keeps a dangling pointer. */
+#define VT_FREE(p)            \
+	do {                  \
+		free(p);      \
+		(p) = NULL;   \
+	} while (0)
+
+#endif

@@ -1,0 +1,43 @@
+/* timeutil.h — clocks and human durations/sizes used by config and CLI. */
+#ifndef VT_TIMEUTIL_H
+#define VT_TIMEUTIL_H
+
+#include <stdint.h>
+#include <time.h>
+
+/* Monotonic nanoseconds / milliseconds (timers, rates). */
+static inline uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+static inline uint64_t mono_ms(void)
+{
+	return mono_ns() / 1000000ull;
+}
+/* Wall-clock milliseconds since the epoch (flow timestamps). */
+static inline uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000ull;
+}
+
+/* parse_duration_ms() : "250ms", "15s", "2m", "1h", "7d", or a bare
+ * number of seconds. Returns 0 or -EINVAL / -ERANGE. */
+int parse_duration_ms(const char *s, uint64_t *ms);
+/* parse_size() : "512", "64k", "16M", "2G" (powers of 1024). */
+int parse_size(const char *s, uint64_t *bytes);
+/* parse_u64() / parse_i64() : whole string, base 10 (0x for hex), range
+ * checked against [min, max]. Replaces atoi/strtol at every call site. */
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* parse_time_ms() : a point in time for queries: "now", an age relative to
+ * <now_ms> ("1h" = one hour ago), Unix seconds, or ISO 8601 UTC
+ * "2026-11-21T10:00:00Z" / "2026-11-21 10:00" / "2026-11-21". */
+int parse_time_ms(const char *s, uint64_t now_ms, uint64_t *out);
+/* fmt_time_ms() : ISO 8601 UTC with milliseconds into <buf> (>= 32 bytes). */
+const char *fmt_time_ms(uint64_t ms, char *buf, size_t len);
+
+#endif

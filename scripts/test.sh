@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# test.sh — the whole vtap test suite (the README's test command).
+#
+#   scripts/test.sh [-k PATTERN] [--no-fuzz] [--no-integration]
+#
+# 1. installs missing Debian packages (scripts/deps.sh);
+# 2. builds the ASan+UBSan build (build/asan) and the libFuzzer build
+#    (build/fuzz, clang);
+# 3. runs every unit test binary, replays every fuzz seed and runs each
+#    fuzz target for FUZZ_SECONDS (default 15), runs every integration test
+#    in tests/integration/ (each builds and removes its own namespaces);
+# 4. prints "N passed, N failed, N skipped" and exits non-zero on failure.
+#
+# An integration test exits 0 (pass), 77 (skipped, with the reason on its
+# last output line) or anything else (fail). Logs: build/test-logs/.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PATTERN=""
+DO_FUZZ=1
+DO_INTEG=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-k) PATTERN="$2"; shift 2 ;;
+	--no-fuzz) DO_FUZZ=0; shift ;;
+	--no-integration) DO_INTEG=0; shift ;;
+	*) echo "usage: $0 [-k PATTERN] [--no-fuzz] [--no-integration]" >&2; exit 2 ;;
+	esac
+done
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+LOGDIR=$ROOT/build/test-logs
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export VTAP_ROOT=$ROOT
+
+scripts/deps.sh || { echo "0 passed, 1 failed, 0 skipped (dependencies missing)"; exit 1; }
+
+build() { # build DIR [meson options...]
+	local dir=$1; shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >"$LOGDIR/setup-$(basename "$dir").log" 2>&1 ||
+			{ cat "$LOGDIR/setup-$(basename "$dir").log"; return 1; }
+	fi
+	ninja -C "$dir" >"$LOGDIR/build-$(basename "$dir").log" 2>&1 ||
+		{ tail -50 "$LOGDIR/build-$(basename "$dir").log"; return 1; }
+}
+
+mkdir -p "$LOGDIR"
+rm -f "$LOGDIR"/*.log
+if ! build build/asan -Db_sanitize=address,undefined -Db_lundef=false; then
+	echo "build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1
+fi
+export VTAP=$ROOT/build/asan/vtap
+if [ $DO_FUZZ = 1 ] && ! CC=clang build build/fuzz -Dfuzzing=true -Db_lundef=false; then
+	echo "fuzz build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1
+fi
+
+pass=0 fail=0 skip=0
+failed_names=()
+
+# run NAME TIMEOUT CMD... : one test, its output in $LOGDIR/NAME.log
+run() {
+	local name=$1 tmo=$2; shift 2
+	if [ -n "$PATTERN" ] && [[ "$name" != *$PATTERN* ]]; then return; fi
+	local log=$LOGDIR/${name//\//_}.log start=$SECONDS rc
+	timeout --kill-after=10 "$tmo" "$@" >"$log" 2>&1
+	rc=$?
+	local took=$((SECONDS - start))
+	if [ $rc -eq 0 ]; then
+		pass=$((pass + 1)); printf 'PASS  %-50s %4ds\n' "$name" $took
+	elif [ $rc -eq 77 ]; then
+		skip=$((skip + 1))
+		printf 'SKIP  %-50s %s\n' "$name" "$(grep -i 'skipped' "$log" | tail -1)"
+	else
+		fail=$((fail + 1)); failed_names+=("$name")
+		[ $rc -eq 124 ] && echo "timed out after $tmo" >>"$log"
+		printf 'FAIL  %-50s %4ds (rc %d)\n' "$name" $took $rc
+		sed 's/^/      | /' "$log" | tail -40
+	fi
+}
+
+echo "== static checks"
+for t in tests/static/*.sh; do
+	[ -f "$t" ] || continue
+	run "static/$(basename "$t" .sh)" 120 bash "$t"
+done
+
+echo "== unit tests"
+for t in build/asan/tests/unit/test_*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	run "unit/$(basename "$t")" 300 "$t"
+done
+
+if [ $DO_FUZZ = 1 ]; then
+	echo "== fuzz targets (seed replay + ${FUZZ_SECONDS}s each)"
+	for t in build/fuzz/tests/fuzz/fuzz_*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		run "fuzz/$(basename "$t")" $((FUZZ_SECONDS * 3 + 300)) \
+			tests/fuzz/run-target.sh "$t" "$FUZZ_SECONDS"
+	done
+fi
+
+if [ $DO_INTEG = 1 ]; then
+	echo "== integration tests"
+	for t in tests/integration/*.sh; do
+		[ -f "$t" ] || continue
+		tmo=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t" | head -1)
+		run "integration/$(basename "$t" .sh)" "${tmo:-300}" bash "$t"
+	done
+fi
+
+echo
+[ ${#failed_names[@]} -gt 0 ] && printf 'failed: %s\n' "${failed_names[*]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]

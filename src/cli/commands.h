@@ -1,0 +1,20 @@
+/* commands.h — the top-level subcommands of `vtap`; each lives in its own
+ * file under src/ and is listed in main.c. */
+#ifndef VT_CLI_COMMANDS_H
+#define VT_CLI_COMMANDS_H
+
+#include "core/opt.h"
+
+extern const struct cmd vtap_root;
+
+extern const struct cmd cmd_version;
+extern const struct cmd cmd_help;
+extern const struct cmd cmd_man;
+extern const struct cmd cmd_docs;
+extern const struct cmd cmd_config_keys;
+
+#include "core/conf.h"
+/* Config schemas of every daemon, NULL-terminated (cmd_meta.c). */
+extern const struct conf_schema *const vtap_conf_schemas[];
+
+#endif

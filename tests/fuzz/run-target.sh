@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# run-target.sh TARGET SECONDS — replays every seed of a fuzz target (its
+# own seeds/NAME/ directory plus the corpus paths listed in seeds/NAME.list,
+# relative to the project root), then fuzzes it for SECONDS into a scratch
+# corpus. Fails on the first crash, leak or sanitizer report.
+set -euo pipefail
+target=$1
+secs=$2
+name=$(basename "$target")
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+seeds=()
+[ -d "$here/seeds/$name" ] && seeds+=("$here/seeds/$name")
+if [ -f "$here/seeds/$name.list" ]; then
+	while IFS= read -r line; do
+		case "$line" in ''|'#'*) continue ;; esac
+		for p in $root/$line; do [ -e "$p" ] && seeds+=("$p"); done
+	done <"$here/seeds/$name.list"
+fi
+[ ${#seeds[@]} -gt 0 ] || { echo "no seeds for $name"; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+files=$(find "${seeds[@]}" -type f | wc -l)
+echo "replaying $files seeds"
+art=$root/build/fuzz-artifacts/$name
+mkdir -p "$art"
+"$target" -runs=0 -artifact_prefix="$art/" "${seeds[@]}" >"$work.replay" 2>&1 ||
+	{ tail -40 "$work.replay"; rm -f "$work.replay"; exit 1; }
+tail -3 "$work.replay"; rm -f "$work.replay"
+echo "fuzzing for ${secs}s"
+"$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	-artifact_prefix="$art/" "$work" "${seeds[@]}" >"$work.log" 2>&1 ||
+	{ tail -60 "$work.log"; rm -f "$work.log"; echo "crash input kept in $art"; exit 1; }
+tail -8 "$work.log"; rm -f "$work.log"

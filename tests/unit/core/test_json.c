@@ -1,0 +1,153 @@
+/* Unit tests: lib/core/json — writer and parser. */
+#include "core/json.h"
+
+#include "vt_test.h"
+
+static void t_writer_nesting(void)
+{
+	struct vbuf b;
+	struct jw w;
+
+	vbuf_init(&b, 4096);
+	jw_init(&w, &b, false);
+	jw_obj_open(&w, NULL);
+	jw_str(&w, "name", "vm\"1\n");
+	jw_uint(&w, "bytes", 18446744073709551615ull);
+	jw_int(&w, "delta", -5);
+	jw_arr_open(&w, "ports");
+	jw_uint(&w, NULL, 80);
+	jw_uint(&w, NULL, 443);
+	jw_arr_close(&w);
+	jw_obj_open(&w, "empty");
+	jw_obj_close(&w);
+	jw_bool(&w, "up", true);
+	jw_null(&w, "none");
+	jw_str(&w, "nullstr", NULL);
+	jw_obj_close(&w);
+	CHECK_EQ(w.err, 0);
+	CHECK_STR(vbuf_str(&b),
+		  "{\"name\":\"vm\\\"1\\n\",\"bytes\":18446744073709551615,\"delta\":-5,"
+		  "\"ports\":[80,443],\"empty\":{},\"up\":true,\"none\":null,\"nullstr\":null}");
+	vbuf_free(&b);
+}
+
+static void t_escape_invalid_utf8(void)
+{
+	static const struct { const char *in; size_t n; const char *want; } cases[] = {
+		{ "plain", 5, "\"plain\"" },
+		{ "\xc3\xa9t\xc3\xa9", 5, "\"\xc3\xa9t\xc3\xa9\"" },   /* valid UTF-8 kept */
+		{ "a\xff" "b", 3, "\"a\\u00ffb\"" },                /* invalid byte escaped */
+		{ "\x01\x1f", 2, "\"\\u0001\\u001f\"" },
+		{ "a\0b", 3, "\"a\\u0000b\"" },
+		{ "\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\"" },  /* surrogate = invalid */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vbuf b;
+		vbuf_init(&b, 256);
+		CHECK_EQ(json_escape(&b, cases[i].in, cases[i].n), 0);
+		CHECK_STR(vbuf_str(&b), cases[i].want);
+		vbuf_free(&b);
+	}
+}
+
+static void t_writer_bound(void)
+{
+	struct vbuf b;
+	struct jw w;
+
+	vbuf_init(&b, 8);
+	jw_init(&w, &b, false);
+	jw_arr_open(&w, NULL);
+	jw_str(&w, NULL, "much too long for the buffer");
+	jw_arr_close(&w);
+	CHECK_EQ(w.err, -ENOSPC);
+	vbuf_free(&b);
+}
+
+static void t_parse_valid(void)
+{
+	const char *text = " {\"hosts\": [ {\"name\": \"h1\", \"vms\": 3}, {\"name\":\"h\\u00e92\"} ],"
+			   " \"ok\": true, \"x\": -1.5e2, \"n\": null, \"big\": 9007199254740993 } ";
+	struct vt_err err = { 0 };
+	struct json_val *v = json_parse(text, strlen(text), 1000, &err);
+	int64_t i;
+
+	CHECK(v != NULL);
+	if (!v)
+		return;
+	const struct json_val *hosts = json_get(v, "hosts");
+	CHECK_EQ(json_len(hosts), 2);
+	CHECK_STR(json_get_str(json_at(hosts, 0), "name"), "h1");
+	CHECK(json_get_int(json_at(hosts, 0), "vms", &i) && i == 3);
+	CHECK_STR(json_get_str(json_at(hosts, 1), "name"), "h\xc3\xa9" "2");
+	CHECK(json_get(v, "ok")->type == JSON_BOOL && json_get(v, "ok")->u.b);
+	CHECK(json_get(v, "x")->u.num == -150.0);
+	CHECK(!json_get(v, "x")->is_int);
+	CHECK(json_get(v, "n")->type == JSON_NULL);
+	CHECK(json_get_int(v, "big", &i) && i == 9007199254740993ll);
+	CHECK(json_get(v, "missing") == NULL);
+	CHECK(json_get_str(v, "ok") == NULL); /* wrong type */
+	json_free(v);
+}
+
+static void t_parse_errors(void)
+{
+	static const struct { const char *in; const char *msg; } cases[] = {
+		{ "", "unexpected end" },
+		{ "{", "expected object key" },
+		{ "{\"a\" 1}", "expected ':'" },
+		{ "[1,]", "bad number" },
+		{ "[1 2]", "expected ',' or ']'" },
+		{ "\"abc", "unterminated string" },
+		{ "\"\\x\"", "bad escape" },
+		{ "\"\\ud800\"", "unpaired surrogate" },
+		{ "tru", "bad literal" },
+		{ "{} x", "trailing characters" },
+		{ "\"a\tb\"", "control character" },
+		{ "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]", "too deep" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vt_err err = { 0 };
+		struct json_val *v = json_parse(cases[i].in, strlen(cases[i].in), 1000, &err);
+		CHECK(v == NULL);
+		CHECK_CONTAINS(err.msg, cases[i].msg);
+		json_free(v);
+	}
+}
+
+static void t_parse_node_bound(void)
+{
+	struct vt_err err = { 0 };
+	const char *text = "[1,2,3,4,5,6,7,8,9,10]";
+	struct json_val *v = json_parse(text, strlen(text), 5, &err);
+
+	CHECK(v == NULL);
+	CHECK_CONTAINS(err.msg, "more than 5 values");
+	v = json_parse(text, strlen(text), 11, &err);
+	CHECK(v != NULL);
+	CHECK_EQ(json_len(v), 10);
+	json_free(v);
+}
+
+static void t_roundtrip(void)
+{
+	struct vbuf b;
+	struct jw w;
+	struct vt_err err = { 0 };
+	const char weird[] = "tab\there \"q\" \\ \xe2\x82\xac \x01";
+
+	vbuf_init(&b, 4096);
+	jw_init(&w, &b, true);
+	jw_obj_open(&w, NULL);
+	jw_str(&w, "s", weird);
+	jw_obj_close(&w);
+	struct json_val *v = json_parse((const char *)b.data, b.len, 100, &err);
+	CHECK(v != NULL);
+	CHECK_STR(json_get_str(v, "s"), weird);
+	json_free(v);
+	vbuf_free(&b);
+}
+
+VT_TEST_MAIN(VT_T(t_writer_nesting), VT_T(t_escape_invalid_utf8), VT_T(t_writer_bound),
+	     VT_T(t_parse_valid), VT_T(t_parse_errors), VT_T(t_parse_node_bound),
+	     VT_T(t_roundtrip))
