@@ -33,6 +33,14 @@ LOGDIR=$ROOT/build/test-logs
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export VTAP_ROOT=$ROOT
+# The shared capture corpus (read-only, used in place): next to the checkout,
+# or where VTAP_CORPUS points. Tests that need it fail when it is missing.
+if [ -z "${VTAP_CORPUS:-}" ]; then
+	for c in "$ROOT/../shared/corpus" /work/shared/corpus; do
+		[ -f "$c/MANIFEST.tsv" ] && { VTAP_CORPUS=$(cd "$c" && pwd); break; }
+	done
+fi
+export VTAP_CORPUS=${VTAP_CORPUS:-$ROOT/../shared/corpus}
 
 scripts/deps.sh || { echo "0 passed, 1 failed, 0 skipped (dependencies missing)"; exit 1; }
 

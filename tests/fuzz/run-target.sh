@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run-target.sh TARGET SECONDS — replays every seed of a fuzz target (its
-# own seeds/NAME/ directory plus the corpus paths listed in seeds/NAME.list,
-# relative to the project root), then fuzzes it for SECONDS into a scratch
-# corpus. Fails on the first crash, leak or sanitizer report.
+# own seeds/NAME/ directory plus the globs listed in seeds/NAME.list, which
+# are relative to the shared capture corpus $VTAP_CORPUS), then fuzzes it
+# for SECONDS into a scratch corpus. Fails on the first crash, leak or
+# sanitizer report, and when a listed glob matches nothing.
 set -euo pipefail
 target=$1
 secs=$2
@@ -14,7 +15,10 @@ seeds=()
 if [ -f "$here/seeds/$name.list" ]; then
 	while IFS= read -r line; do
 		case "$line" in ''|'#'*) continue ;; esac
-		for p in $root/$line; do [ -e "$p" ] && seeds+=("$p"); done
+		: "${VTAP_CORPUS:?VTAP_CORPUS must point at the shared capture corpus}"
+		n=0
+		for p in $VTAP_CORPUS/$line; do [ -e "$p" ] && { seeds+=("$p"); n=$((n + 1)); }; done
+		[ $n -gt 0 ] || { echo "seed glob '$line' matches nothing in $VTAP_CORPUS"; exit 1; }
 	done <"$here/seeds/$name.list"
 fi
 [ ${#seeds[@]} -gt 0 ] || { echo "no seeds for $name"; exit 1; }

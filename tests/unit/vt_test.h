@@ -75,6 +75,22 @@ static const char *vt_test_case;
 		}                                                              \
 	} while (0)
 
+/* vt_corpus() : the path of <rel> inside the shared capture corpus
+ * ($VTAP_CORPUS, set by scripts/test.sh). Aborts the test binary when the
+ * corpus is missing: a test that needs it must not silently pass. */
+static inline const char *vt_corpus(const char *rel)
+{
+	static char path[4096];
+	const char *base = getenv("VTAP_CORPUS");
+
+	if (!base || !*base) {
+		fprintf(stderr, "VTAP_CORPUS is not set (run through scripts/test.sh)\n");
+		exit(2);
+	}
+	snprintf(path, sizeof(path), "%s/%s", base, rel);
+	return path;
+}
+
 typedef void (*vt_test_fn)(void);
 struct vt_test_def {
 	const char *name;
