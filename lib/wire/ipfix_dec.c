@@ -122,7 +122,11 @@ int ipfix_decode(struct fd_msg *m, const uint8_t *buf, size_t len)
 	r = rd_init(buf + IPFIX_HDR_LEN, mlen - IPFIX_HDR_LEN);
 	m->tc.export_ms = (uint64_t)etime * 1000;
 	uint16_t idx = 0;
-	while (rd_left(&r) >= 4) {
+	while (rd_left(&r)) {
+		if (rd_left(&r) < 4) {
+			fd_error(m, FD_ERR_SET_LENGTH); /* 1-3 stray bytes: not a set */
+			break;
+		}
 		uint16_t id = rd_u16(&r), slen = rd_u16(&r);
 
 		if (slen < 4 || slen - 4u > rd_left(&r)) {
@@ -138,8 +142,6 @@ int ipfix_decode(struct fd_msg *m, const uint8_t *buf, size_t len)
 		else
 			fd_error(m, FD_ERR_SET_ID);
 	}
-	if (rd_left(&r))
-		fd_error(m, FD_ERR_SET_LENGTH); /* 1-3 stray bytes: not a set */
 	fd_sequence(m, seq, m->data_records);
 	return 0;
 }

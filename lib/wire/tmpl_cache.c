@@ -426,7 +426,7 @@ int tmpl_cache_serialize(const struct tmpl_cache *c, uint8_t **out, size_t *len)
 	const struct tmpl *t;
 
 	for (t = c->tail; t; t = t->gprev)
-		need += 32 + (size_t)t->nfields * 8;
+		need += 28 + (size_t)t->nfields * 8;
 	uint8_t *buf = malloc(need);
 	if (!buf)
 		return -ENOMEM;
