@@ -24,15 +24,22 @@ fi
 [ ${#seeds[@]} -gt 0 ] || { echo "no seeds for $name"; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-files=$(find "${seeds[@]}" -type f | wc -l)
-echo "replaying $files seeds"
+# libFuzzer takes either seed files or corpus directories, not a mix: put
+# every seed (directory contents and listed files) into one directory
+mkdir "$work/seeds" "$work/corpus"
+i=0
+while IFS= read -r f; do
+	i=$((i + 1))
+	ln -s "$f" "$work/seeds/$i-$(basename "$f")"
+done < <(find "${seeds[@]}" -type f)
+echo "replaying $i seeds"
 art=$root/build/fuzz-artifacts/$name
 mkdir -p "$art"
-"$target" -runs=0 -artifact_prefix="$art/" "${seeds[@]}" >"$work.replay" 2>&1 ||
+"$target" -runs=0 -artifact_prefix="$art/" "$work/seeds" >"$work.replay" 2>&1 ||
 	{ tail -40 "$work.replay"; rm -f "$work.replay"; exit 1; }
 tail -3 "$work.replay"; rm -f "$work.replay"
 echo "fuzzing for ${secs}s"
 "$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	-artifact_prefix="$art/" "$work" "${seeds[@]}" >"$work.log" 2>&1 ||
+	-artifact_prefix="$art/" "$work/corpus" "$work/seeds" >"$work.log" 2>&1 ||
 	{ tail -60 "$work.log"; rm -f "$work.log"; echo "crash input kept in $art"; exit 1; }
 tail -8 "$work.log"; rm -f "$work.log"
