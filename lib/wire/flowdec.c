@@ -5,6 +5,7 @@
 #include "wire/flowdec.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,36 @@ struct flowdec {
 	uint64_t tmpl_gen;
 };
 
+#define CK(name, type, field, min, max, def, help)                              \
+	{ name, type, offsetof(struct flowdec_conf, field), min, max, def, help,    \
+	  NULL, NULL, NULL, false }
+
+const struct conf_key flowdec_conf_keys[] = {
+	CK("max_exporters", CONF_UINT, max_exporters, 1, 10000000, "16384",
+	   "exporters tracked at once; the least recently seen is forgotten (with its "
+	   "templates) when a new one arrives at the bound"),
+	CK("max_templates", CONF_UINT, max_templates, 1, 100000000, "262144",
+	   "templates kept, all exporters; the least recently used goes first"),
+	CK("max_templates_per_exporter", CONF_UINT, max_templates_per_exporter, 1, 65536, "256",
+	   "templates kept per exporter address"),
+	CK("template_memory", CONF_SIZE, max_template_bytes, 4096, 1ull << 40, "256M",
+	   "memory for templates, all exporters"),
+	CK("template_memory_per_exporter", CONF_SIZE, max_template_bytes_per_exporter, 4096,
+	   1ull << 32, "128k", "memory for one exporter's templates"),
+	CK("hold_time", CONF_DURATION, hold_ms, 0, 86400000, "30s",
+	   "how long data that arrived before its template waits for it; then it is "
+	   "counted as no-template"),
+	CK("hold_memory_per_exporter", CONF_SIZE, hold_bytes_per_exporter, 0, 1ull << 32, "256k",
+	   "data held for missing templates, per exporter (the oldest is dropped and "
+	   "counted as no-template)"),
+	CK("hold_memory", CONF_SIZE, hold_bytes_total, 0, 1ull << 40, "64M",
+	   "data held for missing templates, all exporters"),
+	CK("max_domains_per_exporter", CONF_UINT, max_domains_per_exporter, 1, 4096, "16",
+	   "observation domains (v9 source ids, sFlow sub-agents) with their own "
+	   "sequence numbers and sampling tables, per exporter"),
+};
+const size_t flowdec_conf_nkeys = ARRAY_SIZE(flowdec_conf_keys);
+
 void flowdec_conf_defaults(struct flowdec_conf *c)
 {
 	c->max_exporters = 16384;
@@ -124,7 +155,9 @@ struct flowdec *flowdec_new(const struct flowdec_conf *conf, const struct flowde
 {
 	struct flowdec *fd;
 
-	if (!conf->max_exporters || !conf->max_domains_per_exporter || !ops || !ops->record) {
+	if (!conf->max_exporters || !conf->max_domains_per_exporter ||
+	    conf->max_domains_per_exporter > 4096 || conf->max_templates > UINT32_MAX ||
+	    conf->max_templates_per_exporter > UINT32_MAX || !ops || !ops->record) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -135,8 +168,8 @@ struct flowdec *flowdec_new(const struct flowdec_conf *conf, const struct flowde
 	fd->ops = ops;
 	fd->arg = arg;
 	struct tmpl_cache_conf tc = {
-		.max_total = conf->max_templates,
-		.max_per_owner = conf->max_templates_per_exporter,
+		.max_total = (uint32_t)conf->max_templates,
+		.max_per_owner = (uint32_t)conf->max_templates_per_exporter,
 		.max_bytes_total = conf->max_template_bytes,
 		.max_bytes_per_owner = conf->max_template_bytes_per_exporter,
 	};
@@ -386,7 +419,7 @@ static struct fd_domain *dom_get(struct fd_msg *m)
 	if (ex->ndom == ex->capdom && ex->capdom < m->fd->conf.max_domains_per_exporter) {
 		uint16_t cap = ex->capdom ? (uint16_t)(ex->capdom * 2) : 1;
 		if (cap > m->fd->conf.max_domains_per_exporter)
-			cap = m->fd->conf.max_domains_per_exporter;
+			cap = (uint16_t)m->fd->conf.max_domains_per_exporter;
 		struct fd_domain *nd = realloc(ex->dom, cap * sizeof(*nd));
 		if (nd) {
 			ex->dom = nd;

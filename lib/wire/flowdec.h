@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/conf.h"
 #include "core/err.h"
 #include "flow/flowrec.h"
 #include "wire/ie_table.h"
@@ -51,19 +52,27 @@ enum fd_err {
 };
 const char *flowdec_err_name(enum fd_err e);
 
+/* Bounds of the decoder (all uint64_t so that flowdec_conf_keys can fill
+ * them from a config file). */
 struct flowdec_conf {
-	uint32_t max_exporters;            /* exporters tracked; LRU evicted */
-	uint32_t max_templates;            /* templates, all exporters */
-	uint32_t max_templates_per_exporter;
-	size_t max_template_bytes;         /* all exporters */
-	size_t max_template_bytes_per_exporter;
+	uint64_t max_exporters;            /* exporters tracked; LRU evicted */
+	uint64_t max_templates;            /* templates, all exporters */
+	uint64_t max_templates_per_exporter;
+	uint64_t max_template_bytes;       /* all exporters */
+	uint64_t max_template_bytes_per_exporter;
 	uint64_t hold_ms;                  /* how long data waits for its template */
-	size_t hold_bytes_per_exporter;
-	size_t hold_bytes_total;
-	uint16_t max_domains_per_exporter; /* observation domains tracked */
+	uint64_t hold_bytes_per_exporter;
+	uint64_t hold_bytes_total;
+	uint64_t max_domains_per_exporter; /* observation domains tracked */
 };
-/* flowdec_conf_defaults() : the defaults documented in flow-decoding.md. */
+/* flowdec_conf_defaults() : the defaults documented in flow-decoding.md
+ * (the same as the defaults of flowdec_conf_keys). */
 void flowdec_conf_defaults(struct flowdec_conf *c);
+/* The config keys of struct flowdec_conf, for the collector to place in a
+ * section of its config file (a conf_section whose struct holds a struct
+ * flowdec_conf at offset 0; add the offset of yours to each key's). */
+extern const struct conf_key flowdec_conf_keys[];
+extern const size_t flowdec_conf_nkeys;
 
 /* Where a record came from, for the caller (and for tests that compare
  * with tshark record by record). */

@@ -897,6 +897,31 @@ static void t_exporter_bound(void)
 	flowdec_free(fd);
 }
 
+/* The config keys and flowdec_conf_defaults() agree, and bad values are
+ * refused with the key named. */
+static void t_conf_keys(void)
+{
+	struct flowdec_conf a, b;
+	struct conf_section sec = { "decode", "decoder bounds", flowdec_conf_keys,
+				    flowdec_conf_nkeys, 0, NULL };
+	struct vt_err err = { 0 };
+	static const char text[] = "[decode]\nhold_time = 5s\nmax_exporters = 100\n";
+	static const char bad[] = "[decode]\nhold_memory = lots\n";
+
+	memset(&a, 0, sizeof(a));
+	flowdec_conf_defaults(&b);
+	CHECK_EQ(conf_defaults(&sec, 1, &a, &err), 0);
+	CHECK_MEM(&a, &b, sizeof(a));
+	CHECK_EQ(conf_parse(text, sizeof(text) - 1, "t.conf", &sec, 1, &a, &err), 0);
+	CHECK_EQ_U64(a.hold_ms, 5000);
+	CHECK_EQ_U64(a.max_exporters, 100);
+	CHECK(conf_parse(bad, sizeof(bad) - 1, "t.conf", &sec, 1, &a, &err) < 0);
+	CHECK_CONTAINS(err.msg, "hold_memory");
+	a.max_domains_per_exporter = 0;
+	struct cap c;
+	CHECK(fd_cap_new(&c, &a) == NULL);
+}
+
 static void setup(void)
 {
 	EXP1 = ip4(192, 0, 2, 1);
@@ -919,4 +944,5 @@ VT_TEST_MAIN(VT_T(t_setup), VT_T(t_template_and_data), VT_T(t_varlen_forms),
 	     VT_T(t_template_count_overflow), VT_T(t_data_before_template),
 	     VT_T(t_hold_expiry_and_bounds), VT_T(t_sequence), VT_T(t_timestamps),
 	     VT_T(t_sysinit_from_options), VT_T(t_sampling), VT_T(t_template_reassignment),
-	     VT_T(t_stream), VT_T(t_dispatch_errors), VT_T(t_exporter_bound))
+	     VT_T(t_stream), VT_T(t_dispatch_errors), VT_T(t_exporter_bound),
+	     VT_T(t_conf_keys))
