@@ -404,22 +404,22 @@ static struct fd_exporter *exp_get(struct flowdec *fd, const struct vt_addr *a, 
 	return ex;
 }
 
-static struct fd_domain *dom_get(struct fd_msg *m)
+static struct fd_domain *dom_find(struct flowdec *fd, struct fd_exporter *ex, uint8_t version,
+				   uint32_t domain, uint64_t now_ms)
 {
-	struct fd_exporter *ex = m->ex;
 	struct fd_domain *d;
 
 	for (uint16_t i = 0; i < ex->ndom; i++) {
 		d = &ex->dom[i];
-		if (d->domain == m->domain && d->version == m->version) {
-			d->used_ms = m->now_ms;
+		if (d->domain == domain && d->version == version) {
+			d->used_ms = now_ms;
 			return d;
 		}
 	}
-	if (ex->ndom == ex->capdom && ex->capdom < m->fd->conf.max_domains_per_exporter) {
+	if (ex->ndom == ex->capdom && ex->capdom < fd->conf.max_domains_per_exporter) {
 		uint16_t cap = ex->capdom ? (uint16_t)(ex->capdom * 2) : 1;
-		if (cap > m->fd->conf.max_domains_per_exporter)
-			cap = (uint16_t)m->fd->conf.max_domains_per_exporter;
+		if (cap > fd->conf.max_domains_per_exporter)
+			cap = (uint16_t)fd->conf.max_domains_per_exporter;
 		struct fd_domain *nd = realloc(ex->dom, cap * sizeof(*nd));
 		if (nd) {
 			ex->dom = nd;
@@ -438,10 +438,15 @@ static struct fd_domain *dom_get(struct fd_msg *m)
 		return NULL;
 	}
 	memset(d, 0, sizeof(*d));
-	d->domain = m->domain;
-	d->version = m->version;
-	d->used_ms = m->now_ms;
+	d->domain = domain;
+	d->version = version;
+	d->used_ms = now_ms;
 	return d;
+}
+
+static struct fd_domain *dom_get(struct fd_msg *m)
+{
+	return dom_find(m->fd, m->ex, m->version, m->domain, m->now_ms);
 }
 
 /* ---- decoder interface -------------------------------------------------- */
@@ -881,20 +886,109 @@ uint64_t flowdec_template_generation(const struct flowdec *fd)
 	return fd->tmpl_gen;
 }
 
-int flowdec_templates_save(const struct flowdec *fd, const char *path, struct vt_err *err)
-{
-	return tmpl_cache_save(fd->cache, path, err);
-}
+/* The template file also carries each domain's sampling table and
+ * systemInitTime (entry kind 2), so a sampled exporter's data keeps its
+ * rate across a restart:
+ *   address (16) | version u8 | domain u32 | sysinit ms u64 |
+ *   default rate u32 | sampler count u8 | { kind u8 | id u64 | rate u32 } * count */
+#define ENTRY_DOMAIN 2
+#define DOMAIN_ENTRY_LEN (16 + 1 + 4 + 8 + 4 + 1)
 
-struct load_ctx {
+struct file_ctx {
 	struct flowdec *fd;
 	uint64_t now_ms;
 };
 
+static int put_u(struct vbuf *b, uint64_t v, size_t n)
+{
+	uint8_t x[8];
+	struct vt_wr w = wr_init(x, sizeof(x));
+
+	wr_uint(&w, v, n);
+	return vbuf_add(b, x, n);
+}
+
+static int ext_save(void *arg, struct vbuf *b)
+{
+	const struct file_ctx *fc = arg;
+	int n = 0, r = 0;
+
+	for (const struct fd_exporter *ex = fc->fd->tail; ex; ex = ex->lprev) {
+		for (uint16_t i = 0; i < ex->ndom; i++) {
+			const struct fd_domain *d = &ex->dom[i];
+			if (!d->sys_init_ms && !d->default_rate && !d->nsamplers)
+				continue;
+			size_t at = tmpl_file_entry_begin(b, ENTRY_DOMAIN);
+			r |= vbuf_add(b, ex->owner.addr.b, 16);
+			r |= put_u(b, d->version, 1);
+			r |= put_u(b, d->domain, 4);
+			r |= put_u(b, d->sys_init_ms, 8);
+			r |= put_u(b, d->default_rate, 4);
+			r |= put_u(b, d->nsamplers, 1);
+			for (uint8_t k = 0; k < d->nsamplers; k++) {
+				r |= put_u(b, d->samplers[k].kind, 1);
+				r |= put_u(b, d->samplers[k].id, 8);
+				r |= put_u(b, d->samplers[k].rate, 4);
+			}
+			r |= tmpl_file_entry_end(b, at);
+			if (r)
+				return -ENOSPC;
+			n++;
+		}
+	}
+	return n;
+}
+
+static int ext_load(void *arg, uint8_t kind, const uint8_t *body, size_t len, bool apply)
+{
+	struct file_ctx *fc = arg;
+	struct vt_rd r = rd_init(body, len);
+	struct vt_addr a;
+
+	if (kind != ENTRY_DOMAIN)
+		return 0;   /* a newer kind: ignored */
+	rd_copy(&r, a.b, 16);
+	uint8_t version = rd_u8(&r);
+	uint32_t domain = rd_u32(&r);
+	uint64_t sys_init = rd_u64(&r);
+	uint32_t def = rd_u32(&r);
+	uint8_t n = rd_u8(&r);
+	if (rd_failed(&r) || n > FD_MAX_SAMPLERS || len != DOMAIN_ENTRY_LEN + (size_t)n * 13 ||
+	    (version != 5 && version != 9 && version != 10 && version != 105))
+		return -EBADMSG;
+	struct fd_sampler s[FD_MAX_SAMPLERS];
+	for (uint8_t k = 0; k < n; k++) {
+		s[k].kind = rd_u8(&r);
+		s[k].id = rd_u64(&r);
+		s[k].rate = rd_u32(&r);
+		if (s[k].kind < SAMP_SAMPLER || s[k].kind > SAMP_IF || !s[k].rate)
+			return -EBADMSG;
+	}
+	if (!apply)
+		return 0;
+	struct fd_exporter *ex = exp_get(fc->fd, &a, fc->now_ms);
+	struct fd_domain *d = ex ? dom_find(fc->fd, ex, version, domain, fc->now_ms) : NULL;
+	if (!d)
+		return 0;
+	d->sys_init_ms = sys_init;
+	d->default_rate = def;
+	d->nsamplers = n;
+	memcpy(d->samplers, s, n * sizeof(s[0]));
+	return 0;
+}
+
+int flowdec_templates_save(const struct flowdec *fd, const char *path, struct vt_err *err)
+{
+	struct file_ctx fc = { (struct flowdec *)fd, 0 };
+	struct tmpl_file_ext ext = { ext_save, ext_load, &fc };
+
+	return tmpl_cache_save(fd->cache, path, &ext, err);
+}
+
 static struct tmpl_owner *load_owner(void *arg, const struct vt_addr *a)
 {
-	struct load_ctx *lc = arg;
-	struct fd_exporter *ex = exp_get(lc->fd, a, lc->now_ms);
+	struct file_ctx *fc = arg;
+	struct fd_exporter *ex = exp_get(fc->fd, a, fc->now_ms);
 
 	return ex ? &ex->owner : NULL;
 }
@@ -902,12 +996,33 @@ static struct tmpl_owner *load_owner(void *arg, const struct vt_addr *a)
 int flowdec_templates_load(struct flowdec *fd, const char *path, uint64_t now_ms,
 			   struct vt_err *err)
 {
-	struct load_ctx lc = { fd, now_ms };
-	int r = tmpl_cache_load(fd->cache, path, load_owner, &lc, now_ms, err);
+	struct file_ctx fc = { fd, now_ms };
+	struct tmpl_file_ext ext = { ext_save, ext_load, &fc };
+	int r = tmpl_cache_load(fd->cache, path, load_owner, &fc, &ext, now_ms, err);
 
 	if (r > 0)
 		fd->tmpl_gen++;
 	return r;
+}
+
+int flowdec_templates_load_mem(struct flowdec *fd, const uint8_t *buf, size_t len,
+			       uint64_t now_ms, struct vt_err *err)
+{
+	struct file_ctx fc = { fd, now_ms };
+	struct tmpl_file_ext ext = { ext_save, ext_load, &fc };
+	int r = tmpl_cache_load_mem(fd->cache, buf, len, load_owner, &fc, &ext, now_ms, err);
+
+	if (r > 0)
+		fd->tmpl_gen++;
+	return r;
+}
+
+int flowdec_templates_serialize(const struct flowdec *fd, uint8_t **out, size_t *len)
+{
+	struct file_ctx fc = { (struct flowdec *)fd, 0 };
+	struct tmpl_file_ext ext = { ext_save, ext_load, &fc };
+
+	return tmpl_cache_serialize(fd->cache, &ext, out, len);
 }
 
 void flowdec_free(struct flowdec *fd)

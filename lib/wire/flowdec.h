@@ -207,11 +207,18 @@ void flowdec_stats(const struct flowdec *fd, struct flowdec_stats *st);
 uint64_t flowdec_template_generation(const struct flowdec *fd);
 
 /* flowdec_templates_save() / _load() : the template file (tmpl_cache.h
- * format). Load returns the number of templates loaded or a negative errno
- * (-ENOENT when the file does not exist) with a message in <err>. */
+ * format), with each domain's sampling table and systemInitTime so that
+ * sampled data keeps its rate across a restart. Load returns the number of
+ * templates loaded or a negative errno (-ENOENT when the file does not
+ * exist, -EBADMSG when it is damaged: nothing is loaded) with a message in
+ * <err>. _load_mem() and _serialize() work on a memory image (tests,
+ * fuzzing); the caller frees *<out>. */
 int flowdec_templates_save(const struct flowdec *fd, const char *path, struct vt_err *err);
 int flowdec_templates_load(struct flowdec *fd, const char *path, uint64_t now_ms,
 			   struct vt_err *err);
+int flowdec_templates_load_mem(struct flowdec *fd, const uint8_t *buf, size_t len,
+			       uint64_t now_ms, struct vt_err *err);
+int flowdec_templates_serialize(const struct flowdec *fd, uint8_t **out, size_t *len);
 
 /* ---- interface for the per-version decoders ------------------------------ */
 

@@ -393,14 +393,17 @@ void tmpl_cache_stats(const struct tmpl_cache *c, struct tmpl_cache_stats *st)
  * File layout (all integers big-endian), format version 1:
  *
  *   magic "VTAPTMPL" (8) | format version u32 | entry count u32
- *   entry*: exporter address (16, IPv4-mapped) | protocol version u8 (9|10)
- *           | options u8 (0|1) | template id u16 | domain u32
- *           | scope field count u16 | field count u16
- *           | field* (element id u16 | length u16 | PEN u32)
+ *   entry*: kind u8 | length u32 (of the body) | body
+ *     kind 1, a template: exporter address (16, IPv4-mapped) | protocol
+ *           version u8 (9|10) | options u8 (0|1) | template id u16 |
+ *           domain u32 | scope field count u16 | field count u16 |
+ *           field* (element id u16 | length u16 | PEN u32)
+ *     kind >= 2: the caller's (struct tmpl_file_ext); skipped when no
+ *           extension is given
  *   CRC-32 (IEEE 802.3) u32 of every byte before it
  *
- * Entries are written least recently used first, so loading them in order
- * rebuilds the same LRU order. */
+ * Templates are written least recently used first, so loading them in
+ * order rebuilds the same LRU order. */
 
 static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 {
@@ -420,38 +423,77 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 	return crc ^ 0xffffffffu;
 }
 
-int tmpl_cache_serialize(const struct tmpl_cache *c, uint8_t **out, size_t *len)
+static int put_be(struct vbuf *b, uint64_t v, size_t n)
 {
-	size_t need = 16 + 4;
-	const struct tmpl *t;
+	uint8_t x[8];
+	struct vt_wr w = wr_init(x, sizeof(x));
 
-	for (t = c->tail; t; t = t->gprev)
-		need += 28 + (size_t)t->nfields * 8;
-	uint8_t *buf = malloc(need);
-	if (!buf)
-		return -ENOMEM;
-	struct vt_wr w = wr_init(buf, need);
-	wr_bytes(&w, TMPL_FILE_MAGIC, 8);
-	wr_u32(&w, TMPL_FILE_VERSION);
-	wr_u32(&w, (uint32_t)c->st.templates);
-	for (t = c->tail; t; t = t->gprev) {
-		wr_bytes(&w, t->owner->addr.b, 16);
-		wr_u8(&w, t->version);
-		wr_u8(&w, t->options);
-		wr_u16(&w, t->id);
-		wr_u32(&w, t->domain);
-		wr_u16(&w, t->nscope);
-		wr_u16(&w, t->nfields);
-		for (uint16_t i = 0; i < t->nfields; i++) {
-			wr_u16(&w, t->f[i].id);
-			wr_u16(&w, t->f[i].len);
-			wr_u32(&w, t->f[i].pen);
+	wr_uint(&w, v, n);
+	return vbuf_add(b, x, n);
+}
+
+size_t tmpl_file_entry_begin(struct vbuf *b, uint8_t kind)
+{
+	size_t at = b->len;
+
+	(void)put_be(b, kind, 1);
+	(void)put_be(b, 0, 4);
+	return at;
+}
+
+int tmpl_file_entry_end(struct vbuf *b, size_t at)
+{
+	if (b->len < at + 5)
+		return -ENOSPC;   /* the begin did not fit */
+	st_be32(b->data + at + 1, (uint32_t)(b->len - at - 5));
+	return 0;
+}
+
+int tmpl_cache_serialize(const struct tmpl_cache *c, const struct tmpl_file_ext *ext,
+			 uint8_t **out, size_t *len)
+{
+	struct vbuf b;
+	uint32_t count = 0;
+	int r = 0;
+
+	vbuf_init(&b, TMPL_FILE_MAX);
+	r |= vbuf_add(&b, TMPL_FILE_MAGIC, 8);
+	r |= put_be(&b, TMPL_FILE_VERSION, 4);
+	r |= put_be(&b, 0, 4);                 /* count, patched below */
+	for (const struct tmpl *t = c->tail; t && !r; t = t->gprev) {
+		size_t at = tmpl_file_entry_begin(&b, TMPL_ENTRY_TEMPLATE);
+		r |= vbuf_add(&b, t->owner->addr.b, 16);
+		r |= put_be(&b, t->version, 1);
+		r |= put_be(&b, t->options, 1);
+		r |= put_be(&b, t->id, 2);
+		r |= put_be(&b, t->domain, 4);
+		r |= put_be(&b, t->nscope, 2);
+		r |= put_be(&b, t->nfields, 2);
+		for (uint16_t i = 0; i < t->nfields && !r; i++) {
+			r |= put_be(&b, t->f[i].id, 2);
+			r |= put_be(&b, t->f[i].len, 2);
+			r |= put_be(&b, t->f[i].pen, 4);
 		}
+		r |= tmpl_file_entry_end(&b, at);
+		count++;
 	}
-	wr_u32(&w, crc32_ieee(buf, wr_len(&w)));
-	BUG_ON(wr_failed(&w) || wr_len(&w) != need);
-	*out = buf;
-	*len = need;
+	if (!r && ext && ext->save) {
+		int n = ext->save(ext->arg, &b);
+		if (n < 0)
+			r = n;
+		else
+			count += (uint32_t)n;
+	}
+	if (!r) {
+		st_be32(b.data + 12, count);
+		r = put_be(&b, crc32_ieee(b.data, b.len), 4);
+	}
+	if (r) {
+		vbuf_free(&b);
+		return r == -ENOMEM ? -ENOMEM : -ENOSPC;
+	}
+	*len = b.len;
+	*out = (uint8_t *)vbuf_steal(&b);
 	return 0;
 }
 
@@ -470,7 +512,8 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int tmpl_cache_save(const struct tmpl_cache *c, const char *path, struct vt_err *err)
+int tmpl_cache_save(const struct tmpl_cache *c, const char *path,
+		    const struct tmpl_file_ext *ext, struct vt_err *err)
 {
 	char tmp[4096], dir[4096];
 	uint8_t *buf = NULL;
@@ -479,9 +522,9 @@ int tmpl_cache_save(const struct tmpl_cache *c, const char *path, struct vt_err 
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
 		return vt_err_set(err, -ENAMETOOLONG, "%s: path too long", path);
-	r = tmpl_cache_serialize(c, &buf, &len);
+	r = tmpl_cache_serialize(c, ext, &buf, &len);
 	if (r < 0)
-		return vt_err_set(err, r, "%s: out of memory", path);
+		return vt_err_set(err, r, "%s: %s", path, strerror(-r));
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		r = vt_err_set(err, -errno, "%s: %s", tmp, strerror(errno));
@@ -492,7 +535,6 @@ int tmpl_cache_save(const struct tmpl_cache *c, const char *path, struct vt_err 
 		r = -errno;
 	if (close(fd) != 0 && r == 0)
 		r = -errno;
-	fd = -1;
 	if (r < 0) {
 		vt_err_set(err, r, "%s: %s", tmp, strerror(-r));
 		unlink(tmp);
@@ -516,9 +558,60 @@ out:
 	return r;
 }
 
+/* Checks one template entry body (16 + 12 bytes + fields). */
+static bool tmpl_entry_ok(const uint8_t *p, size_t n)
+{
+	struct vt_rd r = rd_init(p, n);
+
+	rd_skip(&r, 16);
+	uint8_t pver = rd_u8(&r), opt = rd_u8(&r);
+	uint16_t id = rd_u16(&r);
+	rd_skip(&r, 4);
+	uint16_t nscope = rd_u16(&r), nf = rd_u16(&r);
+	if (rd_failed(&r) || (pver != 9 && pver != 10) || opt > 1 || id < 256 ||
+	    nf == 0 || nf > TMPL_MAX_FIELDS || nscope > nf || (!opt && nscope))
+		return false;
+	return rd_left(&r) == (size_t)nf * 8;
+}
+
+static void tmpl_entry_load(struct tmpl_cache *c, const uint8_t *p, size_t n,
+			    tmpl_owner_fn owner_fn, void *arg, uint64_t now_ms, int *loaded)
+{
+	struct vt_rd r = rd_init(p, n);
+	struct vt_addr a;
+
+	rd_copy(&r, a.b, 16);
+	uint8_t pver = rd_u8(&r), opt = rd_u8(&r);
+	uint16_t id = rd_u16(&r);
+	uint32_t dom = rd_u32(&r);
+	uint16_t nscope = rd_u16(&r), nf = rd_u16(&r);
+	struct tmpl_owner *o = owner_fn(arg, &a);
+	struct tmpl *t = o ? tmpl_new(nf) : NULL;
+
+	if (!t)
+		return;
+	t->version = pver;
+	t->options = opt;
+	t->id = id;
+	t->domain = dom;
+	t->nscope = nscope;
+	t->used_ms = now_ms;
+	for (uint16_t k = 0; k < nf; k++) {
+		t->f[k].id = rd_u16(&r);
+		t->f[k].len = rd_u16(&r);
+		t->f[k].pen = rd_u32(&r);
+	}
+	if (tmpl_finish(t, pver == 9) < 0) {
+		tmpl_free(t);
+		return;
+	}
+	if (tmpl_cache_put(c, o, t) >= 0)
+		(*loaded)++;
+}
+
 int tmpl_cache_load_mem(struct tmpl_cache *c, const uint8_t *buf, size_t len,
-			tmpl_owner_fn owner_fn, void *arg, uint64_t now_ms,
-			struct vt_err *err)
+			tmpl_owner_fn owner_fn, void *arg, const struct tmpl_file_ext *ext,
+			uint64_t now_ms, struct vt_err *err)
 {
 	struct vt_rd r;
 	uint32_t ver, count, crc;
@@ -535,63 +628,42 @@ int tmpl_cache_load_mem(struct tmpl_cache *c, const uint8_t *buf, size_t len,
 		return vt_err_set(err, -EBADMSG, "format version %u unsupported (want %u)",
 				  ver, TMPL_FILE_VERSION);
 	count = rd_u32(&r);
-	/* validate everything before adding anything */
-	struct vt_rd v = r;
-	for (uint32_t i = 0; i < count; i++) {
-		size_t off = (size_t)(v.p - buf);
-		rd_skip(&v, 16);
-		uint8_t pver = rd_u8(&v), opt = rd_u8(&v);
-		uint16_t id = rd_u16(&v);
-		rd_skip(&v, 4);
-		uint16_t nscope = rd_u16(&v), nf = rd_u16(&v);
-		if (rd_failed(&v))
-			return vt_err_set(err, -EBADMSG, "entry %u at offset %zu truncated", i, off);
-		if ((pver != 9 && pver != 10) || opt > 1 || id < 256 || nf > TMPL_MAX_FIELDS ||
-		    nscope > nf || (!opt && nscope) || nf == 0)
-			return vt_err_set(err, -EBADMSG, "entry %u at offset %zu invalid", i, off);
-		rd_skip(&v, (size_t)nf * 8);
-		if (rd_failed(&v))
-			return vt_err_set(err, -EBADMSG, "entry %u at offset %zu truncated", i, off);
-	}
-	if (rd_left(&v) != 0)
-		return vt_err_set(err, -EBADMSG, "%zu trailing bytes after %u entries",
-				  rd_left(&v), count);
-	for (uint32_t i = 0; i < count; i++) {
-		struct vt_addr a;
-		rd_copy(&r, a.b, 16);
-		uint8_t pver = rd_u8(&r), opt = rd_u8(&r);
-		uint16_t id = rd_u16(&r);
-		uint32_t dom = rd_u32(&r);
-		uint16_t nscope = rd_u16(&r), nf = rd_u16(&r);
-		struct tmpl_owner *o = owner_fn(arg, &a);
-		struct tmpl *t = o ? tmpl_new(nf) : NULL;
-		if (!t) {
-			rd_skip(&r, (size_t)nf * 8);
-			continue;
+	/* two passes: everything is checked before anything is added */
+	for (int apply = 0; apply < 2; apply++) {
+		struct vt_rd v = r;
+		for (uint32_t i = 0; i < count; i++) {
+			size_t off = (size_t)(v.p - buf);
+			uint8_t kind = rd_u8(&v);
+			uint32_t blen = rd_u32(&v);
+			const uint8_t *body = rd_take(&v, blen);
+			if (!body || kind == 0)
+				return vt_err_set(err, -EBADMSG, "entry %u at offset %zu truncated",
+						  i, off);
+			if (kind == TMPL_ENTRY_TEMPLATE) {
+				if (!apply && !tmpl_entry_ok(body, blen))
+					return vt_err_set(err, -EBADMSG,
+							  "entry %u at offset %zu invalid", i, off);
+				if (apply)
+					tmpl_entry_load(c, body, blen, owner_fn, arg, now_ms,
+							&loaded);
+			} else if (ext && ext->load) {
+				int e = ext->load(ext->arg, kind, body, blen, apply);
+				if (e < 0 && !apply)
+					return vt_err_set(err, -EBADMSG,
+							  "entry %u (kind %u) at offset %zu invalid",
+							  i, kind, off);
+			}
 		}
-		t->version = pver;
-		t->options = opt;
-		t->id = id;
-		t->domain = dom;
-		t->nscope = nscope;
-		t->used_ms = now_ms;
-		for (uint16_t k = 0; k < nf; k++) {
-			t->f[k].id = rd_u16(&r);
-			t->f[k].len = rd_u16(&r);
-			t->f[k].pen = rd_u32(&r);
-		}
-		if (tmpl_finish(t, pver == 9) < 0) {
-			tmpl_free(t);
-			continue;
-		}
-		if (tmpl_cache_put(c, o, t) >= 0)
-			loaded++;
+		if (!apply && rd_left(&v) != 0)
+			return vt_err_set(err, -EBADMSG, "%zu trailing bytes after %u entries",
+					  rd_left(&v), count);
 	}
 	return loaded;
 }
 
 int tmpl_cache_load(struct tmpl_cache *c, const char *path, tmpl_owner_fn owner_fn,
-		    void *arg, uint64_t now_ms, struct vt_err *err)
+		    void *arg, const struct tmpl_file_ext *ext, uint64_t now_ms,
+		    struct vt_err *err)
 {
 	struct stat st;
 	uint8_t *buf = NULL;
@@ -624,7 +696,7 @@ int tmpl_cache_load(struct tmpl_cache *c, const char *path, tmpl_owner_fn owner_
 		}
 		got += (size_t)n;
 	}
-	r = tmpl_cache_load_mem(c, buf, len, owner_fn, arg, now_ms, err);
+	r = tmpl_cache_load_mem(c, buf, len, owner_fn, arg, ext, now_ms, err);
 	if (r < 0 && err) {
 		char msg[VT_ERR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "%s", err->msg);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "core/be.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "flow/addr.h"
 #include "wire/ie_table.h"
@@ -148,23 +149,47 @@ void tmpl_cache_stats(const struct tmpl_cache *c, struct tmpl_cache_stats *st);
  * skips that exporter's templates (e.g. the exporter table is full). */
 typedef struct tmpl_owner *(*tmpl_owner_fn)(void *arg, const struct vt_addr *addr);
 
-/* tmpl_cache_save() : writes all templates to <path> atomically. 0, or a
- * negative errno with a message naming the path in <err>. */
-int tmpl_cache_save(const struct tmpl_cache *c, const char *path, struct vt_err *err);
+/* The file may carry entries of other kinds than templates (kind >= 2):
+ * state of the caller's that must survive a restart with the templates
+ * (flowdec: sampling tables). The cache stores them without looking. */
+struct tmpl_file_ext {
+	/* save() : appends whole entries to <b> with tmpl_file_entry_begin/end;
+	 * returns how many, or a negative errno */
+	int (*save)(void *arg, struct vbuf *b);
+	/* load() : called twice per entry: first to check it (apply false:
+	 * -EBADMSG refuses the whole file), then to use it (apply true) */
+	int (*load)(void *arg, uint8_t kind, const uint8_t *body, size_t len, bool apply);
+	void *arg;
+};
+
+/* tmpl_file_entry_begin() / _end() : frame an entry of <kind> in <b>:
+ * kind u8 | length u32 | body. begin returns the offset end() needs. */
+size_t tmpl_file_entry_begin(struct vbuf *b, uint8_t kind);
+int tmpl_file_entry_end(struct vbuf *b, size_t at);
+
+/* tmpl_cache_save() : writes all templates (and <ext>'s entries; <ext> may
+ * be NULL) to <path> atomically. 0, or a negative errno with a message
+ * naming the path in <err>. */
+int tmpl_cache_save(const struct tmpl_cache *c, const char *path,
+		    const struct tmpl_file_ext *ext, struct vt_err *err);
 /* tmpl_cache_load() : reads a file written by tmpl_cache_save() and adds
  * its templates (bounds apply). A missing file is -ENOENT; a damaged one
- * (bad magic, version, checksum, lengths) is -EBADMSG with the reason and
- * byte offset in <err>, and adds nothing. Returns the number loaded. */
+ * (bad magic, version, checksum, lengths, an entry refused by <ext>) is
+ * -EBADMSG with the reason and byte offset in <err>, and adds nothing.
+ * Returns the number of templates loaded. */
 int tmpl_cache_load(struct tmpl_cache *c, const char *path, tmpl_owner_fn owner_fn,
-		    void *arg, uint64_t now_ms, struct vt_err *err);
+		    void *arg, const struct tmpl_file_ext *ext, uint64_t now_ms,
+		    struct vt_err *err);
 /* tmpl_cache_load_mem() : the same from a buffer (fuzzing, tests). */
 int tmpl_cache_load_mem(struct tmpl_cache *c, const uint8_t *buf, size_t len,
-			tmpl_owner_fn owner_fn, void *arg, uint64_t now_ms,
-			struct vt_err *err);
-/* tmpl_cache_serialize() : the file image (for tests); the caller frees
- * *<out>. 0 or -ENOMEM. */
-int tmpl_cache_serialize(const struct tmpl_cache *c, uint8_t **out, size_t *len);
+			tmpl_owner_fn owner_fn, void *arg, const struct tmpl_file_ext *ext,
+			uint64_t now_ms, struct vt_err *err);
+/* tmpl_cache_serialize() : the file image; the caller frees *<out>. 0 or
+ * a negative errno (-ENOSPC beyond TMPL_FILE_MAX). */
+int tmpl_cache_serialize(const struct tmpl_cache *c, const struct tmpl_file_ext *ext,
+			 uint8_t **out, size_t *len);
 
+#define TMPL_ENTRY_TEMPLATE 1
 #define TMPL_FILE_MAGIC "VTAPTMPL"
 #define TMPL_FILE_VERSION 1
 #define TMPL_FILE_MAX (256u << 20)

@@ -1,57 +1,50 @@
-/* Fuzz target: the collector's template file loader (tmpl_cache_load_mem).
+/* Fuzz target: the collector's template file loader (templates and the
+ * sampling-state entries flowdec adds), through flowdec_templates_load_mem.
  * Whatever loads must serialise to a file that loads again to the same
- * number of templates. */
+ * number of templates and the same image. */
 #include <stdlib.h>
+#include <string.h>
 
-#include "wire/tmpl_cache.h"
+#include "wire/flowdec.h"
 
-struct owners {
-	struct tmpl_owner o[16];
-	int n;
-};
-
-static struct tmpl_owner *owner(void *arg, const struct vt_addr *a)
+static void on_rec(void *arg, const struct flow_rec *r, const struct flowdec_src *s)
 {
-	struct owners *ow = arg;
-
-	for (int i = 0; i < ow->n; i++)
-		if (addr_cmp(&ow->o[i].addr, a) == 0)
-			return &ow->o[i];
-	if (ow->n == 16)
-		return NULL;
-	memset(&ow->o[ow->n], 0, sizeof(ow->o[0]));
-	ow->o[ow->n].addr = *a;
-	return &ow->o[ow->n++];
+	(void)arg;
+	(void)r;
+	(void)s;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct tmpl_cache_conf conf = { 64, 16, 1 << 20, 1 << 16 };
-	struct tmpl_cache *c = tmpl_cache_new(&conf), *d = tmpl_cache_new(&conf);
-	struct owners *ow = calloc(2, sizeof(*ow));
+	struct flowdec_ops ops = { on_rec, NULL };
+	struct flowdec_conf conf;
 	struct vt_err err;
-	uint8_t *img = NULL;
-	size_t len;
+	uint8_t *img = NULL, *img2 = NULL;
+	size_t len, len2;
 
-	if (!c || !d || !ow)
+	flowdec_conf_defaults(&conf);
+	conf.max_exporters = 16;
+	conf.max_templates = 64;
+	conf.max_templates_per_exporter = 16;
+	struct flowdec *a = flowdec_new(&conf, &ops, NULL), *b = flowdec_new(&conf, &ops, NULL);
+	if (!a || !b)
 		goto out;
-	int r = tmpl_cache_load_mem(c, data, size, owner, &ow[0], 1, &err);
-	if (r <= 0)
+	int r = flowdec_templates_load_mem(a, data, size, 1, &err);
+	if (r < 0)
 		goto out;
-	struct tmpl_cache_stats st;
-	tmpl_cache_stats(c, &st);
-	if (tmpl_cache_serialize(c, &img, &len) < 0)
+	struct flowdec_stats st;
+	flowdec_stats(a, &st);
+	if (flowdec_templates_serialize(a, &img, &len) < 0)
 		goto out;
-	if (tmpl_cache_load_mem(d, img, len, owner, &ow[1], 1, &err) != (int)st.templates)
+	if (flowdec_templates_load_mem(b, img, len, 1, &err) != (int)st.templates)
+		__builtin_trap();
+	if (flowdec_templates_serialize(b, &img2, &len2) < 0 || len2 != len)
 		__builtin_trap();
 out:
 	free(img);
-	for (int k = 0; ow && k < 2; k++)
-		for (int i = 0; i < ow[k].n; i++)
-			tmpl_cache_drop_owner(k ? d : c, &ow[k].o[i]);
-	tmpl_cache_free(c);
-	tmpl_cache_free(d);
-	free(ow);
+	free(img2);
+	flowdec_free(a);
+	flowdec_free(b);
 	return 0;
 }

@@ -216,16 +216,16 @@ static void t_round_trip(void)
 	size_t len;
 	struct vt_err err = { 0 };
 
-	CHECK_EQ(tmpl_cache_serialize(c, &img, &len), 0);
+	CHECK_EQ(tmpl_cache_serialize(c, NULL, &img, &len), 0);
 	CHECK_MEM(img, TMPL_FILE_MAGIC, 8);
 	CHECK_EQ(ld_be32(img + 8), TMPL_FILE_VERSION);
 	CHECK_EQ(ld_be32(img + 12), 3);
 	CHECK_EQ(ld_be32(img + len - 4), crc32_bitwise(img, len - 4));
-	CHECK_EQ(len, 16 + 3 * 28 + (5 + 3 + 40) * 8 + 4);
+	CHECK_EQ(len, 16 + 3 * (5 + 28) + (5 + 3 + 40) * 8 + 4);
 
 	struct tmpl_cache *d = cache(100, 100, 1 << 20, 1 << 20);
 	struct owners ow = { .refuse = -1 };
-	CHECK_EQ(tmpl_cache_load_mem(d, img, len, get_owner, &ow, 42, &err), 3);
+	CHECK_EQ(tmpl_cache_load_mem(d, img, len, get_owner, &ow, NULL, 42, &err), 3);
 	CHECK_EQ(ow.n, 2);
 	struct tmpl_owner *na = get_owner(&ow, &a.addr), *nb = get_owner(&ow, &b.addr);
 	struct tmpl *t = tmpl_cache_get(d, na, 10, 1, 256, 50);
@@ -240,13 +240,13 @@ static void t_round_trip(void)
 	tmpl_cache_get(d, na, 10, 1, 256, 60);
 	uint8_t *img2;
 	size_t len2;
-	CHECK_EQ(tmpl_cache_serialize(d, &img2, &len2), 0);
+	CHECK_EQ(tmpl_cache_serialize(d, NULL, &img2, &len2), 0);
 	CHECK_EQ(len2, len);
 	free(img2);
 	/* an owner refused by the callback skips its templates only */
 	struct tmpl_cache *e = cache(100, 100, 1 << 20, 1 << 20);
 	struct owners ow2 = { .refuse = 1 };
-	CHECK_EQ(tmpl_cache_load_mem(e, img, len, get_owner, &ow2, 0, &err), 1);
+	CHECK_EQ(tmpl_cache_load_mem(e, img, len, get_owner, &ow2, NULL, 0, &err), 1);
 	tmpl_cache_free(e);
 	tmpl_cache_free(d);
 	tmpl_cache_free(c);
@@ -263,7 +263,7 @@ static void t_corrupted_file(void)
 	uint8_t *img;
 	size_t len;
 
-	tmpl_cache_serialize(c, &img, &len);
+	tmpl_cache_serialize(c, NULL, &img, &len);
 	uint8_t *bad = malloc(len + 8);
 	for (size_t i = 0; i < len; i++) {
 		struct tmpl_cache *d = cache(100, 100, 1 << 20, 1 << 20);
@@ -271,7 +271,7 @@ static void t_corrupted_file(void)
 		struct vt_err err = { 0 };
 		memcpy(bad, img, len);
 		bad[i] ^= 0x40;
-		int r = tmpl_cache_load_mem(d, bad, len, get_owner, &ow, 0, &err);
+		int r = tmpl_cache_load_mem(d, bad, len, get_owner, &ow, NULL, 0, &err);
 		if (r != -EBADMSG)
 			fprintf(stderr, "  byte %zu: %d\n", i, r);
 		CHECK_EQ(r, -EBADMSG);
@@ -283,15 +283,18 @@ static void t_corrupted_file(void)
 		struct tmpl_cache *d = cache(100, 100, 1 << 20, 1 << 20);
 		struct owners ow = { .refuse = -1 };
 		struct vt_err err = { 0 };
-		CHECK_EQ(tmpl_cache_load_mem(d, img, cut, get_owner, &ow, 0, &err), -EBADMSG);
+		CHECK_EQ(tmpl_cache_load_mem(d, img, cut, get_owner, &ow, NULL, 0, &err), -EBADMSG);
 		CHECK_EQ(ow.n, 0);
 		tmpl_cache_free(d);
 	}
 	static const struct { const char *what; size_t off; uint8_t val; const char *msg; } edits[] = {
 		{ "version 2", 11, 2, "version 2 unsupported" },
-		{ "protocol version 8", 16 + 16, 8, "entry 0" },
-		{ "template id 255", 16 + 18, 0, "entry 0" },
-		{ "field count 0xff..", 16 + 26, 0xff, "entry 0" },
+		/* entry 0 starts at 16: kind, length (4), then its body at 21 */
+		{ "protocol version 8", 21 + 16, 8, "entry 0" },
+		{ "template id 255", 21 + 18, 0, "entry 0" },
+		{ "field count 0xff..", 21 + 26, 0xff, "entry 0" },
+		{ "entry kind 0", 16, 0, "entry 0" },
+		{ "entry length past the file", 17, 0x7f, "entry 0" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(edits); i++) {
 		struct tmpl_cache *d = cache(100, 100, 1 << 20, 1 << 20);
@@ -300,10 +303,10 @@ static void t_corrupted_file(void)
 		vt_test_case = edits[i].what;
 		memcpy(bad, img, len);
 		bad[edits[i].off] = edits[i].val;
-		if (edits[i].off == 16 + 18)
-			bad[16 + 19] = 0xff;
+		if (edits[i].off == 21 + 18)
+			bad[21 + 19] = 0xff;
 		st_be32(bad + len - 4, crc32_bitwise(bad, len - 4));
-		CHECK_EQ(tmpl_cache_load_mem(d, bad, len, get_owner, &ow, 0, &err), -EBADMSG);
+		CHECK_EQ(tmpl_cache_load_mem(d, bad, len, get_owner, &ow, NULL, 0, &err), -EBADMSG);
 		CHECK_CONTAINS(err.msg, edits[i].msg);
 		CHECK_EQ(ow.n, 0);
 		tmpl_cache_free(d);
@@ -316,7 +319,7 @@ static void t_corrupted_file(void)
 	struct tmpl_cache *d = cache(100, 100, 1 << 20, 1 << 20);
 	struct owners ow = { .refuse = -1 };
 	struct vt_err err = { 0 };
-	CHECK_EQ(tmpl_cache_load_mem(d, bad, len + 4, get_owner, &ow, 0, &err), -EBADMSG);
+	CHECK_EQ(tmpl_cache_load_mem(d, bad, len + 4, get_owner, &ow, NULL, 0, &err), -EBADMSG);
 	CHECK_CONTAINS(err.msg, "trailing");
 	tmpl_cache_free(d);
 	free(bad);
@@ -335,11 +338,11 @@ static void t_save_load_file(void)
 	snprintf(path, sizeof(path), "%s/templates.bin", dir);
 	struct tmpl_cache *d = cache(100, 100, 1 << 20, 1 << 20);
 	struct owners ow = { .refuse = -1 };
-	CHECK_EQ(tmpl_cache_load(d, path, get_owner, &ow, 0, &err), -ENOENT);
+	CHECK_EQ(tmpl_cache_load(d, path, get_owner, &ow, NULL, 0, &err), -ENOENT);
 	CHECK_CONTAINS(err.msg, path);
-	CHECK_EQ(tmpl_cache_save(c, path, &err), 0);
-	CHECK_EQ(tmpl_cache_save(c, path, &err), 0);      /* replace */
-	CHECK_EQ(tmpl_cache_load(d, path, get_owner, &ow, 0, &err), 3);
+	CHECK_EQ(tmpl_cache_save(c, path, NULL, &err), 0);
+	CHECK_EQ(tmpl_cache_save(c, path, NULL, &err), 0);      /* replace */
+	CHECK_EQ(tmpl_cache_load(d, path, get_owner, &ow, NULL, 0, &err), 3);
 	/* nothing but the file is left in the directory */
 	DIR *dh = opendir(dir);
 	int files = 0;
@@ -359,12 +362,12 @@ static void t_save_load_file(void)
 		fclose(fp);
 	}
 	struct tmpl_cache *e = cache(100, 100, 1 << 20, 1 << 20);
-	CHECK_EQ(tmpl_cache_load(e, path, get_owner, &ow, 0, &err), -EBADMSG);
+	CHECK_EQ(tmpl_cache_load(e, path, get_owner, &ow, NULL, 0, &err), -EBADMSG);
 	CHECK_CONTAINS(err.msg, path);
 	CHECK_CONTAINS(err.msg, "checksum");
 	/* a directory that does not exist */
 	snprintf(path, sizeof(path), "%s/missing/t.bin", dir);
-	CHECK(tmpl_cache_save(c, path, &err) < 0);
+	CHECK(tmpl_cache_save(c, path, NULL, &err) < 0);
 	CHECK_CONTAINS(err.msg, "missing");
 	snprintf(path, sizeof(path), "%s/templates.bin", dir);
 	unlink(path);
@@ -390,9 +393,23 @@ static void t_flowdec_restart(void)
 	mb_ipfix(&m, 1700000000, 0, 3);
 	mb_set(&m, 2);
 	wr_u16(&m.w, 256);
-	wr_u16(&m.w, 2);
+	wr_u16(&m.w, 3);
 	mb_field(&m, 8, 4, 0);
 	mb_field(&m, 1, 4, 0);
+	mb_field(&m, 302, 2, 0);
+	mb_set_end(&m, 0);
+	mb_set(&m, 3);                  /* selector 7 samples 1 in 50 */
+	wr_u16(&m.w, 257);
+	wr_u16(&m.w, 3);
+	wr_u16(&m.w, 1);
+	mb_field(&m, 302, 2, 0);
+	mb_field(&m, 305, 4, 0);
+	mb_field(&m, 306, 4, 0);
+	mb_set_end(&m, 0);
+	mb_set(&m, 257);
+	wr_u16(&m.w, 7);
+	wr_u32(&m.w, 1);
+	wr_u32(&m.w, 49);
 	mb_set_end(&m, 0);
 	feed(fd, e, 1, &m, 1);
 	uint64_t gen = flowdec_template_generation(fd);
@@ -401,14 +418,38 @@ static void t_flowdec_restart(void)
 	flowdec_free(fd);
 
 	fd = fd_cap_new(&c, NULL);
-	CHECK_EQ(flowdec_templates_load(fd, path, 2, &err), 1);
+	CHECK_EQ(flowdec_templates_load(fd, path, 2, &err), 2);
 	mb_ipfix(&m, 1700000001, 0, 3);
 	mb_set(&m, 256);
 	mb_v4(&m, 1, 2, 3, 4);
 	wr_u32(&m.w, 99);
+	wr_u16(&m.w, 7);
 	mb_set_end(&m, 0);
 	CHECK_EQ(feed(fd, e, 3, &m, 2), 1);
-	CHECK_EQ_U64(c.r[0].bytes, 99);
+	/* the sampling table came back with the templates */
+	CHECK_EQ(c.r[0].sampling, 50);
+	CHECK_EQ_U64(c.r[0].bytes, 99 * 50);
+
+	/* a damaged sampling entry refuses the whole file */
+	uint8_t *img;
+	size_t len;
+	CHECK_EQ(flowdec_templates_serialize(fd, &img, &len), 0);
+	/* the domain entry is last: kind, length, address, version, domain,
+	 * sysinit, rate, count, one sampler (13 bytes), then the CRC */
+	size_t count_at = len - 4 - 13 - 1;
+	CHECK_EQ(img[count_at], 1);
+	img[count_at] = 17;
+	st_be32(img + len - 4, crc32_bitwise(img, len - 4));
+	struct cap c2;
+	struct flowdec *f2 = fd_cap_new(&c2, NULL);
+	CHECK_EQ(flowdec_templates_load_mem(f2, img, len, 0, &err), -EBADMSG);
+	CHECK_CONTAINS(err.msg, "kind 2");
+	struct flowdec_stats fst;
+	flowdec_stats(f2, &fst);
+	CHECK_EQ(fst.templates, 0);
+	CHECK_EQ(fst.exporters, 0);
+	flowdec_free(f2);
+	free(img);
 	CHECK_EQ(c.r[0].dec_flags & FLOWREC_F_LATE, 0);
 	flowdec_free(fd);
 	unlink(path);
