@@ -58,6 +58,7 @@ struct fd_domain {
 	int8_t seq_style;              /* < 0 RFC counting proven, > 0 softflowd's */
 	uint16_t seq_port;             /* transport session of seq_last */
 	uint32_t seq_last, seq_count;
+	uint32_t seq_count_flows;      /* seq_count without options records */
 	uint64_t used_ms;
 	uint64_t sys_init_ms;          /* systemInitTimeMilliseconds (options) */
 	uint32_t default_rate;         /* sampling without sampler/selector id */
@@ -594,6 +595,7 @@ static void decode_set(struct fd_msg *m, const struct tmpl *t, const uint8_t *bo
 			idx++;
 		m->data_records++;
 		if (t->options) {
+			m->options_records++;
 			options_record(m, d, &acc);
 			continue;
 		}
@@ -691,12 +693,16 @@ void fd_sequence(struct fd_msg *m, uint32_t seq, uint32_t count)
 	} else if (d->seq_valid && !d->seq_uncounted) {
 		/* RFC counting: this message's number = last + last's count.
 		 * softflowd 1.1.0 (IPFIX) counts the message's own records
-		 * (REFERENCES.md): number = last + this message's count. When
-		 * the two hypotheses disagree the one that holds is remembered,
+		 * (REFERENCES.md): number = last + this message's count. Either
+		 * count may leave options data records out (softflowd's does).
+		 * When the two rules disagree the one that holds is remembered,
 		 * so a real gap that happens to match the other is not hidden
 		 * once the exporter's style is known. */
-		bool rfc = seq == d->seq_last + d->seq_count;
-		bool quirk = m->version == 10 && seq == d->seq_last + count;
+		uint32_t flows = count - (m->version == 10 ? m->options_records : 0);
+		bool rfc = seq == d->seq_last + d->seq_count ||
+			   seq == d->seq_last + d->seq_count_flows;
+		bool quirk = m->version == 10 &&
+			     (seq == d->seq_last + count || seq == d->seq_last + flows);
 
 		if (rfc && !quirk && d->seq_style > -4)
 			d->seq_style--;
@@ -719,6 +725,7 @@ void fd_sequence(struct fd_msg *m, uint32_t seq, uint32_t count)
 	d->seq_port = m->port;
 	d->seq_last = seq;
 	d->seq_count = count;
+	d->seq_count_flows = count - (m->version == 10 ? m->options_records : 0);
 	/* an IPFIX message with held data advanced the counter by an unknown
 	 * number of records: resynchronise on the next one */
 	d->seq_uncounted = m->version == 10 && m->uncounted;

@@ -238,6 +238,7 @@ struct fd_msg {
 	uint16_t set_index;          /* 1-based, set by the decoder per set */
 	bool late;                   /* replaying held data */
 	uint32_t data_records;       /* data records decoded (IPFIX sequence) */
+	uint32_t options_records;    /* ... of which options data records */
 	bool uncounted;              /* a set was held: record count unknown */
 	int emitted;                 /* records emitted */
 	bool bad;                    /* an error was counted */
@@ -259,8 +260,9 @@ void fd_withdraw(struct fd_msg *m, uint16_t id, bool all, int options);
 void fd_data_set(struct fd_msg *m, uint16_t set_id, const uint8_t *body, size_t len);
 /* fd_sequence() : checks a message's sequence number against the last one
  * of the same (version, domain). <count> is what this message advances
- * the counter by (v5 flows, v9 1, IPFIX data records, sFlow 1). Call after
- * the message was decoded. */
+ * the counter by (v5 flows, v9 1, IPFIX data records, sFlow 1); for IPFIX,
+ * m->options_records of them may not be counted by the exporter (many
+ * leave options records out). Call after the message was decoded. */
 void fd_sequence(struct fd_msg *m, uint32_t seq, uint32_t count);
 /* fd_sflow_counters() : an sFlow generic interface counter record. */
 void fd_sflow_counters(struct fd_msg *m, const struct sflow_ifcounters *c);

@@ -559,6 +559,57 @@ static void t_sequence(void)
 	vt_test_case = "t_sequence";
 }
 
+/* Exporters that leave options data records out of the count, in either
+ * counting style (softflowd 1.1.0 does both: its own records, no options). */
+static void t_sequence_options(void)
+{
+	static const struct {
+		const char *what;
+		uint32_t seq[3];
+		uint64_t quirks;
+	} cases[] = {
+		{ "softflowd: own records, options left out", { 24, 56, 81 }, 2 },
+		{ "RFC counting, options left out", { 0, 24, 56 }, 0 },
+		{ "RFC counting, options counted", { 0, 25, 57 }, 0 },
+	};
+	static const uint8_t opts[3] = { 1, 0, 1 }, recs[3] = { 24, 32, 25 };
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct cap c;
+		struct flowdec *fd = fd_cap_new(&c, NULL);
+		struct mb m;
+
+		vt_test_case = cases[i].what;
+		for (int k = 0; k < 3; k++) {
+			mb_ipfix(&m, EXPT, cases[i].seq[k], 1);
+			if (k == 0) {
+				define_small(&m, 256);
+				mb_set(&m, 3);
+				wr_u16(&m.w, 300);
+				wr_u16(&m.w, 2);
+				wr_u16(&m.w, 1);
+				mb_field(&m, 149, 4, 0);
+				mb_field(&m, 34, 4, 0);
+				mb_set_end(&m, 0);
+			}
+			if (opts[k]) {
+				mb_set(&m, 300);
+				wr_u32(&m.w, 1);
+				wr_u32(&m.w, 1);
+				mb_set_end(&m, 0);
+			}
+			for (int r = 0; r < recs[k]; r++)
+				data_small(&m, 256);
+			feed(fd, EXP1, EMS, &m, 1);
+		}
+		struct fd_exporter_stats st = exp_stats(fd, EXP1);
+		CHECK_EQ_U64(st.seq_gaps, 0);
+		CHECK_EQ_U64(st.seq_resets, 0);
+		CHECK_EQ_U64(st.seq_quirks, cases[i].quirks);
+		flowdec_free(fd);
+	}
+	vt_test_case = "t_sequence_options";
+}
+
 /* Timestamps: every encoding the decoder accepts. */
 static void t_timestamps(void)
 {
@@ -942,7 +993,8 @@ VT_TEST_MAIN(VT_T(t_setup), VT_T(t_template_and_data), VT_T(t_varlen_forms),
 	     VT_T(t_enterprise_fields), VT_T(t_biflow), VT_T(t_withdrawal),
 	     VT_T(t_zero_length_and_padding), VT_T(t_bad_lengths),
 	     VT_T(t_template_count_overflow), VT_T(t_data_before_template),
-	     VT_T(t_hold_expiry_and_bounds), VT_T(t_sequence), VT_T(t_timestamps),
+	     VT_T(t_hold_expiry_and_bounds), VT_T(t_sequence), VT_T(t_sequence_options),
+	     VT_T(t_timestamps),
 	     VT_T(t_sysinit_from_options), VT_T(t_sampling), VT_T(t_template_reassignment),
 	     VT_T(t_stream), VT_T(t_dispatch_errors), VT_T(t_exporter_bound),
 	     VT_T(t_conf_keys))
