@@ -527,7 +527,7 @@ int tmpl_cache_save(const struct tmpl_cache *c, const char *path,
 		return vt_err_set(err, r, "%s: %s", path, strerror(-r));
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		r = vt_err_set(err, -errno, "%s: %s", tmp, strerror(errno));
+		r = vt_err_set(err, -errno, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	r = write_all(fd, buf, len);
@@ -536,7 +536,7 @@ int tmpl_cache_save(const struct tmpl_cache *c, const char *path,
 	if (close(fd) != 0 && r == 0)
 		r = -errno;
 	if (r < 0) {
-		vt_err_set(err, r, "%s: %s", tmp, strerror(-r));
+		vt_err_set(err, r, "%s: %s (writing %s)", path, strerror(-r), tmp);
 		unlink(tmp);
 		goto out;
 	}
