@@ -622,6 +622,13 @@ int ie_finish(struct ie_acc *a, const struct ie_time_ctx *tc, struct flow_rec ou
 		f->src_mask = a->mask4[0];
 		f->dst_mask = a->mask4[1];
 	} else {
+		/* no address in the record: an IPv4 flow still holds IPv4
+		 * (mapped) addresses, 0.0.0.0 */
+		static const uint8_t zero4[4];
+		if (f->ipver == 4) {
+			addr_set_v4(&f->src, zero4);
+			addr_set_v4(&f->dst, zero4);
+		}
 		f->src_mask = f->ipver == 6 ? a->mask6[0] : a->mask4[0];
 		f->dst_mask = f->ipver == 6 ? a->mask6[1] : a->mask4[1];
 	}

@@ -164,6 +164,63 @@ static void t_enterprise_fields(void)
 	flowdec_free(fd);
 }
 
+/* The IP version decides the address family even without addresses
+ * (found by fuzz_nfv9): an IPv4 record holds IPv4-mapped 0.0.0.0. And the
+ * family of the addresses present wins over a contradicting ipVersion. */
+static void t_ip_version(void)
+{
+	static const struct {
+		const char *what;
+		uint8_t ipver;
+		bool v4, v6;
+		uint8_t want_ver;
+		bool want_mapped;
+	} cases[] = {
+		{ "ipVersion 4, no address", 4, false, false, 4, true },
+		{ "ipVersion 6, no address", 6, false, false, 6, false },
+		{ "ipVersion 6, IPv4 addresses", 6, true, false, 4, true },
+		{ "ipVersion 4, IPv6 addresses", 4, false, true, 6, false },
+		{ "no ipVersion, both families", 0, true, true, 4, true },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct cap c;
+		struct flowdec *fd = fd_cap_new(&c, NULL);
+		struct mb m;
+		uint16_t nf = (uint16_t)(1 + (cases[i].ipver ? 1 : 0) + (cases[i].v4 ? 1 : 0) +
+					 (cases[i].v6 ? 1 : 0));
+		static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+
+		vt_test_case = cases[i].what;
+		mb_ipfix(&m, EXPT, 0, 1);
+		mb_set(&m, 2);
+		wr_u16(&m.w, 256);
+		wr_u16(&m.w, nf);
+		mb_field(&m, 1, 4, 0);
+		if (cases[i].ipver)
+			mb_field(&m, 60, 1, 0);
+		if (cases[i].v4)
+			mb_field(&m, 8, 4, 0);
+		if (cases[i].v6)
+			mb_field(&m, 27, 16, 0);
+		mb_set_end(&m, 0);
+		mb_set(&m, 256);
+		wr_u32(&m.w, 10);
+		if (cases[i].ipver)
+			wr_u8(&m.w, cases[i].ipver);
+		if (cases[i].v4)
+			mb_v4(&m, 10, 0, 0, 1);
+		if (cases[i].v6)
+			wr_bytes(&m.w, a6, 16);
+		mb_set_end(&m, 0);
+		CHECK_EQ(feed(fd, EXP1, EMS, &m, 1), 1);
+		CHECK_EQ(c.r[0].ipver, cases[i].want_ver);
+		CHECK_EQ(addr_is_v4(&c.r[0].src), cases[i].want_mapped);
+		CHECK_EQ(addr_is_v4(&c.r[0].dst), cases[i].want_mapped);
+		flowdec_free(fd);
+	}
+	vt_test_case = "t_ip_version";
+}
+
 /* RFC 5103: reverse elements (PEN 29305) become a second record. */
 static void t_biflow(void)
 {
@@ -990,7 +1047,7 @@ static void t_setup(void)
 }
 
 VT_TEST_MAIN(VT_T(t_setup), VT_T(t_template_and_data), VT_T(t_varlen_forms),
-	     VT_T(t_enterprise_fields), VT_T(t_biflow), VT_T(t_withdrawal),
+	     VT_T(t_enterprise_fields), VT_T(t_ip_version), VT_T(t_biflow), VT_T(t_withdrawal),
 	     VT_T(t_zero_length_and_padding), VT_T(t_bad_lengths),
 	     VT_T(t_template_count_overflow), VT_T(t_data_before_template),
 	     VT_T(t_hold_expiry_and_bounds), VT_T(t_sequence), VT_T(t_sequence_options),
