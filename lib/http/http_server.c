@@ -523,10 +523,21 @@ static int add_chunk(struct http_conn *c, const void *p, size_t n)
 	return r;
 }
 
+/* Moves unsent output to the front, so the buffer's bound applies to what
+ * is pending only. */
+static void out_compact(struct http_conn *c)
+{
+	if (c->out_off) {
+		vbuf_consume(&c->out, c->out_off);
+		c->out_off = 0;
+	}
+}
+
 static void pump_stream(struct http_conn *c, size_t *produced)
 {
 	struct http_req *q = &c->req;
 
+	out_compact(c);
 	while (!q->stream_ended && !c->dead) {
 		int r;
 		size_t n;
@@ -611,6 +622,7 @@ static void pump_defer(struct http_conn *c)
 	}
 	if (!q->head_sent)
 		return;
+	out_compact(c);
 	for (;;) {
 		size_t avail = http_defer_avail(q->d), room, n;
 		if (!avail)
@@ -835,8 +847,11 @@ static bool step_resp(struct http_conn *c, size_t *produced)
 		return !c->dead;
 	}
 	/* a stream that can produce more while the socket is writable */
-	if (q->kind == R_STREAM && !q->stream_ended && !out_pending(c))
-		return *produced < STREAM_BUDGET;
+	if (q->kind == R_STREAM && !q->stream_ended && !out_pending(c)) {
+		if (*produced < STREAM_BUDGET)
+			return true;
+		c->want_out = true; /* EPOLLOUT brings us back next turn */
+	}
 	return false;
 }
 
@@ -940,7 +955,8 @@ static void conn_update(struct http_conn *c)
 			m |= EPOLLOUT;
 		if (q->kind == R_DEFER && !c->peer_eof)
 			m |= EPOLLRDHUP;
-		if (out_pending(c)) {
+		if (out_pending(c) || c->want_out) {
+			/* output waiting, or a stream waiting for room */
 			c->tmo = TMO_WRITE;
 			c->deadline = c->t_wprog + cf->write_timeout_ms * MS;
 		} else if (q->kind == R_DEFER && cf->handler_timeout_ms) {
