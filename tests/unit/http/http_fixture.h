@@ -177,7 +177,7 @@ static void fx_stop(struct fx *f)
 
 /* ---- raw sockets ------------------------------------------------------- */
 
-static int raw_connect(uint16_t port)
+VT_UNUSED static int raw_connect(uint16_t port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -191,7 +191,7 @@ static int raw_connect(uint16_t port)
 	return fd;
 }
 
-static int raw_send(int fd, const char *s)
+VT_UNUSED static int raw_send(int fd, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -220,7 +220,7 @@ VT_UNUSED static size_t raw_read_all(int fd, char *buf, size_t cap, int ms)
 /* Reads exactly one response (Content-Length or chunked, or to EOF);
  * <buf> gets the head followed by the decoded body. Returns the status,
  * or -1; *<eof> is set when the server closed the connection. */
-static int raw_response(int fd, char *buf, size_t cap, size_t *body_off, size_t *body_len,
+VT_UNUSED static int raw_response(int fd, char *buf, size_t cap, size_t *body_off, size_t *body_len,
 			int ms)
 {
 	size_t n = 0;
@@ -282,7 +282,7 @@ static int raw_response(int fd, char *buf, size_t cap, size_t *body_off, size_t 
 }
 
 /* True when the server closed <fd> within <ms>. */
-static bool raw_closed(int fd, int ms)
+VT_UNUSED static bool raw_closed(int fd, int ms)
 {
 	char b[4096];
 	uint64_t end = mono_ms() + (uint64_t)ms;

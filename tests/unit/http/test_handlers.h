@@ -296,7 +296,7 @@ static void routes_all(struct fx *f, void *arg)
 }
 
 /* Waits for detached workers so none outlives the test binary. */
-static void wait_workers(void)
+VT_UNUSED static void wait_workers(void)
 {
 	WAIT_UNTIL(LOAD(g_workers) == 0, 15000);
 }
