@@ -8,113 +8,31 @@
  * client still sends is read and dropped for a moment, so the answer is not
  * destroyed by an RST). Closed connections go to a zombie list freed by a
  * 0 ms timer, because an epoll batch may still hold their pointer. */
-#include "http/http_server.h"
+#include "http/http_conn.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "http/http_defer.h"
 #include "http/prom.h"
 
 #define ACCEPT_BATCH 32
 #define READ_CHUNK (16u << 10)
 #define READ_BUDGET (256u << 10)    /* bytes read per connection per event */
-#define STREAM_BUDGET (1u << 20)    /* bytes produced per connection per event */
-#define STAGE_MAX (64u << 10)
-#define XHDR_MAX 4096
-#define OUT_SLACK (XHDR_MAX + 4096) /* room for a response head */
-#define SMALL_BODY (16u << 10)      /* copied into the output buffer */
 #define LINGER_MS 2000
 #define LINGER_MAX (256u << 10)
-#define MS 1000000ull
-
-enum cstate { CS_HEAD, CS_BODY, CS_RESP, CS_LINGER };
-enum tmo { TMO_NONE, TMO_IDLE, TMO_HEADER, TMO_BODY, TMO_WRITE, TMO_HANDLER, TMO_LINGER };
-enum rkind { R_NONE, R_FULL, R_STREAM, R_DEFER };
-
-struct http_conn;
-
-struct http_req {
-	struct http_conn *c;
-	struct http_reqhead h;
-	bool parsed;                /* h is valid */
-	struct http_match m;
-	const char *body;           /* into c->in */
-	size_t body_len;
-	uint64_t t_start;
-	/* the answer */
-	enum rkind kind;
-	int status;
-	bool head_sent, head_only, no_body, chunked, close_after, complete;
-	int64_t length;             /* declared body length, -1 unknown */
-	uint64_t body_sent;
-	struct vbuf xhdrs;          /* "Name: value\r\n" from http_set_header */
-	char *body_buf;             /* a large full body, written after out */
-	size_t body_buf_len, body_buf_off;
-	http_stream_fn more;
-	http_stream_done_fn done;
-	void *arg;
-	bool stream_ended, done_called;
-	struct http_defer *d;
-};
-
-struct http_conn {
-	struct http_server *s;
-	struct http_conn *prev, *next;
-	struct ev_io io;
-	int fd;
-	enum cstate st;
-	bool is_unix, has_cred, dead, in_driver, peer_eof, want_out;
-	struct ucred cred;
-	char peer[80];
-	struct vbuf in;
-	size_t scan, head_len;
-	bool got_bytes;
-	struct vbuf out;
-	size_t out_off;
-	struct vbuf stage;
-	uint64_t t_idle, t_first, t_head, t_wprog, t_dprog, t_linger;
-	size_t linger_bytes;
-	uint64_t deadline;
-	enum tmo tmo;
-	unsigned nreq;
-	struct http_req req;
-};
-
-struct http_server {
-	struct evloop *ev;
-	struct http_server_conf conf;
-	const struct http_router *router;
-	struct http_limits lim;
-	struct http_listener ls[HTTP_MAX_LISTEN];
-	struct ev_io lio[HTTP_MAX_LISTEN];
-	unsigned nls;
-	struct http_conn *conns, *zombies;
-	struct ev_timer sweep, reaper;
-	struct http_dhub *hub;
-	struct ev_io hub_io;
-	int spare_fd;
-	bool shutting_down;
-	struct http_server_stats st;
-	char date[40];
-	int64_t date_sec;
-};
 
 static void conn_drive(struct http_conn *c);
-static void conn_close(struct http_conn *c);
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -161,14 +79,14 @@ bad:
 	return vt_err_set(err, -EINVAL, "'%s' is not an octal file mode (e.g. 0660)", val);
 }
 
-/* ---- small helpers ------------------------------------------------------ */
+/* ---- helpers for http_answer.c, and the hub of deferred answers ------------------------------------------------------ */
 
-static uint64_t now_ns(const struct http_server *s)
+uint64_t hsrv_now(const struct http_server *s)
 {
 	return ev_now_ns(s->ev);
 }
 
-static const char *date_now(struct http_server *s)
+const char *hsrv_date(struct http_server *s)
 {
 	int64_t t = (int64_t)time(NULL);
 
@@ -177,486 +95,6 @@ static const char *date_now(struct http_server *s)
 		http_date(t, s->date, sizeof(s->date));
 	}
 	return s->date;
-}
-
-static size_t out_pending(const struct http_conn *c)
-{
-	return c->out.len - c->out_off +
-	       (c->req.body_buf ? c->req.body_buf_len - c->req.body_buf_off : 0);
-}
-
-static bool body_allowed(int status)
-{
-	return status >= 200 && status != 204 && status != 304;
-}
-
-/* "request header fields too large" from the reason phrase */
-static void error_word(int status, char *buf, size_t len)
-{
-	size_t i;
-
-	snprintf(buf, len, "%s", http_reason(status));
-	for (i = 0; buf[i]; i++)
-		if (buf[i] >= 'A' && buf[i] <= 'Z')
-			buf[i] = (char)(buf[i] - 'A' + 'a');
-}
-
-static void stream_release(struct http_conn *c, int err)
-{
-	struct http_req *q = &c->req;
-
-	if (q->kind == R_STREAM && !q->done_called) {
-		q->done_called = true;
-		q->stream_ended = true;
-		if (q->done)
-			q->done(q->arg, err);
-	}
-}
-
-/* Frees what the current request holds; the connection stays. */
-static void req_reset(struct http_conn *c)
-{
-	struct http_req *q = &c->req;
-	struct vbuf xh = q->xhdrs;
-
-	stream_release(c, -ECONNABORTED);
-	if (q->d)
-		http_defer_detach(q->d);
-	http_reqhead_free(&q->h);
-	http_match_free(&q->m);
-	free(q->body_buf);
-	vbuf_reset(&xh);
-	memset(q, 0, sizeof(*q));
-	q->c = c;
-	q->xhdrs = xh;
-	q->length = -1;
-}
-
-/* ---- writing ------------------------------------------------------------ */
-
-static void conn_flush(struct http_conn *c)
-{
-	struct http_req *q = &c->req;
-
-	while (!c->dead && out_pending(c)) {
-		struct iovec iov[2];
-		struct msghdr mh = { .msg_iov = iov };
-		ssize_t n;
-
-		if (c->out.len > c->out_off) {
-			iov[mh.msg_iovlen].iov_base = c->out.data + c->out_off;
-			iov[mh.msg_iovlen++].iov_len = c->out.len - c->out_off;
-		}
-		if (q->body_buf && q->body_buf_off < q->body_buf_len) {
-			iov[mh.msg_iovlen].iov_base = q->body_buf + q->body_buf_off;
-			iov[mh.msg_iovlen++].iov_len = q->body_buf_len - q->body_buf_off;
-		}
-		/* sendmsg, not writev: MSG_NOSIGNAL instead of SIGPIPE */
-		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			log_debug("http: %s: write: %s", c->peer, strerror(errno));
-			if (!q->complete)
-				c->s->st.aborted++;
-			conn_close(c);
-			return;
-		}
-		c->s->st.bytes_out += (uint64_t)n;
-		c->t_wprog = now_ns(c->s);
-		size_t a = VT_MIN((size_t)n, c->out.len - c->out_off);
-		c->out_off += a;
-		q->body_buf_off += (size_t)n - a;
-	}
-	if (c->out_off == c->out.len) {
-		vbuf_reset(&c->out);
-		c->out_off = 0;
-	} else if (c->out_off > c->out.max / 2) {
-		vbuf_consume(&c->out, c->out_off);
-		c->out_off = 0;
-	}
-}
-
-/* Appends the status line and headers. <length> < 0: unknown. */
-static int resp_begin(struct http_conn *c, int status, const char *ctype, int64_t length)
-{
-	struct http_server *s = c->s;
-	struct http_req *q = &c->req;
-	unsigned minor = q->parsed ? q->h.minor : 1;
-	struct vbuf *o = &c->out;
-	int r;
-
-	if (!q->parsed || !q->h.keep_alive || s->shutting_down || c->peer_eof)
-		q->close_after = true;
-	q->no_body = !body_allowed(status) || q->head_only;
-	q->chunked = false;
-	if (body_allowed(status) && length < 0) {
-		if (minor >= 1)
-			q->chunked = true;
-		else
-			q->close_after = true; /* HTTP/1.0: the close ends the body */
-	}
-	r = vbuf_printf(o, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: vtap/%s\r\n", status,
-			http_reason(status), date_now(s), VTAP_VERSION);
-	if (!r && ctype && *ctype && body_allowed(status))
-		r = vbuf_printf(o, "Content-Type: %s\r\n", ctype);
-	if (!r && body_allowed(status)) {
-		if (length >= 0)
-			r = vbuf_printf(o, "Content-Length: %lld\r\n", (long long)length);
-		else if (q->chunked)
-			r = vbuf_adds(o, "Transfer-Encoding: chunked\r\n");
-	}
-	if (!r && q->close_after)
-		r = vbuf_adds(o, "Connection: close\r\n");
-	else if (!r && minor == 0)
-		r = vbuf_adds(o, "Connection: keep-alive\r\n");
-	if (!r && q->xhdrs.len)
-		r = vbuf_add(o, q->xhdrs.data, q->xhdrs.len);
-	if (!r)
-		r = vbuf_adds(o, "\r\n");
-	q->status = status;
-	q->head_sent = true;
-	q->length = length;
-	c->t_wprog = now_ns(s);
-	return r;
-}
-
-static int check_answer(struct http_req *req, int status, const char *ctype)
-{
-	if (req->kind != R_NONE) {
-		log_err("http: %s %s: the handler answered twice (a bug)", req->h.method_str,
-			req->h.path);
-		return -EALREADY;
-	}
-	if (status < 200 || status > 599 || (ctype && !http_value_valid(ctype)))
-		return -EINVAL;
-	return 0;
-}
-
-/* Full answer; <steal> is a malloc'd body we take over. */
-static int respond_full(struct http_req *req, int status, const char *ctype, const void *body,
-			size_t len, char *steal)
-{
-	struct http_conn *c = req->c;
-	int r = check_answer(req, status, ctype);
-
-	if (r < 0) {
-		free(steal);
-		return r;
-	}
-	req->kind = R_FULL;
-	r = resp_begin(c, status, ctype, body_allowed(status) ? (int64_t)len : -1);
-	req->body_sent = req->no_body ? 0 : len;
-	if (!r && !req->no_body && len) {
-		if (len <= SMALL_BODY) {
-			r = vbuf_add(&c->out, body, len);
-		} else if (steal) {
-			req->body_buf = steal;
-			steal = NULL;
-		} else if ((req->body_buf = malloc(len)) != NULL) {
-			memcpy(req->body_buf, body, len);
-		} else {
-			r = -ENOMEM;
-		}
-		req->body_buf_len = req->body_buf ? len : 0;
-	}
-	free(steal);
-	req->complete = true;
-	if (r < 0) {
-		/* the head may be half written: the framing is lost */
-		log_err("http: %s: cannot build the answer: %s", c->peer, strerror(-r));
-		c->s->st.aborted++;
-		conn_close(c);
-	}
-	return r;
-}
-
-int http_respond(struct http_req *req, int status, const char *ctype, const void *body,
-		 size_t len)
-{
-	return respond_full(req, status, ctype, body, len, NULL);
-}
-
-int http_respond_vbuf(struct http_req *req, int status, const char *ctype, struct vbuf *body)
-{
-	size_t len = body->len;
-
-	if (len <= SMALL_BODY) {
-		int r = respond_full(req, status, ctype, body->data, len, NULL);
-		vbuf_free(body);
-		return r;
-	}
-	return respond_full(req, status, ctype, body->data, len, vbuf_steal(body));
-}
-
-int http_respond_json(struct http_req *req, int status, struct vbuf *body)
-{
-	return http_respond_vbuf(req, status, "application/json", body);
-}
-
-/* {"error": <error>, "detail": <detail_json> or <detail string>} */
-static int respond_error_common(struct http_req *req, int status, const char *error,
-				const char *detail_json, const char *detail)
-{
-	struct vbuf b;
-	struct jw w;
-
-	vbuf_init(&b, 64 << 10);
-	jw_init(&w, &b, false);
-	jw_obj_open(&w, NULL);
-	jw_str(&w, "error", error);
-	if (detail_json)
-		jw_raw(&w, "detail", detail_json);
-	else if (detail)
-		jw_str(&w, "detail", detail);
-	jw_obj_close(&w);
-	(void)vbuf_addc(&b, '\n');
-	return http_respond_vbuf(req, status, "application/json", &b);
-}
-
-int http_respond_error(struct http_req *req, int status, const char *error, const char *fmt, ...)
-{
-	struct vbuf det;
-	va_list ap;
-	int r;
-
-	vbuf_init(&det, 16 << 10);
-	if (fmt) {
-		va_start(ap, fmt);
-		(void)vbuf_vprintf(&det, fmt, ap);
-		va_end(ap);
-	}
-	r = respond_error_common(req, status, error, NULL, fmt ? vbuf_str(&det) : NULL);
-	vbuf_free(&det);
-	return r;
-}
-
-int http_respond_error_json(struct http_req *req, int status, const char *error,
-			    const char *detail_json)
-{
-	return respond_error_common(req, status, error, detail_json, NULL);
-}
-
-/* An error found by the server itself; the connection closes after it. */
-static void conn_fail(struct http_conn *c, int status, const char *why)
-{
-	char word[64];
-
-	req_reset(c);
-	c->st = CS_RESP;
-	c->req.close_after = true;
-	c->req.t_start = now_ns(c->s);
-	error_word(status, word, sizeof(word));
-	http_respond_error(&c->req, status, word, "%s", why);
-}
-
-int http_set_header(struct http_req *req, const char *name, const char *value)
-{
-	static const char *const owned[] = { "Content-Length", "Transfer-Encoding", "Connection",
-					     "Date", "Server" };
-
-	if (!http_token_valid(name) || !http_value_valid(value) || req->kind != R_NONE)
-		return -EINVAL;
-	for (size_t i = 0; i < ARRAY_SIZE(owned); i++)
-		if (strcasecmp(name, owned[i]) == 0)
-			return -EINVAL;
-	if (req->xhdrs.len + strlen(name) + strlen(value) + 4 > req->xhdrs.max)
-		return -ENOSPC;
-	return vbuf_printf(&req->xhdrs, "%s: %s\r\n", name, value);
-}
-
-/* ---- streams on the loop thread ----------------------------------------- */
-
-int http_stream_start(struct http_req *req, int status, const char *ctype, int64_t length,
-		      http_stream_fn more, http_stream_done_fn done, void *arg)
-{
-	struct http_conn *c = req->c;
-	int r = check_answer(req, status, ctype);
-
-	if (!r && !more)
-		r = -EINVAL;
-	if (r < 0) {
-		if (done)
-			done(arg, r);
-		return r;
-	}
-	req->kind = R_STREAM;
-	req->more = more;
-	req->done = done;
-	req->arg = arg;
-	c->s->st.streams++;
-	r = resp_begin(c, status, ctype, length);
-	if (r < 0 || req->no_body) {
-		req->stream_ended = true;
-		req->complete = true;
-	}
-	return r;
-}
-
-/* Abort: the client must see the body cut, not a short body that looks
- * whole, so the connection closes without the final chunk. */
-static void conn_abort(struct http_conn *c, const char *why)
-{
-	log_warn("http: %s: %s %s: response aborted: %s", c->peer,
-		 c->req.parsed ? c->req.h.method_str : "-", c->req.parsed ? c->req.h.target : "-",
-		 why);
-	c->s->st.aborted++;
-	conn_close(c);
-}
-
-static int add_chunk(struct http_conn *c, const void *p, size_t n)
-{
-	struct http_req *q = &c->req;
-	int r = 0;
-
-	if (q->no_body || !n)
-		return 0;
-	if (q->chunked)
-		r = vbuf_printf(&c->out, "%zx\r\n", n);
-	if (!r)
-		r = vbuf_add(&c->out, p, n);
-	if (!r && q->chunked)
-		r = vbuf_adds(&c->out, "\r\n");
-	q->body_sent += n;
-	return r;
-}
-
-/* Moves unsent output to the front, so the buffer's bound applies to what
- * is pending only. */
-static void out_compact(struct http_conn *c)
-{
-	if (c->out_off) {
-		vbuf_consume(&c->out, c->out_off);
-		c->out_off = 0;
-	}
-}
-
-static void pump_stream(struct http_conn *c, size_t *produced)
-{
-	struct http_req *q = &c->req;
-
-	out_compact(c);
-	while (!q->stream_ended && !c->dead) {
-		int r;
-		size_t n;
-
-		if (out_pending(c) + c->stage.max + 64 > c->out.max)
-			return; /* wait for the client: this is the backpressure */
-		if (*produced >= STREAM_BUDGET) {
-			c->want_out = true; /* let other connections run */
-			return;
-		}
-		vbuf_reset(&c->stage);
-		r = q->more(&c->stage, q->arg);
-		n = c->stage.len;
-		if (r < 0) {
-			conn_abort(c, "the producer failed");
-			return;
-		}
-		if (r == HTTP_STREAM_MORE && n == 0) {
-			conn_abort(c, "the producer made no progress (a bug)");
-			return;
-		}
-		if (q->length >= 0 && (q->body_sent + n > (uint64_t)q->length ||
-				       (r == HTTP_STREAM_DONE && q->body_sent + n != (uint64_t)q->length))) {
-			conn_abort(c, "the producer did not produce the declared length (a bug)");
-			return;
-		}
-		if (add_chunk(c, c->stage.data, n) < 0) {
-			conn_abort(c, "output buffer overflow (a bug)");
-			return;
-		}
-		*produced += n;
-		if (r == HTTP_STREAM_DONE) {
-			if (q->chunked && !q->no_body && vbuf_adds(&c->out, "0\r\n\r\n") < 0) {
-				conn_abort(c, "output buffer overflow (a bug)");
-				return;
-			}
-			q->stream_ended = true;
-			q->complete = true;
-		}
-	}
-}
-
-/* ---- deferred answers ----------------------------------------------------- */
-
-struct http_defer *http_defer(struct http_req *req)
-{
-	struct http_conn *c = req->c;
-
-	if (check_answer(req, 200, NULL) < 0) {
-		errno = EALREADY;
-		return NULL;
-	}
-	req->d = http_defer_new(c->s->hub, c, c->s->conf.output_buffer);
-	if (!req->d)
-		return NULL;
-	req->kind = R_DEFER;
-	c->t_dprog = now_ns(c->s);
-	c->s->st.deferred++;
-	return req->d;
-}
-
-static void pump_defer(struct http_conn *c)
-{
-	struct http_req *q = &c->req;
-	struct http_defer_head h;
-	int err;
-
-	if (!q->head_sent && http_defer_head_take(q->d, &h)) {
-		c->t_dprog = now_ns(c->s);
-		if (h.full) {
-			struct http_defer *d = q->d;
-			q->d = NULL;
-			q->kind = R_NONE;
-			respond_full(q, h.status, h.ctype, h.body, h.body_len, h.body);
-			http_defer_detach(d);
-			return;
-		}
-		if (resp_begin(c, h.status, h.ctype, -1) < 0) {
-			conn_abort(c, "cannot build the answer");
-			return;
-		}
-	}
-	if (!q->head_sent)
-		return;
-	out_compact(c);
-	for (;;) {
-		size_t avail = http_defer_avail(q->d), room, n;
-		if (!avail)
-			break;
-		room = c->out.max - VT_MIN(c->out.max, out_pending(c) + 64);
-		n = VT_MIN(avail, room);
-		if (!n)
-			break;
-		if (q->no_body) {
-			http_defer_take(q->d, NULL, n);
-		} else {
-			if ((q->chunked && vbuf_printf(&c->out, "%zx\r\n", n) < 0) ||
-			    http_defer_take(q->d, &c->out, n) < 0 ||
-			    (q->chunked && vbuf_adds(&c->out, "\r\n") < 0)) {
-				conn_abort(c, "output buffer overflow (a bug)");
-				return;
-			}
-			q->body_sent += n;
-		}
-		c->t_dprog = now_ns(c->s);
-	}
-	if (http_defer_finished(q->d, &err)) {
-		if (err < 0) {
-			conn_abort(c, "the worker aborted the response");
-			return;
-		}
-		if (q->chunked && !q->no_body && vbuf_adds(&c->out, "0\r\n\r\n") < 0) {
-			conn_abort(c, "output buffer overflow (a bug)");
-			return;
-		}
-		q->complete = true;
-		http_defer_detach(q->d);
-		q->d = NULL;
-	}
 }
 
 static void on_hub_news(void *owner, void *ctx)
@@ -726,11 +164,11 @@ static void dispatch(struct http_conn *c)
 static void conn_linger(struct http_conn *c)
 {
 	if (c->peer_eof || shutdown(c->fd, SHUT_WR) < 0) {
-		conn_close(c);
+		hsrv_conn_close(c);
 		return;
 	}
 	c->st = CS_LINGER;
-	c->t_linger = now_ns(c->s);
+	c->t_linger = hsrv_now(c->s);
 	c->linger_bytes = 0;
 	vbuf_free(&c->in);
 }
@@ -744,7 +182,7 @@ static void access_log(struct http_conn *c)
 	log_debug("http: %s \"%s %s HTTP/1.%u\" %d %llu %.3fms", c->peer,
 		  q->parsed ? q->h.method_str : "-", q->parsed ? q->h.target : "-",
 		  q->parsed ? q->h.minor : 1, q->status, (unsigned long long)q->body_sent,
-		  (double)(now_ns(c->s) - q->t_start) / 1e6);
+		  (double)(hsrv_now(c->s) - q->t_start) / 1e6);
 }
 
 static void finish_request(struct http_conn *c)
@@ -756,8 +194,8 @@ static void finish_request(struct http_conn *c)
 
 	access_log(c);
 	s->st.responses[q->status / 100 % 6]++;
-	stream_release(c, 0);
-	req_reset(c);
+	hsrv_stream_release(c, 0);
+	hsrv_req_reset(c);
 	if (close) {
 		conn_linger(c);
 		return;
@@ -769,7 +207,7 @@ static void finish_request(struct http_conn *c)
 	c->scan = 0;
 	c->head_len = 0;
 	c->nreq++;
-	c->t_idle = c->t_first = now_ns(s);
+	c->t_idle = c->t_first = hsrv_now(s);
 	c->got_bytes = c->in.len > 0;
 }
 
@@ -789,31 +227,31 @@ static bool step_head(struct http_conn *c)
 	}
 	if (!c->in.len) {
 		if (c->peer_eof)
-			conn_close(c);
+			hsrv_conn_close(c);
 		return false;
 	}
 	end = http_head_end((const char *)c->in.data, c->in.len, &c->scan);
 	if (!end && c->in.len <= s->lim.max_head) {
 		if (c->peer_eof)
-			conn_close(c); /* a partial request and no more to come */
+			hsrv_conn_close(c); /* a partial request and no more to come */
 		return false;
 	}
 	r = http_reqhead_parse(&c->req.h, (const char *)c->in.data, c->in.len, &s->lim);
 	s->st.requests++;
-	c->req.t_start = now_ns(s);
+	c->req.t_start = hsrv_now(s);
 	if (r <= 0) {
 		s->st.bad_requests++;
-		conn_fail(c, r < 0 ? c->req.h.status : 400,
+		hsrv_fail(c, r < 0 ? c->req.h.status : 400,
 			  r < 0 ? c->req.h.error : "malformed request head");
 		return true;
 	}
 	c->req.parsed = true;
 	c->head_len = (size_t)r;
 	c->st = CS_BODY;
-	c->t_head = now_ns(s);
+	c->t_head = hsrv_now(s);
 	if (c->req.h.expect_continue && c->req.h.content_length > c->in.len - c->head_len) {
 		if (vbuf_adds(&c->out, "HTTP/1.1 100 Continue\r\n\r\n") == 0)
-			conn_flush(c);
+			hsrv_flush(c);
 	}
 	return true;
 }
@@ -822,7 +260,7 @@ static bool step_body(struct http_conn *c)
 {
 	if (c->in.len - c->head_len < c->req.h.content_length) {
 		if (c->peer_eof)
-			conn_close(c);
+			hsrv_conn_close(c);
 		return false;
 	}
 	dispatch(c);
@@ -834,20 +272,20 @@ static bool step_resp(struct http_conn *c, size_t *produced)
 	struct http_req *q = &c->req;
 
 	if (q->kind == R_STREAM)
-		pump_stream(c, produced);
+		hsrv_pump_stream(c, produced);
 	else if (q->kind == R_DEFER && q->d)
-		pump_defer(c);
+		hsrv_pump_defer(c);
 	if (c->dead)
 		return false;
-	conn_flush(c);
+	hsrv_flush(c);
 	if (c->dead)
 		return false;
-	if (q->complete && !out_pending(c)) {
+	if (q->complete && !hsrv_out_pending(c)) {
 		finish_request(c);
 		return !c->dead;
 	}
 	/* a stream that can produce more while the socket is writable */
-	if (q->kind == R_STREAM && !q->stream_ended && !out_pending(c)) {
+	if (q->kind == R_STREAM && !q->stream_ended && !hsrv_out_pending(c)) {
 		if (*produced < STREAM_BUDGET)
 			return true;
 		c->want_out = true; /* EPOLLOUT brings us back next turn */
@@ -864,7 +302,7 @@ static void step_linger(struct http_conn *c)
 		if (n > 0) {
 			c->linger_bytes += (size_t)n;
 			if (c->linger_bytes > LINGER_MAX) {
-				conn_close(c);
+				hsrv_conn_close(c);
 				return;
 			}
 			continue;
@@ -873,7 +311,7 @@ static void step_linger(struct http_conn *c)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return;
-		conn_close(c);
+		hsrv_conn_close(c);
 		return;
 	}
 }
@@ -890,7 +328,7 @@ static void conn_read(struct http_conn *c)
 		if (!want)
 			return;
 		if (vbuf_reserve(&c->in, want) < 0) {
-			conn_close(c);
+			hsrv_conn_close(c);
 			return;
 		}
 		n = recv(c->fd, c->in.data + c->in.len, want, MSG_DONTWAIT);
@@ -901,7 +339,7 @@ static void conn_read(struct http_conn *c)
 			budget -= VT_MIN(budget, (size_t)n);
 			if (!c->got_bytes) {
 				c->got_bytes = true;
-				c->t_first = now_ns(s);
+				c->t_first = hsrv_now(s);
 			}
 			if ((size_t)n < want)
 				return;
@@ -915,7 +353,7 @@ static void conn_read(struct http_conn *c)
 			continue;
 		if (errno != EAGAIN) {
 			log_debug("http: %s: read: %s", c->peer, strerror(errno));
-			conn_close(c);
+			hsrv_conn_close(c);
 		}
 		return;
 	}
@@ -938,41 +376,41 @@ static void conn_update(struct http_conn *c)
 		if (!c->got_bytes) {
 			c->tmo = TMO_IDLE;
 			c->deadline = c->t_idle +
-				(c->nreq ? cf->idle_timeout_ms : cf->header_timeout_ms) * MS;
+				(c->nreq ? cf->idle_timeout_ms : cf->header_timeout_ms) * NS_PER_MS;
 		} else {
 			c->tmo = TMO_HEADER;
-			c->deadline = c->t_first + cf->header_timeout_ms * MS;
+			c->deadline = c->t_first + cf->header_timeout_ms * NS_PER_MS;
 		}
 		break;
 	case CS_BODY:
 		if (c->in.len < c->in.max && !c->peer_eof)
 			m = EPOLLIN;
 		c->tmo = TMO_BODY;
-		c->deadline = c->t_head + cf->body_timeout_ms * MS;
+		c->deadline = c->t_head + cf->body_timeout_ms * NS_PER_MS;
 		break;
 	case CS_RESP:
-		if (out_pending(c) || c->want_out)
+		if (hsrv_out_pending(c) || c->want_out)
 			m |= EPOLLOUT;
 		if (q->kind == R_DEFER && !c->peer_eof)
 			m |= EPOLLRDHUP;
-		if (out_pending(c) || c->want_out) {
+		if (hsrv_out_pending(c) || c->want_out) {
 			/* output waiting, or a stream waiting for room */
 			c->tmo = TMO_WRITE;
-			c->deadline = c->t_wprog + cf->write_timeout_ms * MS;
+			c->deadline = c->t_wprog + cf->write_timeout_ms * NS_PER_MS;
 		} else if (q->kind == R_DEFER && cf->handler_timeout_ms) {
 			c->tmo = TMO_HANDLER;
-			c->deadline = c->t_dprog + cf->handler_timeout_ms * MS;
+			c->deadline = c->t_dprog + cf->handler_timeout_ms * NS_PER_MS;
 		}
 		break;
 	case CS_LINGER:
 		m = EPOLLIN;
 		c->tmo = TMO_LINGER;
-		c->deadline = c->t_linger + LINGER_MS * MS;
+		c->deadline = c->t_linger + LINGER_MS * NS_PER_MS;
 		break;
 	}
 	if (ev_io_mod(s->ev, &c->io, m) < 0) {
 		log_err("http: %s: epoll: %s", c->peer, strerror(errno));
-		conn_close(c);
+		hsrv_conn_close(c);
 	}
 }
 
@@ -1005,7 +443,7 @@ static void on_conn(struct evloop *ev, struct ev_io *io, uint32_t events)
 	if (events & EPOLLERR) {
 		if (c->st == CS_RESP && !c->req.complete)
 			c->s->st.aborted++;
-		conn_close(c);
+		hsrv_conn_close(c);
 		return;
 	}
 	if ((events & EPOLLRDHUP) && c->st == CS_RESP) {
@@ -1023,7 +461,7 @@ static void on_conn(struct evloop *ev, struct ev_io *io, uint32_t events)
 	if (events & EPOLLHUP) {
 		if (c->st == CS_RESP && !c->req.complete)
 			c->s->st.aborted++;
-		conn_close(c);
+		hsrv_conn_close(c);
 		return;
 	}
 	if (events & EPOLLIN)
@@ -1049,14 +487,14 @@ static void on_reap(struct evloop *ev, struct ev_timer *t)
 	}
 }
 
-static void conn_close(struct http_conn *c)
+void hsrv_conn_close(struct http_conn *c)
 {
 	struct http_server *s = c->s;
 
 	if (c->dead)
 		return;
 	c->dead = true;
-	req_reset(c);
+	hsrv_req_reset(c);
 	ev_io_del(s->ev, &c->io);
 	close(c->fd);
 	c->fd = -1;
@@ -1083,15 +521,15 @@ static void conn_timeout(struct http_conn *c)
 	switch (c->tmo) {
 	case TMO_IDLE:
 		s->st.timeouts_idle++;
-		conn_close(c);
+		hsrv_conn_close(c);
 		return;
 	case TMO_HEADER:
 		s->st.timeouts_header++;
-		conn_fail(c, 408, "the request head did not arrive in time");
+		hsrv_fail(c, 408, "the request head did not arrive in time");
 		break;
 	case TMO_BODY:
 		s->st.timeouts_body++;
-		conn_fail(c, 408, "the request body did not arrive in time");
+		hsrv_fail(c, 408, "the request body did not arrive in time");
 		break;
 	case TMO_WRITE:
 		s->st.timeouts_write++;
@@ -1099,12 +537,12 @@ static void conn_timeout(struct http_conn *c)
 			  (unsigned long long)s->conf.write_timeout_ms);
 		if (!c->req.complete)
 			s->st.aborted++;
-		conn_close(c);
+		hsrv_conn_close(c);
 		return;
 	case TMO_HANDLER:
 		s->st.timeouts_handler++;
 		if (c->req.head_sent) {
-			conn_abort(c, "the worker made no progress");
+			hsrv_abort(c, "the worker made no progress");
 			return;
 		}
 		http_defer_detach(c->req.d);
@@ -1116,7 +554,7 @@ static void conn_timeout(struct http_conn *c)
 		break;
 	case TMO_LINGER:
 	case TMO_NONE:
-		conn_close(c);
+		hsrv_conn_close(c);
 		return;
 	}
 	conn_drive(c);
@@ -1191,7 +629,7 @@ static void conn_new(struct http_server *s, int fd, const struct sockaddr_storag
 	c->req.c = c;
 	c->req.length = -1;
 	c->st = CS_HEAD;
-	c->t_idle = now_ns(s);
+	c->t_idle = hsrv_now(s);
 	if (ev_io_add(s->ev, &c->io, fd, EPOLLIN, on_conn, c) < 0) {
 		log_ratelimited(LOG_LVL_ERR, "http: epoll: %s", strerror(errno));
 		vbuf_free(&c->req.xhdrs);
@@ -1379,7 +817,7 @@ void http_server_shutdown(struct http_server *s)
 	for (c = s->conns; c; c = next) {
 		next = c->next;
 		if (c->st == CS_HEAD && !c->got_bytes)
-			conn_close(c);
+			hsrv_conn_close(c);
 	}
 }
 
@@ -1389,7 +827,7 @@ void http_server_free(struct http_server *s)
 		return;
 	close_listeners(s);
 	while (s->conns)
-		conn_close(s->conns);
+		hsrv_conn_close(s->conns);
 	on_reap(s->ev, &s->reaper);
 	ev_timer_stop(s->ev, &s->sweep);
 	ev_timer_stop(s->ev, &s->reaper);
@@ -1443,73 +881,3 @@ int http_server_metrics(const struct http_server *s, struct prom *p)
 	return prom_u64(p, st->timeouts_handler, "timeout", "handler", NULL);
 }
 
-/* ---- the request, for handlers ------------------------------------------ */
-
-enum http_method http_req_method(const struct http_req *req)
-{
-	return req->h.method;
-}
-
-const char *http_req_path(const struct http_req *req)
-{
-	return req->h.path;
-}
-
-const char *http_req_header(const struct http_req *req, const char *name)
-{
-	return http_reqhead_get(&req->h, name);
-}
-
-const char *http_req_query(const struct http_req *req, const char *key)
-{
-	return http_reqhead_query(&req->h, key);
-}
-
-const char *http_req_param(const struct http_req *req, const char *name)
-{
-	return http_match_param(&req->m, name);
-}
-
-const struct http_reqhead *http_req_head(const struct http_req *req)
-{
-	return &req->h;
-}
-
-const char *http_req_body(const struct http_req *req, size_t *len)
-{
-	*len = req->body_len;
-	return req->body_len ? req->body : NULL;
-}
-
-struct json_val *http_req_json(const struct http_req *req, size_t max_nodes, struct vt_err *err)
-{
-	const char *ct = http_req_header(req, "Content-Type");
-
-	if (!req->body_len) {
-		vt_err_set(err, -ENODATA, "a JSON body is required");
-		return NULL;
-	}
-	if (ct && strncasecmp(ct, "application/json", 16) != 0 && !strstr(ct, "+json")) {
-		vt_err_set(err, -EPROTO, "Content-Type must be application/json, not '%s'", ct);
-		return NULL;
-	}
-	return json_parse(req->body, req->body_len, max_nodes, err);
-}
-
-const char *http_req_peer(const struct http_req *req)
-{
-	return req->c->peer;
-}
-
-int http_req_peer_cred(const struct http_req *req, struct ucred *cred)
-{
-	if (!req->c->has_cred)
-		return -ENOTSUP;
-	*cred = req->c->cred;
-	return 0;
-}
-
-const char *http_req_route(const struct http_req *req)
-{
-	return req->m.pattern;
-}
