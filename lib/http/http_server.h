@@ -205,10 +205,10 @@ const struct http_reqhead *http_req_head(const struct http_req *req);
 /* the body, *<len> bytes (not NUL-terminated), or NULL with *len = 0 */
 const char *http_req_body(const struct http_req *req, size_t *len);
 /* http_req_json() : the body parsed as JSON (at most <max_nodes> values),
- * owned by the caller. NULL with <err> set when there is no body, the
- * Content-Type is not JSON, or the JSON is invalid: answer 400 with
- * err->msg as the detail (http_respond_error(req, 400, "invalid request
- * body", "%s", err.msg)). */
+ * owned by the caller. NULL with <err> set when there is no body
+ * (-ENODATA), the Content-Type is not JSON (-EPROTO: answer 415) or the
+ * JSON is invalid (answer 400); err->msg is the detail:
+ * http_respond_error(req, 400, "invalid request body", "%s", err.msg). */
 struct json_val *http_req_json(const struct http_req *req, size_t max_nodes,
 			       struct vt_err *err);
 /* "127.0.0.1:50312", "[::1]:50312" or "unix:pid=123,uid=0" */

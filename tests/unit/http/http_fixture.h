@@ -37,6 +37,7 @@ struct fx {
 	char dir[64];               /* temporary directory */
 	char sock[192];             /* dir/api.sock when want_unix */
 	char url[64];               /* http://127.0.0.1:PORT */
+	char addrs[4][HTTP_SPEC_MAX]; /* bound addresses, listener order */
 	char unix_target[200];      /* unix:/.../api.sock */
 	uint16_t port;
 	struct evloop *ev;
@@ -88,6 +89,11 @@ static void *fx_thread(void *arg)
 		http_listen_parse(spec, &a, NULL);
 		f->err = http_server_listen(f->s, &a, &f->verr);
 	}
+	/* then what the test put in conf.listen ([::1]:0 ...) */
+	if (f->err >= 0 && f->conf.listen.n)
+		f->err = http_server_listen_conf(f->s, &f->verr);
+	for (unsigned i = 0; f->err >= 0 && i < 4 && http_server_addr(f->s, i); i++)
+		snprintf(f->addrs[i], sizeof(f->addrs[i]), "%s", http_server_addr(f->s, i));
 	if (f->err >= 0) {
 		f->port = http_server_port(f->s, 0);
 		snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u", f->port);
@@ -309,7 +315,7 @@ VT_UNUSED static bool raw_closed(int fd, int ms)
 	})
 
 /* Runs a shell command, returns its stdout (caller frees) and exit code. */
-VT_UNUSED static char *run_cmd(const char *cmd, int *code)
+static char *run_cmd(const char *cmd, int *code)
 {
 	FILE *p = popen(cmd, "r");
 	struct vbuf b;

@@ -114,7 +114,8 @@ static void h_json(struct http_req *req, void *arg)
 
 	(void)arg;
 	if (!v) {
-		http_respond_error(req, 400, "invalid request body", "%s", err.msg);
+		http_respond_error(req, err.code == -EPROTO ? 415 : 400, "invalid request body", "%s",
+				   err.msg);
 		return;
 	}
 	snprintf(out, sizeof(out), "{\"name\":\"%s\"}", json_get_str(v, "name") ? json_get_str(v, "name") : "");

@@ -79,7 +79,7 @@ static void t_curl_answers(void)
 		{ "-i -H 'Content-Type: application/json' -d '{\"name\":\"db\"}'", "/json",
 		  { "HTTP/1.1 201 Created\r\n", "{\"name\":\"db\"}", "Content-Length: 13\r\n" } },
 		{ "-i -H 'Content-Type: text/plain' -d 'x'", "/json",
-		  { "HTTP/1.1 400 Bad Request\r\n", "Content-Type must be application/json, not 'text/plain'",
+		  { "HTTP/1.1 415 Unsupported Media Type\r\n", "Content-Type must be application/json, not 'text/plain'",
 		    "\"error\":\"invalid request body\"" } },
 		{ "-i -H 'Transfer-Encoding: chunked' -d 'abc'", "/echo",
 		  { "HTTP/1.1 411 Length Required\r\n", "Connection: close\r\n", "send Content-Length" } },

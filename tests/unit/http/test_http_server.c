@@ -250,6 +250,36 @@ static void t_client_errors(void)
 	fx_stop(&F);
 }
 
+static void tune_v6(struct http_server_conf *c)
+{
+	CHECK_EQ(http_listen_parse_list("[::1]:0", &c->listen, NULL), 0);
+}
+
+/* IPv6: a listener on [::1] port 0 reports its port; client and curl reach it. */
+static void t_ipv6(void)
+{
+	struct http_client_resp r;
+	struct vt_err err;
+	char url[160], *out;
+	int code;
+
+	CHECK_EQ(fx_start(&F, routes_all, false, tune_v6), 0);
+	CHECK(strncmp(F.addrs[1], "[::1]:", 6) == 0);
+	CHECK(strcmp(F.addrs[1], "[::1]:0") != 0);
+	snprintf(url, sizeof(url), "http://%s", F.addrs[1]);
+	CHECK_EQ(get(url, "GET", "/api/v1/vms/v6", NULL, &r, &err), 0);
+	CHECK_EQ(r.status, 200);
+	CHECK_CONTAINS(vbuf_str(&r.body), "\"id\":\"v6\"");
+	http_client_resp_free(&r);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "curl -sS -g '%.160s/hello'", url);
+	out = run_cmd(cmd, &code);
+	CHECK_EQ(code, 0);
+	CHECK_STR(out, "hello\n");
+	free(out);
+	fx_stop(&F);
+}
+
 /* One connection, several requests: sequential, then pipelined. */
 static void t_keepalive_pipelining(void)
 {
@@ -774,7 +804,7 @@ static void t_conf_keys(void)
 	}
 }
 
-VT_TEST_MAIN(VT_T(t_client_basic), VT_T(t_unix_socket), VT_T(t_client_errors),
+VT_TEST_MAIN(VT_T(t_client_basic), VT_T(t_unix_socket), VT_T(t_ipv6), VT_T(t_client_errors),
 	     VT_T(t_keepalive_pipelining), VT_T(t_http10), VT_T(t_limits_wire),
 	     VT_T(t_stream_backpressure), VT_T(t_timeouts), VT_T(t_max_connections),
 	     VT_T(t_deferred), VT_T(t_contract), VT_T(t_conf_keys))
