@@ -445,6 +445,17 @@ void hsrv_pump_defer(struct http_conn *c)
 
 	if (!q->head_sent && http_defer_head_take(q->d, &h)) {
 		c->t_dprog = hsrv_now(c->s);
+		if (h.status < 200 || h.status > 599 || (h.ctype[0] && !http_value_valid(h.ctype))) {
+			struct http_defer *d = q->d;
+			log_err("http: %s %s: the worker gave an invalid status or type (a bug)",
+				q->h.method_str, q->h.path);
+			free(h.body);
+			q->d = NULL;
+			q->kind = R_NONE;
+			http_defer_detach(d);
+			http_respond_error(q, 500, "internal error", "the handler gave an invalid answer");
+			return;
+		}
 		if (h.full) {
 			struct http_defer *d = q->d;
 			q->d = NULL;

@@ -198,7 +198,7 @@ static void h_headers(struct http_req *req, void *arg)
 struct job {
 	struct http_defer *d;
 	uint64_t ms, n;
-	int mode; /* 0 respond, 1 stream, 2 wait for cancel */
+	int mode; /* 0 respond, 1 stream, 2 wait for cancel, 3 invalid answer */
 };
 
 static void *worker(void *arg)
@@ -223,6 +223,12 @@ static void *worker(void *arg)
 		}
 		STORE(g_defer_write_err, r);
 		http_defer_end(j->d, r);
+	} else if (j->mode == 3) {
+		/* contract violations the server must contain */
+		if (j->n)
+			http_defer_respond(j->d, 999, "text/plain", "x", 1);
+		else if (http_defer_stream_begin(j->d, 200, "text/plain\r\nX-Evil: 1") == 0)
+			http_defer_end(j->d, 0);
 	} else {
 		uint64_t end = mono_ms() + 10000;
 		while (!http_defer_cancelled(j->d) && mono_ms() < end)
@@ -287,6 +293,7 @@ static void routes_all(struct fx *f, void *arg)
 	http_router_add(r, HTTP_GET, "/defer", h_defer, (void *)0);
 	http_router_add(r, HTTP_GET, "/defer-stream", h_defer, (void *)1);
 	http_router_add(r, HTTP_GET, "/defer-never", h_defer, (void *)2);
+	http_router_add(r, HTTP_GET, "/defer-bad", h_defer, (void *)3);
 	http_router_add(r, HTTP_GET, "/metrics", h_metrics, f);
 	char www[256];
 	snprintf(www, sizeof(www), "%s/www", f->dir);

@@ -738,6 +738,15 @@ static void t_contract(void)
 	CHECK_EQ(g_hdr_results[1], -EINVAL);
 	CHECK_EQ(g_hdr_results[2], -EINVAL);
 	CHECK_EQ(g_hdr_results[3], -EINVAL);
+	/* a worker's invalid status or header injection in its type: 500 */
+	for (int k = 0; k < 2; k++) {
+		CHECK_EQ(raw_send(fd, k ? "GET /defer-bad?n=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+					: "GET /defer-bad HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+		CHECK_EQ(raw_response(fd, buf, sizeof(buf), &off, &len, 2000), 500);
+		CHECK_CONTAINS(buf + off, "the handler gave an invalid answer");
+		CHECK(strstr(buf, "X-Evil") == NULL);
+	}
+	wait_workers();
 	/* a producer that makes no progress: the body is cut, the connection closed */
 	CHECK_EQ(raw_send(fd, "GET /bad-stream HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
 	CHECK_EQ(raw_response(fd, buf, sizeof(buf), &off, &len, 2000), -1);
