@@ -223,68 +223,84 @@ VT_UNUSED static size_t raw_read_all(int fd, char *buf, size_t cap, int ms)
 	return n;
 }
 
-/* Reads exactly one response (Content-Length or chunked, or to EOF);
- * <buf> gets the head followed by the decoded body. Returns the status,
- * or -1; *<eof> is set when the server closed the connection. */
-VT_UNUSED static int raw_response(int fd, char *buf, size_t cap, size_t *body_off, size_t *body_len,
-			int ms)
+/* Reads exactly one response (Content-Length, chunked, or to EOF) and no
+ * byte of the next one (pipelined answers may share a segment): the
+ * bytes are peeked, and only the response's own are consumed. <buf> gets
+ * the head followed by the decoded body. Returns the status, or -1. */
+VT_UNUSED static int raw_response(int fd, char *buf, size_t cap, size_t *body_off,
+				  size_t *body_len, int ms)
 {
-	size_t n = 0;
-	ssize_t hl = 0;
-	struct http_resphead h;
+	uint64_t end = mono_ms() + (uint64_t)ms;
+	size_t last = 0;
+	char *tmp = malloc(cap);
+	int ret = -1;
 
-	for (;;) {
+	while (tmp && mono_ms() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t r;
-		hl = http_resphead_parse(&h, buf, n, cap);
-		if (hl > 0) {
-			if (h.chunked) {
-				struct http_chunked ch;
-				size_t o;
-				http_chunked_init(&ch);
-				size_t have = n - (size_t)hl, out = 0;
-				char *b = buf + hl;
-				for (;;) {
-					ssize_t u = http_chunked_decode(&ch, b + out, have, &o);
-					if (u < 0)
-						return -1;
-					memmove(b + out + o, b + out + (size_t)u, have - (size_t)u);
-					out += o;
-					have -= (size_t)u;
-					if (ch.done)
-						break;
-					if (poll(&p, 1, ms) <= 0)
-						return -1;
-					r = recv(fd, b + out + have, cap - 1 - (size_t)hl - out - have, 0);
-					if (r <= 0)
-						return -1;
-					have += (size_t)r;
-				}
-				*body_off = (size_t)hl;
-				*body_len = out;
-				buf[hl + (ssize_t)out] = '\0';
-				return h.status;
-			}
-			if (h.has_length && n - (size_t)hl >= h.content_length) {
-				*body_off = (size_t)hl;
-				*body_len = (size_t)h.content_length;
-				return h.status;
-			}
-		}
-		if (hl < 0 || poll(&p, 1, ms) <= 0)
-			return -1;
-		r = recv(fd, buf + n, cap - 1 - n, 0);
-		if (r <= 0) {
-			if (hl > 0 && !h.has_length) {
-				*body_off = (size_t)hl;
-				*body_len = n - (size_t)hl;
-				return h.status;
-			}
-			return -1;
-		}
-		n += (size_t)r;
+		struct http_resphead h;
+		ssize_t n, hl;
+
+		if (poll(&p, 1, (int)(end - mono_ms())) <= 0)
+			break;
+		n = recv(fd, buf, cap - 1, MSG_PEEK);
+		if (n < 0)
+			break;
 		buf[n] = '\0';
+		hl = http_resphead_parse(&h, buf, (size_t)n, cap);
+		if (hl < 0)
+			break;
+		if (hl > 0 && h.chunked) {
+			struct http_chunked ch;
+			size_t o;
+			memcpy(tmp, buf + hl, (size_t)n - (size_t)hl);
+			http_chunked_init(&ch);
+			ssize_t u = http_chunked_decode(&ch, tmp, (size_t)n - (size_t)hl, &o);
+			if (u < 0)
+				break;
+			if (ch.done) {
+				if (recv(fd, buf, (size_t)hl + (size_t)u, 0) != hl + u)
+					break;
+				memcpy(buf + hl, tmp, o);
+				buf[(size_t)hl + o] = '\0';
+				*body_off = (size_t)hl;
+				*body_len = o;
+				ret = h.status;
+				break;
+			}
+		} else if (hl > 0 && h.has_length && (size_t)n - (size_t)hl >= h.content_length) {
+			size_t total = (size_t)hl + (size_t)h.content_length;
+			if (recv(fd, buf, total, 0) != (ssize_t)total)
+				break;
+			buf[total] = '\0';
+			*body_off = (size_t)hl;
+			*body_len = (size_t)h.content_length;
+			ret = h.status;
+			break;
+		} else if (hl > 0 && !h.has_length) {
+			/* close-delimited: nothing can follow, read to EOF */
+			size_t got = 0;
+			ssize_t k;
+			while (got < cap - 1 && poll(&p, 1, (int)(end > mono_ms() ? end - mono_ms() : 0)) > 0 &&
+			       (k = recv(fd, buf + got, cap - 1 - got, 0)) > 0)
+				got += (size_t)k;
+			buf[got] = '\0';
+			if (got >= (size_t)hl) {
+				*body_off = (size_t)hl;
+				*body_len = got - (size_t)hl;
+				ret = h.status;
+			}
+			break;
+		} else if (n == 0) {
+			break;
+		} else if ((size_t)n == last) {
+			usleep(1000); /* nothing new yet */
+		}
+		if ((size_t)n >= cap - 1)
+			break;
+		last = (size_t)n;
 	}
+	free(tmp);
+	return ret;
 }
 
 /* True when the server closed <fd> within <ms>. */

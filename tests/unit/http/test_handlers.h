@@ -303,6 +303,42 @@ static void routes_all(struct fx *f, void *arg)
 		http_router_add(r, HTTP_GET, "/ui/{path*}", http_static_handler, f->st);
 }
 
+/* wait_stable() : waits until *<counter> is non-zero and has not moved
+ * for 300 ms (robust to a loaded machine: a slow producer is not a
+ * stalled one until it stops moving); returns the value, 0 on timeout. */
+VT_UNUSED static uint64_t wait_stable(uint64_t *counter, uint64_t timeout_ms)
+{
+	uint64_t end = mono_ms() + timeout_ms, last = 0, since = mono_ms();
+
+	while (mono_ms() < end) {
+		uint64_t now = LOAD(*counter);
+		if (now != last) {
+			last = now;
+			since = mono_ms();
+		} else if (now && mono_ms() - since >= 300) {
+			return now;
+		}
+		usleep(20000);
+	}
+	return 0;
+}
+
+/* in_flight_bound() : what a stalled stream may have produced: the
+ * kernel's largest send buffer (autotuning), the client's receive buffer,
+ * and the server's own bounded buffers. */
+VT_UNUSED static uint64_t in_flight_bound(void)
+{
+	uint64_t wmax = 4u << 20;
+	FILE *fp = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
+	unsigned long long a, b, c;
+
+	if (fp && fscanf(fp, "%llu %llu %llu", &a, &b, &c) == 3)
+		wmax = c;
+	if (fp)
+		fclose(fp);
+	return 2 * wmax + (2u << 20);
+}
+
 /* Waits for detached workers so none outlives the test binary. */
 VT_UNUSED static void wait_workers(void)
 {
