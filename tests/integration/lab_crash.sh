@@ -18,7 +18,8 @@ on_exit "'$VTAP' lab down --prefix $C"
 snapshot_root_netns "$TMPDIR_T/root.before"
 
 lab_up --hosts 2 --vms-per-host 3 >/dev/null || fail "lab up A"
-"$VTAP" lab up --prefix "$B" --hosts 1 --vms-per-host 2 --tap-vms vm1,vm2 >/dev/null || fail "lab up B"
+"$VTAP" lab up --prefix "$B" --hosts 1 --vms-per-host 2 --tap-vms vm1,vm2 --monitor-mtu 9000 \
+	--no-ipv6 >/dev/null || fail "lab up B"
 check "lab A healthy" "$VTAP" lab status --prefix "$A"
 check "lab B healthy" "$VTAP" lab status --prefix "$B"
 # the same addresses in both labs, each answered inside its own lab
@@ -27,6 +28,17 @@ check "B: vm1 (TAP) reaches vm2 (TAP, 198.18.1.2)" \
 	"$VTAP" lab exec --prefix "$B" vm1 -- ping -n -c 2 -i 0.2 -W 3 198.18.1.2
 check "B has no vm3 (198.18.1.3 is lab A's)" \
 	sh -c "! '$VTAP' lab exec --prefix '$B' vm1 -- ping -n -c 1 -W 1 198.18.1.3"
+check_eq "labs listed" "$("$VTAP" lab list -j | jq -c "[.[] | select(.prefix == \"$A\" or .prefix == \"$B\") | [.prefix, .namespaces]] | sort")" \
+	"$(jq -nc --arg a "$A" --arg b "$B" '[[$a, 12], [$b, 7]] | sort')"
+# lab B: a jumbo management network, no IPv6
+for m in "h1 mgmt0" "analyzer eth0" "mgmt eth0" "fabric mgmt"; do
+	set -- $m
+	check_eq "B: MTU of $2 in $1" "$("$VTAP" lab exec --prefix "$B" "$1" -- cat "/sys/class/net/$2/mtu")" 9000
+done
+check "B: a 9000-byte frame from h1 to the analyzer, unfragmented" \
+	"$VTAP" lab exec --prefix "$B" h1 -- ping -n -c 1 -W 3 -M do -s 8972 198.19.0.254
+check_eq "B: no IPv6 on the VMs" "$("$VTAP" lab exec --prefix "$B" vm1 -- ip -6 -o addr show dev eth0 | wc -l)" 0
+check_eq "B: no IPv6 in the inventory" "$(jq '[.vms[] | has("ipv6")] | any' "/run/vtap/lab/$B/inventory.json")" false
 nsA=$(ip netns list | grep -c "^$A-")
 nsB=$(ip netns list | grep -c "^$B-")
 check_eq "namespaces of A" "$nsA" 12
@@ -40,6 +52,10 @@ wait_until 10 sh -c "ip netns pids $A-h2 | grep -q ."
 relays=$(jq '.processes[].pid' "/run/vtap/lab/$A/state.json")
 [ -n "$relays" ] || fail "no TAP relay recorded for A"
 kill -9 $relays
+# status notices: the TAP VM's port went with its relay
+wait_until 10 sh -c "! '$VTAP' lab status --prefix '$A' >/dev/null" || fail "status did not notice the crash"
+check_eq "status of vm3 after its relay died" \
+	"$("$VTAP" lab status --prefix "$A" -j | jq -r '.vms[] | select(.name == "vm3") | .state')" no-port
 rm -f "/run/vtap/lab/$A/state.json" "/run/vtap/lab/$A/inventory.json"
 "$VTAP" lab down --prefix "$A" >"$TMPDIR_T/down.txt" || fail "lab down after the crash"
 cat "$TMPDIR_T/down.txt"

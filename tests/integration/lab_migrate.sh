@@ -31,7 +31,7 @@ migrate_with_stream() {
 		--ready-file "$TMPDIR_T/rcv.ready" --out "$TMPDIR_T/recv.json"
 	wait_until 10 test -f "$TMPDIR_T/w1.ready" -a -f "$TMPDIR_T/w2.ready" -a \
 		-f "$TMPDIR_T/rcv.ready" || fail "watchers or receiver did not start"
-	bg_in_ns snd "$sender" "$VTAP" lab seq-send --to "$ip:$port" --rate 1000 --count 5000 \
+	bg_in_ns snd "$sender" "$VTAP" lab seq-send --to "$ip:$port" --rate 1000 --count 8000 \
 		>"$TMPDIR_T/send.json"
 	sleep 1.5 # the stream runs before the migration starts
 	"$VTAP" lab migrate --prefix "$LAB_PREFIX" --pause "$pause" -j "$vm" "$to" \
@@ -51,17 +51,17 @@ wait_until 10 grep -q "listening on" "$TMPDIR_T/cap.err" || fail "tcpdump did no
 migrate_with_stream vm2 h2 vm4 198.18.1.2 9000 1s
 r=$TMPDIR_T/recv.json
 sent=$(jq .sent "$TMPDIR_T/send.json")
-check_eq "sender sent" "$sent" 5000
+check_eq "sender sent" "$sent" 8000
 check_eq "receiver saw the END marker" "$(jq .end_seen "$r")" true
 check_eq "expected = sent" "$(jq .expected "$r")" "$sent"
 check_eq "unique + missing = sent" "$(jq '.unique + .missing' "$r")" "$sent"
 check_eq "one gap" "$(jq .gaps "$r")" 1
 check_eq "packets arrived after the gap" "$(jq .resumed_after_gap "$r")" true
-check_eq "the last datagram arrived" "$(jq .last_seq "$r")" 4999
+check_eq "the last datagram arrived" "$(jq .last_seq "$r")" 7999
 check_eq "no duplicates" "$(jq .duplicates "$r")" 0
 missing=$(jq .missing "$r")
 # the port was away for at least the 1 s pause at 1000 datagrams/s
-[ "$missing" -ge 900 ] && [ "$missing" -le 4000 ] || fail "gap of $missing datagrams for a 1 s pause"
+[ "$missing" -ge 900 ] && [ "$missing" -le 6000 ] || fail "gap of $missing datagrams for a 1 s pause"
 echo "ok   gap of $missing datagrams ($(jq -c '.missing_ranges' "$r"))"
 # the bridges: leave on h1, join on h2, the pause between them
 check_eq "h1 event" "$(jq -r '"\(.event) \(.port)"' "$TMPDIR_T/watch-from.json")" "leave vp-vm2"

@@ -1,4 +1,7 @@
 # lib.sh — shared helpers for every integration test (source it first).
+# timeout: 60
+# (Run directly, as scripts/test.sh does with every tests/integration/*.sh,
+# it tests its own helpers: see the end of the file.)
 #
 #   . "$(dirname "$0")/lib.sh"
 #   need_netadmin                 # exit 77 "skipped: needs CAP_NET_ADMIN" unless we can
@@ -20,7 +23,9 @@
 #   on_exit CMD     register a cleanup command (a string, run with eval); all run
 #                   in reverse order on exit, including after a failure, `exit`,
 #                   SIGINT/SIGTERM/SIGHUP (what `timeout` sends) — never rely on a
-#                   test reaching its end to clean up
+#                   test reaching its end to clean up (bash runs a trap only when
+#                   the foreground command returns: bound long commands with
+#                   `timeout`, or run them with bg_in_ns)
 #   wait_until T CMD...   run CMD every 0.1 s until it succeeds (0) or T seconds
 #                   pass (1); T may be fractional. Use it instead of sleeps.
 #   free_port       print a port number with nothing listening on it (TCP or UDP)
@@ -216,3 +221,47 @@ compare_root_netns() {
 	echo "ok   root namespace unchanged (links, addresses; no namespace of ours;" \
 		"other runs' namespaces changed meanwhile and were ignored)"
 }
+
+# ---- self-test: when run rather than sourced ---------------------------------
+_lib_selftest() {
+	local t0 t1 out rc port lib=${BASH_SOURCE[0]}
+
+	[[ "$LAB_PREFIX" =~ ^[a-z][a-z0-9]{0,11}$ ]] || fail "LAB_PREFIX '$LAB_PREFIX' is not a lab prefix"
+	echo "ok   LAB_PREFIX $LAB_PREFIX"
+	t0=$(date +%s%3N)
+	wait_until 0.5 false && fail "wait_until succeeded on false"
+	t1=$(date +%s%3N)
+	[ $((t1 - t0)) -ge 500 ] && [ $((t1 - t0)) -lt 3000 ] || fail "wait_until 0.5 took $((t1 - t0)) ms"
+	echo "ok   wait_until times out ($((t1 - t0)) ms for 0.5 s)"
+	(sleep 0.3; touch "$TMPDIR_T/flag") &
+	wait_until 5 test -f "$TMPDIR_T/flag" || fail "wait_until missed a condition that became true"
+	echo "ok   wait_until sees a condition become true"
+	port=$(free_port) || fail "free_port found nothing"
+	[ "$port" -ge 20000 ] && [ "$port" -lt 60000 ] && [ -z "$(ss -Hlntu "sport = :$port")" ] ||
+		fail "free_port gave $port"
+	echo "ok   free_port $port"
+	# cleanups run in reverse order, keep the exit code, also on SIGTERM
+	local f=$TMPDIR_T/cleanups
+	bash -c ". '$lib'; on_exit 'echo one >>$f'; on_exit 'echo two >>$f'; exit 3"; rc=$?
+	check_eq "on_exit order and exit code" "$(paste -sd' ' "$f"):$rc" "two one:3"
+	rm -f "$f"
+	out=$(bash -c ". '$lib'; on_exit 'echo cleaned >>$f'; kill -TERM \$\$; sleep 5; echo not-reached")
+	check_eq "on_exit runs on SIGTERM" "$(cat "$f"):$out" "cleaned:"
+	out=$(bash -c ". '$lib'; check_eq x 1 2" 2>&1); rc=$?
+	check_eq "check_eq fails on a mismatch" "$rc:$out" "1:FAIL: x: got '1', want '2'"
+	out=$(bash -c ". '$lib'; check 'false fails' false" 2>&1); rc=$?
+	check_eq "check fails on a failing command" "$rc" 1
+	if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
+		out=$(setpriv --reuid=65534 --regid=65534 --clear-groups bash -c \
+			"TMPDIR=/tmp . '$lib'; need_netadmin; echo not-skipped" 2>&1); rc=$?
+		check_eq "need_netadmin skips without privileges" "$rc:$out" \
+			"77:skipped: needs CAP_NET_ADMIN (run as root)"
+	fi
+	snapshot_root_netns "$TMPDIR_T/root"
+	compare_root_netns "$TMPDIR_T/root" >/dev/null || fail "compare_root_netns on an unchanged root"
+	echo "ok   snapshot_root_netns / compare_root_netns agree on an unchanged root"
+	echo "PASS"
+}
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	_lib_selftest
+fi
