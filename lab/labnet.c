@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/if.h>
+#include <linux/if_bridge.h>
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -418,6 +419,66 @@ static int build_mgmt_side(struct net *net, struct lab_ns *n, const char *role,
 	return addr(n, "eth0", cidr, err);
 }
 
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+struct ready_ctx {
+	unsigned pending;
+	char first[IFNAMSIZ];
+};
+
+static int count_unready(const struct nl_link_info *li, void *arg)
+{
+	struct ready_ctx *c = arg;
+	bool port = strcmp(li->slave_kind, "bridge") == 0;
+
+	if ((port && li->brport_state != BR_STATE_FORWARDING) ||
+	    ((port || strcmp(li->name, "eth0") == 0 || strcmp(li->name, "mgmt0") == 0) &&
+	     !(li->flags & IFF_RUNNING))) {
+		if (!c->pending++)
+			snprintf(c->first, sizeof(c->first), "%s", li->name);
+	}
+	return 0;
+}
+
+/* wait_ready() : until every bridge port of the lab forwards and every
+ * eth0 has carrier, so traffic started right after `lab up` is not
+ * dropped by a port the kernel has not finished bringing up. */
+static int wait_ready(struct net *net, unsigned ms, struct vt_err *err)
+{
+	uint64_t until = mono_ms() + ms;
+	struct lab_ns *all[LAB_MAX_HOSTS + LAB_MAX_VMS + 4];
+	unsigned n = 0;
+
+	all[n++] = &net->fabric;
+	all[n++] = &net->ext;
+	all[n++] = &net->mgmt;
+	all[n++] = &net->analyzer;
+	for (unsigned h = 1; h <= net->lab->nhosts; h++)
+		all[n++] = &net->hosts[h];
+	for (unsigned i = 0; i < net->lab->nvms; i++)
+		all[n++] = &net->vms[i];
+	for (unsigned i = 0; i < n;) {
+		struct ready_ctx c = { 0, "" };
+		int r = nl_link_dump(all[i]->sk, count_unready, &c);
+		if (r == 0 && c.pending == 0) {
+			i++;
+			continue;
+		}
+		if (mono_ms() >= until)
+			return r < 0 ? fail(err, r, all[i], "listing links") :
+				vt_err_set(err, -ETIMEDOUT, "%s: %s is not forwarding after %u ms",
+					   all[i]->name, c.first, ms);
+		sleep_ms(5);
+	}
+	return 0;
+}
+
 int labnet_up(struct lab *lab, const char *exe, struct vt_err *err)
 {
 	struct net *net = calloc(1, sizeof(*net));
@@ -447,6 +508,8 @@ int labnet_up(struct lab *lab, const char *exe, struct vt_err *err)
 	for (unsigned i = 0; i < lab->nvms; i++)
 		if ((r = build_vm(net, i, exe, err)) < 0)
 			goto out;
+	if ((r = wait_ready(net, 10000, err)) < 0)
+		goto out;
 	r = lab_save(lab);
 	if (r < 0)
 		vt_err_set(err, r, "%s/%s: cannot write the lab's files: %s", LAB_RUN_DIR,
@@ -773,14 +836,6 @@ int labnet_status(const struct lab *lab, struct labnet_vm_status *st, unsigned *
 
 /* ---- migration --------------------------------------------------------- */
 
-static void sleep_ms(uint64_t ms)
-{
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static int wait_link_gone(struct lab_ns *n, const char *name, unsigned ms)
 {
 	uint64_t until = mono_ms() + ms;
@@ -792,6 +847,27 @@ static int wait_link_gone(struct lab_ns *n, const char *name, unsigned ms)
 		sleep_ms(10);
 	}
 	return 0;
+}
+
+/* wait_forwarding() : until <port> forwards on <host>'s bridge and the VM's
+ * eth0 has carrier. Carrier and bridge port state follow a link change
+ * asynchronously (the kernel's link watch), and an announcement sent
+ * before would be dropped at a port still disabled. */
+static int wait_forwarding(struct lab_ns *host, const char *port, struct lab_ns *vm,
+			   unsigned ms)
+{
+	uint64_t until = mono_ms() + ms;
+	struct nl_link_info p, e;
+
+	for (;;) {
+		if (nl_link_get(host->sk, port, &p) == 0 && p.brport_state == BR_STATE_FORWARDING &&
+		    (p.flags & IFF_RUNNING) && nl_link_get(vm->sk, "eth0", &e) == 0 &&
+		    (e.flags & IFF_RUNNING))
+			return 0;
+		if (mono_ms() >= until)
+			return -ETIMEDOUT;
+		sleep_ms(5);
+	}
 }
 
 static int stop_tapd(struct lab_vm *vm, const char *prefix)
@@ -875,6 +951,10 @@ int labnet_migrate(struct lab *lab, struct lab_vm *vm, unsigned to, uint64_t pau
 		}
 	}
 	vm->host = to;
+	if ((r = wait_forwarding(&to_ns, vm->port, &vmns, 5000)) < 0) {
+		fail(err, r, &to_ns, "waiting for %s to forward", vm->port);
+		goto out;
+	}
 	*downtime_ms = mono_ms() - t0;
 	/* the VM tells the network where it is now */
 	r = announce_send(vmns.fd, "eth0", vm->mac, &vm->ip4, lab->ipv6 ? &vm->ip6 : NULL, 3, 50);

@@ -335,6 +335,7 @@ int nl_link_parse(const struct nlmsg *m, struct nl_link_info *o)
 	o->flags = ifi.ifi_flags;
 	o->type = ifi.ifi_type;
 	o->link_netnsid = -1;
+	o->brport_state = -1;
 	if (nla_parse(tb, IFLA_MAX, m->payload + VT_MIN(off, m->len),
 		      m->len - VT_MIN(off, m->len)) < 0)
 		return -EBADMSG;
@@ -364,6 +365,12 @@ int nl_link_parse(const struct nlmsg *m, struct nl_link_info *o)
 		(void)nla_strcpy(o->kind, sizeof(o->kind), &li[IFLA_INFO_KIND]);
 		(void)nla_strcpy(o->slave_kind, sizeof(o->slave_kind), &li[IFLA_INFO_SLAVE_KIND]);
 		parse_info_data(o, &li[IFLA_INFO_DATA]);
+		if (strcmp(o->slave_kind, "bridge") == 0) {
+			struct nla bp[IFLA_BRPORT_MAX + 1];
+			if (nla_parse_nested(bp, IFLA_BRPORT_MAX, &li[IFLA_INFO_SLAVE_DATA]) >= 0 &&
+			    nla_present(&bp[IFLA_BRPORT_STATE]))
+				o->brport_state = nla_u8(&bp[IFLA_BRPORT_STATE]);
+		}
 	}
 	return 0;
 }

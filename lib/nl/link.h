@@ -125,6 +125,8 @@ struct nl_link_info {
 	uint16_t type;           /* ARPHRD_ETHER ... */
 	uint8_t operstate;       /* IF_OPER_UP ... */
 	char alias[256];
+	/* bridge ports: from IFLA_INFO_SLAVE_DATA */
+	int brport_state;        /* BR_STATE_FORWARDING ...; -1 not a bridge port */
 	/* kind "tun": from IFLA_INFO_DATA */
 	bool tun_tap;            /* IFF_TAP (else IFF_TUN) */
 	bool tun_vnet_hdr;
