@@ -128,6 +128,13 @@ static int up_run(const struct cmd *c, void *o, int argc, char **argv)
 		fprintf(stderr, "vtap lab up: cannot find my own executable\n");
 		goto out;
 	}
+	/* lock first, then look: two `lab up` of one prefix must not both pass
+	 * the check (the loser's cleanup would remove the winner's lab) */
+	lock = lab_lock(prefix, 5000, true);
+	if (lock < 0) {
+		fprintf(stderr, "vtap lab up: lab '%s' is busy: %s\n", prefix, strerror(-lock));
+		goto out;
+	}
 	{
 		char state[256], fabric[64];
 		lab_path(state, sizeof(state), prefix, "state.json");
@@ -137,11 +144,6 @@ static int up_run(const struct cmd *c, void *o, int argc, char **argv)
 				prefix, prefix);
 			goto out;
 		}
-	}
-	lock = lab_lock(prefix, 5000);
-	if (lock < 0) {
-		fprintf(stderr, "vtap lab up: lab '%s' is busy: %s\n", prefix, strerror(-lock));
-		goto out;
 	}
 	if (labnet_up(lab, exe, &err) < 0) {
 		fprintf(stderr, "vtap lab up: %s\n", err.msg);
@@ -195,7 +197,7 @@ static int down_run(const struct cmd *c, void *o, int argc, char **argv)
 		existed = access(dir, F_OK) == 0;
 	}
 	/* a crashed command holds no lock any more; a live one gets a moment */
-	lock = lab_lock(prefix, 10000);
+	lock = lab_lock(prefix, 10000, false);
 	if (labnet_down(prefix, &rep, &err) < 0) {
 		fprintf(stderr, "vtap lab down: %s\n", err.msg);
 		if (lock >= 0)
@@ -421,7 +423,11 @@ static int migrate_run(const struct cmd *c, void *o, int argc, char **argv)
 		return 1;
 	if ((rc = check_prefix("migrate", prefix)) != 0)
 		goto out;
-	lock = lab_lock(prefix, 30000);
+	lock = lab_lock(prefix, 30000, false);
+	if (lock == -ENOENT) {
+		rc = load_or_explain("migrate", lab, prefix); /* says there is no such lab */
+		goto out;
+	}
 	if (lock < 0) {
 		fprintf(stderr, "vtap lab migrate: lab '%s' is busy: %s\n", prefix, strerror(-lock));
 		rc = 1;

@@ -619,16 +619,16 @@ int lab_remove_files(const char *prefix)
 	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
 }
 
-int lab_lock(const char *prefix, unsigned wait_ms)
+int lab_lock(const char *prefix, unsigned wait_ms, bool create)
 {
 	char path[256];
 	uint64_t until = mono_ms() + wait_ms;
 	int fd, r;
 
-	r = mkdirs(prefix);
-	if (r < 0)
+	if (create && (r = mkdirs(prefix)) < 0)
 		return r;
 	lab_path(path, sizeof(path), prefix, "lock");
+	/* O_CREAT fails with ENOENT when the directory does not exist */
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;

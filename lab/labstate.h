@@ -115,8 +115,10 @@ int lab_host_xml(const struct lab *lab, unsigned host, struct vbuf *out);
 int lab_remove_files(const char *prefix);
 
 /* lab_lock() : an exclusive flock on the lab's lock file, waiting up to
- * <wait_ms>. Returns the fd to close (which unlocks) or a negative errno. */
-int lab_lock(const char *prefix, unsigned wait_ms);
+ * <wait_ms>; the lab directory is made when <create>, else a lab without
+ * one gives -ENOENT. Returns the fd to close (which unlocks), -EBUSY when
+ * the wait ran out, or a negative errno. */
+int lab_lock(const char *prefix, unsigned wait_ms, bool create);
 
 /* ---- processes --------------------------------------------------------- */
 

@@ -331,6 +331,7 @@ int nl_link_parse(const struct nlmsg *m, struct nl_link_info *o)
 		return -EBADMSG;
 	memcpy(&ifi, m->payload, sizeof(ifi));
 	memset(o, 0, sizeof(*o));
+	o->family = ifi.ifi_family;
 	o->ifindex = (uint32_t)ifi.ifi_index;
 	o->flags = ifi.ifi_flags;
 	o->type = ifi.ifi_type;
@@ -477,8 +478,8 @@ static int event_one(const struct nlmsg *m, void *arg)
 	struct ev_ctx *c = arg;
 	struct nl_link_info li;
 
-	if (nl_link_parse(m, &li) < 0)
-		return 0; /* not a link message, or malformed: skip it */
+	if (nl_link_parse(m, &li) < 0 || li.family != AF_UNSPEC)
+		return 0; /* not a generic link message, or malformed: skip it */
 	c->n++;
 	return c->cb(m->type == RTM_DELLINK ? NL_LINK_DEL : NL_LINK_NEW, &li, c->arg);
 }
