@@ -764,6 +764,9 @@ int labnet_down(const char *prefix, struct labnet_down_report *rep, struct vt_er
 				pids[np++] = more[i];
 		}
 	}
+	if (np == DOWN_MAX_PIDS)
+		log_warn("lab %s: more than %d processes in its namespaces; run 'vtap lab down' again",
+			 prefix, DOWN_MAX_PIDS);
 	rep->processes = stop_procs(pids, np, &rep->killed);
 	for (unsigned i = 0; i < c->n; i++) {
 		int e = nl_netns_delete(c->names[i]);

@@ -310,7 +310,7 @@ int seq_send_main(const struct seq_send_opts *o)
 	struct sockaddr_storage dst, src;
 	socklen_t dlen, slen;
 	uint8_t *buf = NULL;
-	uint64_t sent = 0, errors = 0, bytes = 0, t0, next, interval_ns, deadline = 0;
+	uint64_t sent = 0, errors = 0, bytes = 0, t0, next, interval_ns, deadline = 0, ms;
 	struct seq_pkt p = { SEQ_DATA, (uint32_t)o->stream, 0, 0, 0 };
 	struct vbuf rep;
 	struct jw w;
@@ -367,6 +367,7 @@ int seq_send_main(const struct seq_send_opts *o)
 			errors++;
 		}
 	}
+	ms = (mono_ns() - t0) / 1000000ull; /* the stream, not the END markers */
 	p.type = SEQ_END;
 	p.total = sent;
 	for (uint64_t i = 0; i < o->end_markers; i++) {
@@ -378,7 +379,6 @@ int seq_send_main(const struct seq_send_opts *o)
 		(void)sendto(fd, buf, len, 0, (struct sockaddr *)&dst, dlen);
 	}
 	{
-		uint64_t ms = (mono_ns() - t0) / 1000000ull;
 		vbuf_init(&rep, 1 << 16);
 		jw_init(&w, &rep, false);
 		jw_obj_open(&w, NULL);
@@ -434,12 +434,14 @@ int seq_recv_main(const struct seq_recv_opts *o)
 			return 2;
 		}
 	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 		memset(&ss, 0, sizeof(ss));
-		s6->sin6_family = AF_INET6;  /* [::], both families */
-		slen = sizeof(*s6);
+		ss.ss_family = AF_INET6;  /* [::], both families */
+		slen = sizeof(struct sockaddr_in6);
 	}
-	((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)o->port); /* same offset in both */
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)o->port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)o->port);
 	if (seq_tracker_init(&t, o->max_seq, (uint32_t)o->stream) < 0) {
 		log_err("seq-recv: cannot track %llu numbers", (unsigned long long)o->max_seq);
 		return 1;
