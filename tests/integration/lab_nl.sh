@@ -71,20 +71,22 @@ evp=$!
 on_exit "kill $evp"
 wait_until 10 grep -q subscribed "$TMPDIR_T/events.txt" || fail "events: no subscription"
 ip -n "$NS" link add e0 type veth peer name e1 || fail "ip link add"
-t_join=$(date +%s%3N)
+# latencies are measured from the moment the change is made (ip returned):
+# the kernel notifies before that, so they are <= 0 unless we are slow
 ip -n "$NS" link set e0 master br0 || fail "ip link set master"
+t_join=$(date +%s%3N)
 wait_until 5 grep -q "^event NEW e0 master=" "$TMPDIR_T/events.txt" || fail "no event for e0 joining br0"
-t_del=$(date +%s%3N)
 ip -n "$NS" link del e0 || fail "ip link del"
+t_del=$(date +%s%3N)
 wait "$evp" || fail "events: fewer than 3 ($(cat "$TMPDIR_T/events.txt"))"
 cat "$TMPDIR_T/events.txt"
 t=$(awk '/^event NEW e0/ {sub("time_ms=", "", $5); print $5}' "$TMPDIR_T/events.txt")
 [ $((t - t_join)) -lt 1000 ] || fail "join seen after $((t - t_join)) ms"
-echo "ok   e0 joining br0 seen after $((t - t_join)) ms"
+echo "ok   e0 joining br0 seen within 1 s ($((t - t_join)) ms after ip returned)"
 check_eq "removals seen" "$(grep -c '^event DEL e[01] ' "$TMPDIR_T/events.txt")" 2
 t=$(awk '/^event DEL e0/ {sub("time_ms=", "", $5); print $5}' "$TMPDIR_T/events.txt")
 [ $((t - t_del)) -lt 1000 ] || fail "removal seen after $((t - t_del)) ms"
-echo "ok   e0 removal seen after $((t - t_del)) ms"
+echo "ok   e0 removal seen within 1 s ($((t - t_del)) ms after ip returned)"
 
 # spawning inside: the child runs in the namespace (its sysfs too) and its status comes back
 out=$("$NLK" spawn "$NS") || fail "spawn"
