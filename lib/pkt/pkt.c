@@ -731,8 +731,10 @@ static int decode_nflog(struct pkt_info *pi, const struct dctx *d)
 			/* the TLV bounds the packet; a snapped capture cuts it */
 			if (end < d->caplen)
 				sub.caplen = end;
-			if (d->wirelen)
-				sub.wirelen = end;
+			if (d->wirelen) { /* the TLV cannot be longer than the frame */
+				uint32_t flen = d->wirelen > d->caplen ? d->wirelen : d->caplen;
+				sub.wirelen = end < flen ? end : flen;
+			}
 			if (family == 2)
 				return decode_ipv4(pi, &sub, off + 4);
 			if (family == 10)

@@ -315,7 +315,8 @@ static int decode_run(const struct cmd *c, void *o, int argc, char **argv)
 		r = 0;
 	}
 	if (r < 0) {
-		fprintf(stderr, "vtap decode: %s: %s\n", opts->read, err.msg);
+		fprintf(stderr, "vtap decode: %s: %s\n",
+			strcmp(opts->read, "-") ? opts->read : "stdin", err.msg);
 		rc = 1;
 	}
 	print_summary(stdout, opts->json, &b, &sum, pf, r < 0 ? err.msg : NULL);
