@@ -11,35 +11,36 @@ name=$(basename "$target")
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 seeds=()
+work=$(mktemp -d)
+listed=$(mktemp -d)
+trap 'rm -rf "$work" "$listed"' EXIT
 [ -d "$here/seeds/$name" ] && seeds+=("$here/seeds/$name")
 if [ -f "$here/seeds/$name.list" ]; then
+	# libFuzzer takes corpus directories, not files: the listed corpus
+	# files are linked into one directory
 	while IFS= read -r line; do
 		case "$line" in ''|'#'*) continue ;; esac
 		: "${VTAP_CORPUS:?VTAP_CORPUS must point at the shared capture corpus}"
 		n=0
-		for p in $VTAP_CORPUS/$line; do [ -e "$p" ] && { seeds+=("$p"); n=$((n + 1)); }; done
+		for p in $VTAP_CORPUS/$line; do
+			[ -f "$p" ] || continue
+			ln -sf "$p" "$listed/$(echo "$p" | md5sum | cut -c1-16)-$(basename "$p")"
+			n=$((n + 1))
+		done
 		[ $n -gt 0 ] || { echo "seed glob '$line' matches nothing in $VTAP_CORPUS"; exit 1; }
 	done <"$here/seeds/$name.list"
+	seeds+=("$listed")
 fi
 [ ${#seeds[@]} -gt 0 ] || { echo "no seeds for $name"; exit 1; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-# libFuzzer takes either seed files or corpus directories, not a mix: put
-# every seed (directory contents and listed files) into one directory
-mkdir "$work/seeds" "$work/corpus"
-i=0
-while IFS= read -r f; do
-	i=$((i + 1))
-	ln -s "$f" "$work/seeds/$i-$(basename "$f")"
-done < <(find "${seeds[@]}" -type f)
-echo "replaying $i seeds"
+files=$(find -L "${seeds[@]}" -type f | wc -l)
+echo "replaying $files seeds"
 art=$root/build/fuzz-artifacts/$name
 mkdir -p "$art"
-"$target" -runs=0 -artifact_prefix="$art/" "$work/seeds" >"$work.replay" 2>&1 ||
+"$target" -runs=0 -artifact_prefix="$art/" "${seeds[@]}" >"$work.replay" 2>&1 ||
 	{ tail -40 "$work.replay"; rm -f "$work.replay"; exit 1; }
 tail -3 "$work.replay"; rm -f "$work.replay"
 echo "fuzzing for ${secs}s"
 "$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	-artifact_prefix="$art/" "$work/corpus" "$work/seeds" >"$work.log" 2>&1 ||
+	-artifact_prefix="$art/" "$work" "${seeds[@]}" >"$work.log" 2>&1 ||
 	{ tail -60 "$work.log"; rm -f "$work.log"; echo "crash input kept in $art"; exit 1; }
 tail -8 "$work.log"; rm -f "$work.log"
