@@ -16,6 +16,7 @@
 #include "wire/ipfix_dec.h"
 #include "wire/nfv5_dec.h"
 #include "wire/nfv9_dec.h"
+#include "wire/sflow_dec.h"
 #include "wire/tmpl_cache.h"
 
 static const char *const err_names[FD_ERR__COUNT] = {
@@ -791,6 +792,9 @@ int flowdec_input(struct flowdec *fd, const struct vt_addr *exporter, uint16_t p
 	} else if (v == 10) {
 		ex->st.packets_ipfix++;
 		r = ipfix_decode(&m, buf, len);
+	} else if (ld_be32(buf) == 5) {
+		ex->st.packets_sflow++;
+		r = sflow_decode(&m, buf, len);
 	} else {
 		fd_error(&m, FD_ERR_VERSION);
 		return -EBADMSG;
