@@ -8,6 +8,11 @@
  * corpus' raw payloads (one or several datagrams) are good seeds. A target
  * may force the version field so mutations stay in its decoder.
  *
+ * An input that is a capture file (pcap or pcapng magic) is read with
+ * lib/pkt instead and its UDP payloads are the datagrams, unchanged: the
+ * corpus' flow captures and malformed captures (the sFlow crasher) are
+ * seeds that way.
+ *
  * Every record must satisfy the decoder's invariants; a violation traps
  * (a logic bug is a crash for the fuzzer). */
 #ifndef VT_FUZZ_FLOW_H
@@ -19,6 +24,8 @@
 #include <string.h>
 
 #include "core/be.h"
+#include "pkt/pcapfile.h"
+#include "pkt/pkt.h"
 #include "wire/flowdec.h"
 
 static void fz_check(void *arg, const struct flow_rec *r, const struct flowdec_src *src)
@@ -42,6 +49,41 @@ static void fz_ifc(void *arg, const struct vt_addr *a, const struct sflow_ifcoun
 	(void)c;
 }
 
+static bool fz_is_capture(const uint8_t *d, size_t n)
+{
+	if (n < 4)
+		return false;
+	uint32_t m = ld_be32(d);
+	return m == 0xa1b2c3d4 || m == 0xd4c3b2a1 || m == 0xa1b23c4d || m == 0x4d3cb2a1 ||
+	       m == 0x0a0d0d0a;
+}
+
+/* The UDP payloads of a capture, each one datagram. */
+static void fz_capture(struct flowdec *fd, const uint8_t *data, size_t size)
+{
+	struct vt_err err;
+	struct pcapfile *pf = pcapfile_open_mem(data, size, &err);
+	struct pcap_rec rec;
+	uint64_t n = 0;
+
+	if (!pf)
+		return;
+	while (pcapfile_next(pf, &rec, &err) == 1 && n++ < 100000) {
+		struct pkt_info pi;
+		if (pkt_decode(&pi, rec.link, rec.data, rec.caplen) != 0 || pi.proto != 17 ||
+		    !pi.has_l4 || pi.is_frag || pi.l4_off + 8u > rec.caplen)
+			continue;
+		size_t len = rec.caplen - (pi.l4_off + 8u);
+		uint16_t ulen = ld_be16(rec.data + pi.l4_off + 4);
+		if (ulen >= 8 && ulen - 8u < len)
+			len = ulen - 8u;
+		flowdec_input(fd, &pi.src, pi.sport, rec.ts_ns / 1000000,
+			      rec.data + pi.l4_off + 8, len, n);
+		flowdec_expire(fd, rec.ts_ns / 1000000);
+	}
+	pcapfile_close(pf);
+}
+
 /* fz_run() : feeds <data> as datagrams; <force> (0 = none) is written
  * into the version field of each datagram (16 bits; 5 for sFlow writes the
  * 32-bit version). Small bounds make eviction paths reachable. */
@@ -61,6 +103,12 @@ static inline void fz_run(const uint8_t *data, size_t size, uint16_t force, bool
 	struct flowdec *fd = flowdec_new(&conf, &ops, &n);
 	if (!fd)
 		return;
+	if (fz_is_capture(data, size)) {
+		fz_capture(fd, data, size);
+		flowdec_expire(fd, UINT64_MAX);
+		flowdec_free(fd);
+		return;
+	}
 	uint8_t *buf = malloc(size + 4);
 	if (!buf) {
 		flowdec_free(fd);
