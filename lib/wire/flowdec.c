@@ -432,6 +432,7 @@ static struct fd_domain *dom_find(struct flowdec *fd, struct fd_exporter *ex, ui
 		d = &ex->dom[ex->ndom++];
 	} else if (ex->ndom) {
 		/* at the bound: reuse the least recently used domain */
+		ex->st.domains_dropped++;
 		d = &ex->dom[0];
 		for (uint16_t i = 1; i < ex->ndom; i++)
 			if (ex->dom[i].used_ms < d->used_ms)
@@ -507,7 +508,8 @@ static uint32_t acc_rate(const struct ie_acc *a)
 	return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
 }
 
-static void set_sampler(struct fd_domain *d, uint8_t kind, uint64_t id, uint32_t rate)
+static void set_sampler(struct fd_exporter *ex, struct fd_domain *d, uint8_t kind, uint64_t id,
+			uint32_t rate)
 {
 	struct fd_sampler *s = NULL;
 
@@ -520,6 +522,7 @@ static void set_sampler(struct fd_domain *d, uint8_t kind, uint64_t id, uint32_t
 			memmove(&d->samplers[0], &d->samplers[1],
 				(FD_MAX_SAMPLERS - 1) * sizeof(d->samplers[0]));
 			d->nsamplers--;
+			ex->st.samplers_dropped++;
 		}
 		s = &d->samplers[d->nsamplers++];
 	}
@@ -550,11 +553,11 @@ static void options_record(struct fd_msg *m, struct fd_domain *d, const struct i
 	if (!rate)
 		return;
 	if (ie_has(a, IEM_SAMPLER_ID))
-		set_sampler(d, SAMP_SAMPLER, a->sampler_id, rate);
+		set_sampler(m->ex, d, SAMP_SAMPLER, a->sampler_id, rate);
 	else if (ie_has(a, IEM_SELECTOR_ID))
-		set_sampler(d, SAMP_SELECTOR, a->selector_id, rate);
+		set_sampler(m->ex, d, SAMP_SELECTOR, a->selector_id, rate);
 	else if (ie_has(a, IEM_SCOPE_IF))
-		set_sampler(d, SAMP_IF, a->scope_if, rate);
+		set_sampler(m->ex, d, SAMP_IF, a->scope_if, rate);
 	else
 		d->default_rate = rate;
 }

@@ -135,6 +135,10 @@ struct fd_exporter_stats {
 	uint64_t sflow_flow_samples, sflow_counter_samples;
 	uint32_t ifcounters;              /* entries in the sFlow counter table */
 	uint64_t ifcounters_dropped;      /* interfaces beyond FD_MAX_IFCOUNTERS */
+	uint64_t samplers_dropped;        /* sampler table entries pushed out (16
+					   * per domain) */
+	uint64_t domains_dropped;         /* domains forgotten at
+					   * max_domains_per_exporter */
 };
 
 struct flowdec_stats {

@@ -315,6 +315,8 @@ static void exporter_json(struct run *rn, const struct fd_exporter_stats *st)
 	}
 	jw_arr_close(&w);
 	jw_uint(&w, "ifcounters_dropped", st->ifcounters_dropped);
+	jw_uint(&w, "samplers_dropped", st->samplers_dropped);
+	jw_uint(&w, "domains_dropped", st->domains_dropped);
 	jw_obj_close(&w);
 	emit_line(rn, &b);
 	vbuf_free(&b);

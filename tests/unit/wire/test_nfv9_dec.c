@@ -336,6 +336,51 @@ static void t_data_before_template(void)
 	flowdec_free(fd);
 }
 
+/* The per-domain sampler table (16) and the domains per exporter are
+ * bounded; what they push out is counted. */
+static void t_state_bounds(void)
+{
+	struct cap c;
+	struct flowdec_conf conf;
+	flowdec_conf_defaults(&conf);
+	conf.max_domains_per_exporter = 4;
+	struct flowdec *fd = fd_cap_new(&c, &conf);
+	struct mb m;
+
+	mb_v9(&m, 18, 100000, SECS, 0, 1);
+	mb_set(&m, 1);
+	wr_u16(&m.w, 300);
+	wr_u16(&m.w, 4);
+	wr_u16(&m.w, 8);
+	mb_field(&m, 1, 4, 0);
+	mb_field(&m, 48, 1, 0);
+	mb_field(&m, 50, 4, 0);
+	mb_set_end(&m, 2);
+	mb_set(&m, 300);
+	for (uint8_t i = 1; i <= 17; i++) {   /* 17 samplers: the first goes */
+		wr_u32(&m.w, 0);
+		wr_u8(&m.w, i);
+		wr_u32(&m.w, 100u + i);
+	}
+	mb_set_end(&m, 0);
+	tmpl(&m);
+	mb_set(&m, 256);
+	rec(&m, 10, 90000, 95000, 1, 1);
+	rec(&m, 10, 90000, 95000, 1, 17);
+	mb_set_end(&m, 1);
+	CHECK_EQ(feed(fd, EXP, EMS, &m, 1), 2);
+	CHECK_EQ(c.r[0].sampling, 1);         /* sampler 1 was pushed out */
+	CHECK_EQ(c.r[1].sampling, 117);
+	CHECK_EQ(exp_stats(fd, EXP).samplers_dropped, 1);
+	for (uint32_t dom = 10; dom < 15; dom++) {   /* 6 domains in all, 4 kept */
+		mb_v9(&m, 1, 100000, SECS, 0, dom);
+		tmpl(&m);
+		feed(fd, EXP, EMS + dom, &m, dom);
+	}
+	CHECK_EQ(exp_stats(fd, EXP).domains_dropped, 2);
+	flowdec_free(fd);
+}
+
 static void t_setup(void)
 {
 	EXP = ip4(203, 0, 113, 9);
@@ -344,4 +389,4 @@ static void t_setup(void)
 VT_TEST_MAIN(VT_T(t_setup), VT_T(t_uptime_times), VT_T(t_sampler_table),
 	     VT_T(t_interface_sampling), VT_T(t_zero_length_field), VT_T(t_h3c_varlen),
 	     VT_T(t_zero_filled_tail), VT_T(t_malformed), VT_T(t_sequence),
-	     VT_T(t_data_before_template))
+	     VT_T(t_data_before_template), VT_T(t_state_bounds))
