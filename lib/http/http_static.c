@@ -121,8 +121,11 @@ static int walk_beneath(int dirfd, const char *rel, int flags)
  * refused, since the lexical checks before cannot see where one leads. */
 static int open_beneath(int dirfd, const char *rel)
 {
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer on the loop
+	 * thread (it is refused as not a regular file right after); reads
+	 * of regular files ignore the flag */
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
