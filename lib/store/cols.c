@@ -307,32 +307,38 @@ int cols_gather(struct flow_cols *dst, const struct flow_cols *src, const uint32
 		default: for (size_t i = 0; i < m; i++) memcpy(d + i * es, s + (size_t)idx[i] * es, es); break;
 		}
 	}
-	for (size_t i = 0; i < src->nvms; i++)
-		if ((r = cols_vm_add(dst, &src->vms[i])) < 0)
-			return r;
+	/* keep only the dictionary entries the gathered rows use, so a block
+	 * never carries more identities than it references */
+	uint32_t *remap = calloc(src->nvms ? src->nvms : 1, sizeof(*remap));
+	if (!remap)
+		return -ENOMEM;
+	if (src->nvms && (r = cols_vm_add(dst, &src->vms[0])) < 0)
+		goto out;
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		if (descs[k].kind != FCK_VMREF || !(src->have & FC_BIT(k)))
+			continue;
+		uint32_t *ids = dst->col[k];
+		for (size_t i = 0; i < m; i++) {
+			uint32_t id = ids[i];
+			if (id == 0 || id >= src->nvms)
+				continue;
+			if (!remap[id]) {
+				if ((r = cols_vm_add(dst, &src->vms[id])) < 0)
+					goto out;
+				remap[id] = (uint32_t)r;
+			}
+			ids[i] = remap[id];
+		}
+	}
 	for (size_t i = 0; i < src->nzones; i++)
 		if ((r = cols_zone_add(dst, src->zones[i].idx, src->zones[i].name)) < 0)
-			return r;
+			goto out;
 	dst->n = m;
 	dst->have = src->have;
-	return 0;
-}
-
-void cols_slice(struct flow_cols *view, const struct flow_cols *src, size_t from, size_t n)
-{
-	memset(view, 0, sizeof(*view));
-	for (unsigned k = 0; k < FC_NCOLS; k++)
-		if (src->col[k])
-			view->col[k] = (uint8_t *)src->col[k] + from * fc_elem_size(descs[k].kind);
-	view->n = n;
-	view->cap = n;
-	view->have = src->have;
-	view->vms = src->vms;
-	view->nvms = src->nvms;
-	view->vmcap = src->vmcap;
-	view->zones = src->zones;
-	view->nzones = src->nzones;
-	view->zonecap = src->zonecap;
+	r = 0;
+out:
+	free(remap);
+	return r;
 }
 
 void cols_get_row(const struct flow_cols *c, size_t i, struct flow_row *out)

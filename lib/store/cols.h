@@ -132,9 +132,6 @@ int cols_append_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
  * valid) and a copy of its dictionaries. */
 int cols_gather(struct flow_cols *dst, const struct flow_cols *src, const uint32_t *idx,
 		size_t m);
-/* cols_slice() : a view of rows [from, from + n) of <src> in <view>: it
- * borrows <src>'s arrays and must never be passed to cols_free(). */
-void cols_slice(struct flow_cols *view, const struct flow_cols *src, size_t from, size_t n);
 /* cols_get_row() : materializes row <i>; columns not valid read as 0. */
 void cols_get_row(const struct flow_cols *c, size_t i, struct flow_row *out);
 

@@ -72,7 +72,8 @@ struct seg {
 	bool thr_on;
 	pthread_mutex_t wmu;        /* one flush or retention at a time */
 	struct seg_enc *enc;
-	struct flow_cols gath;
+	struct flow_cols gath;      /* write_batch: one partition's rows */
+	struct flow_cols chunk;     /* write_blocks: one block's rows */
 	uint32_t *idxbuf;       /* write_batch scratch: row indexes, partition starts */
 	uint64_t *startbuf;
 	size_t idxcap;
@@ -477,13 +478,26 @@ static int write_blocks(struct seg *g, struct part *p, const struct flow_cols *c
 		return fd;
 	p->last_use = ++g->use_clock;
 	for (size_t from = 0; from < c->n; from += per) {
-		struct flow_cols view;
+		const struct flow_cols *blkcols = c;
 		const uint8_t *blk;
 		size_t len;
 		struct seg_blkhdr h;
 
-		cols_slice(&view, c, from, VT_MIN(per, c->n - from));
-		if ((r = seg_enc_block(g->enc, &view, &blk, &len)) < 0)
+		if (c->n > per) {
+			/* a block of its own with only the VMs it uses */
+			size_t k = VT_MIN(per, c->n - from);
+			uint32_t *idx = malloc(k * sizeof(*idx));
+			if (!idx)
+				return -ENOMEM;
+			for (size_t i = 0; i < k; i++)
+				idx[i] = (uint32_t)(from + i);
+			r = cols_gather(&g->chunk, c, idx, k);
+			free(idx);
+			if (r < 0)
+				return r;
+			blkcols = &g->chunk;
+		}
+		if ((r = seg_enc_block(g->enc, blkcols, &blk, &len)) < 0)
 			return r;
 		if ((r = pwrite_full(fd, blk, len, p->size)) < 0) {
 			/* leave no partial block behind */
@@ -512,14 +526,18 @@ static int write_blocks(struct seg *g, struct part *p, const struct flow_cols *c
 }
 
 /* Writes batch <b>: rows go to the partition of their last_ms, unless that
- * lies outside [now - retention, now + one partition] (a wrong exporter
- * clock), in which case the current partition takes them. */
+ * partition is already past retention or more than one partition ahead
+ * of now (a wrong exporter clock): the current partition takes those. */
 static int write_batch(struct seg *g, const struct flow_cols *b)
 {
 	const struct store_conf *cf = &g->st->conf;
 	uint64_t now = now_wall(g), plen = cf->partition_ms;
-	uint64_t lo = cf->retention_age_ms && now > cf->retention_age_ms ? now - cf->retention_age_ms : 0;
-	uint64_t hi = now + plen;
+	/* the oldest partition start retention would keep (seg_retention) */
+	uint64_t lo = 0, hi = now + plen;
+	if (cf->retention_age_ms && now >= cf->retention_age_ms + plen) {
+		lo = now - cf->retention_age_ms - plen;
+		lo = lo - lo % plen + plen;
+	}
 	const uint64_t *last = FC_U64(b, FC_LAST);
 	uint64_t misdated = 0, *starts;
 	bool mixed = false;
@@ -681,8 +699,12 @@ static int seg_append(struct store *st, const struct flow_row *rows, size_t n)
 			continue;
 		}
 		size_t k = VT_MIN(n, (size_t)cf->max_pending - c->n);
-		if (c->n == 0)
+		if (c->n == 0) {
+			/* the flusher may be asleep until the next retention
+			 * run: give it this batch's deadline */
 			g->pend_since = mono_ms();
+			pthread_cond_signal(&g->cv_work);
+		}
 		pthread_mutex_lock(&st->zmu);
 		struct fc_zonemap zm = { (const char *const *)st->zones, st->nzones };
 		r = cols_append_rows(c, rows, k, &zm);
@@ -997,6 +1019,7 @@ static void seg_free(struct seg *g)
 	cols_free(&g->pend[0]);
 	cols_free(&g->pend[1]);
 	cols_free(&g->gath);
+	cols_free(&g->chunk);
 	free(g->idxbuf);
 	free(g->startbuf);
 	seg_enc_free(g->enc);
@@ -1065,6 +1088,7 @@ static int seg_open(struct store *st, struct vt_err *err)
 	cols_init(&g->pend[0]);
 	cols_init(&g->pend[1]);
 	cols_init(&g->gath);
+	cols_init(&g->chunk);
 	st->priv = g;
 
 	if (g->writer && (r = mkdir_p(cf->dir)) < 0) {
