@@ -892,8 +892,9 @@ int query_run(struct store *st, const struct query *q, struct query_result **out
 		if ((r = finish_groups(&x)) < 0)
 			goto fail;
 	} else {
-		qsort(x.rows, x.nrows, sizeof(*x.rows),
-		      q->oldest_first ? list_cmp_oldest : list_cmp_newest);
+		if (x.nrows)
+			qsort(x.rows, x.nrows, sizeof(*x.rows),
+			      q->oldest_first ? list_cmp_oldest : list_cmp_newest);
 		x.r->rows = x.rows;
 		x.r->nrows = x.nrows;
 		x.rows = NULL;
