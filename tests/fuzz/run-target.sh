@@ -23,7 +23,17 @@ if [ -f "$here/seeds/$name.list" ]; then
 fi
 [ ${#seeds[@]} -gt 0 ] || { echo "no seeds for $name"; exit 1; }
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$work.seeds"' EXIT
+# libFuzzer takes either only files or only directories: seed files (from
+# the .list globs) are copied into a directory of their own.
+dirs=()
+mkdir "$work.seeds"
+n=0
+for s in "${seeds[@]}"; do
+	if [ -d "$s" ]; then dirs+=("$s"); else n=$((n + 1)); cp -- "$s" "$work.seeds/$n-$(basename "$s")"; fi
+done
+[ $n -gt 0 ] && dirs+=("$work.seeds")
+seeds=("${dirs[@]}")
 files=$(find "${seeds[@]}" -type f | wc -l)
 echo "replaying $files seeds"
 art=$root/build/fuzz-artifacts/$name
