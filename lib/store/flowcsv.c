@@ -414,15 +414,19 @@ fail:
 	return NULL;
 }
 
+/* The last millisecond of year 9999: times beyond cannot be printed back
+ * as ISO 8601. */
+#define TS_MAX 253402300799999ull
+
 /* "2026-11-21T10:00:00.123Z", "2026-11-21 10:00:00" (nfdump), or epoch
- * milliseconds. */
+ * milliseconds, up to the end of year 9999. */
 static int parse_ts(const char *s, uint64_t *out)
 {
 	struct tm tm;
 	const char *p;
 	uint64_t ms = 0;
 
-	if (parse_u64(s, 0, UINT64_MAX, out) == 0)
+	if (isdigit((unsigned char)s[0]) && parse_u64(s, 0, TS_MAX, out) == 0)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
 	p = strptime(s, "%Y-%m-%d", &tm);
@@ -450,7 +454,7 @@ static int parse_ts(const char *s, uint64_t *out)
 	if (*p)
 		return -EINVAL;
 	time_t t = timegm(&tm);
-	if (t < 0)
+	if (t < 0 || (uint64_t)t * 1000 + ms > TS_MAX)
 		return -ERANGE;
 	*out = (uint64_t)t * 1000 + ms;
 	return 0;
@@ -642,8 +646,12 @@ int flowcsv_next(struct flowcsv *r, struct flow_row *row, struct vt_err *err)
 	if (r->dialect == FLOWCSV_NFDUMP) {
 		/* te is printed in whole seconds; ts + td keeps the milliseconds
 		 * of the duration */
-		if (r->have_td)
+		if (r->have_td) {
+			if (td > TS_MAX - row->rec.first_ms)
+				return vt_err_set(err, -EINVAL, "%s:%llu: column 'td': duration past year 9999",
+						  r->name, (unsigned long long)r->line);
 			row->rec.last_ms = row->rec.first_ms + td;
+		}
 		row->rec.ipver = addr_is_v4(&row->rec.src) ? 4 : 6;
 	}
 	if ((szn && (rc = zone_name_set(r, row->attr.src_zone, szn, &ferr)) < 0) ||
