@@ -426,7 +426,7 @@ static int agg_batch(struct qx *x, const struct flow_cols *c, const uint8_t *sel
 				b = FC_U8(c, d->col2)[i];
 			}
 			add(&x->direct[a], pk[i], by[i], fi[i], la[i]);
-			if (b != a)
+			if (d->col2 != d->col)   /* either side: once per side, like nfdump -s */
 				add(&x->direct[b], pk[i], by[i], fi[i], la[i]);
 		}
 		return 0;
@@ -442,7 +442,7 @@ static int agg_batch(struct qx *x, const struct flow_cols *c, const uint8_t *sel
 			if ((int)k == x->either) {
 				if ((r = key_put(x, c, (unsigned)k, i, 1, key[1] + off)) < 0)
 					return r;
-				two = memcmp(key[0] + off, key[1] + off, x->kd[k].width) != 0;
+				two = true;   /* each side counts, even when both are equal */
 			} else {
 				memcpy(key[1] + off, key[0] + off, x->kd[k].width);
 			}

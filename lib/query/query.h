@@ -23,7 +23,10 @@
 #define QUERY_DEFAULT_MAX_ROWS 10000000ull
 
 enum qkey {
-	QK_SRCIP, QK_DSTIP, QK_IP,          /* QK_IP: either side (a flow counts for both) */
+	/* QK_IP, QK_PORT, QK_VM, QK_ZONE: either side: a flow counts once for
+	 * its source and once for its destination (twice for one group when
+	 * both are equal), as nfdump's -s ip / -s port count */
+	QK_SRCIP, QK_DSTIP, QK_IP,
 	QK_SRCPORT, QK_DSTPORT, QK_PORT,
 	QK_PROTO,
 	QK_SRCVM, QK_DSTVM, QK_VM,

@@ -263,6 +263,7 @@ struct flowcsv {
 	struct vbuf lb;
 	char *cells[MAX_COLS];
 	bool done;
+	uint64_t skipped;      /* nfdump tunnel lines */
 	/* zone index -> name, from the *_zone_name columns */
 	char *znames[FLOWCSV_MAX_ZONES];
 	size_t nz;
@@ -602,7 +603,13 @@ static int set_field(struct flowcsv *r, const struct field *f, char *s, struct f
 	return 0;
 }
 
-int flowcsv_next(struct flowcsv *r, struct flow_row *row, struct vt_err *err)
+static bool unspecified(const struct vt_addr *a)
+{
+	return addr_is_zero(a) || (addr_is_v4(a) && addr_v4(a) == 0);
+}
+
+/* Reads one line into <row>: 1 a flow, 2 a line to skip, 0 the end, <0. */
+static int next_line(struct flowcsv *r, struct flow_row *row, struct vt_err *err)
 {
 	struct vt_err ferr = { 0 };
 	int n, rc;
@@ -653,12 +660,29 @@ int flowcsv_next(struct flowcsv *r, struct flow_row *row, struct vt_err *err)
 			row->rec.last_ms = row->rec.first_ms + td;
 		}
 		row->rec.ipver = addr_is_v4(&row->rec.src) ? 4 : 6;
+		/* nfdump prints a tunnel record's outer header as a line of its
+		 * own, before the flow: zero counters, zero addresses. It is not a
+		 * flow (nfdump's totals do not count it). */
+		if (!row->rec.packets && !row->rec.bytes && unspecified(&row->rec.src) &&
+		    unspecified(&row->rec.dst)) {
+			r->skipped++;
+			return 2;
+		}
 	}
 	if ((szn && (rc = zone_name_set(r, row->attr.src_zone, szn, &ferr)) < 0) ||
 	    (dzn && (rc = zone_name_set(r, row->attr.dst_zone, dzn, &ferr)) < 0))
 		return vt_err_set(err, rc, "%s:%llu: %s", r->name, (unsigned long long)r->line,
 				  ferr.msg);
 	return 1;
+}
+
+int flowcsv_next(struct flowcsv *r, struct flow_row *row, struct vt_err *err)
+{
+	int rc;
+
+	while ((rc = next_line(r, row, err)) == 2)
+		;
+	return rc;
 }
 
 enum flowcsv_dialect flowcsv_dialect(const struct flowcsv *r)
@@ -669,6 +693,11 @@ enum flowcsv_dialect flowcsv_dialect(const struct flowcsv *r)
 uint64_t flowcsv_line(const struct flowcsv *r)
 {
 	return r->line;
+}
+
+uint64_t flowcsv_skipped(const struct flowcsv *r)
+{
+	return r->skipped;
 }
 
 void flowcsv_zones(const struct flowcsv *r, struct fc_zonemap *zm)

@@ -49,6 +49,9 @@ struct flowcsv *flowcsv_open(FILE *fp, const char *name, struct vt_err *err);
 int flowcsv_next(struct flowcsv *r, struct flow_row *row, struct vt_err *err);
 enum flowcsv_dialect flowcsv_dialect(const struct flowcsv *r);
 uint64_t flowcsv_line(const struct flowcsv *r);
+/* flowcsv_skipped() : nfdump lines that are not flows (a tunnel record's
+ * outer header, printed with zero counters and zero addresses). */
+uint64_t flowcsv_skipped(const struct flowcsv *r);
 /* flowcsv_zones() : zone names read so far (src_zone_name/dst_zone_name)
  * as a map for store_set_zones(); valid until the next call or close. */
 void flowcsv_zones(const struct flowcsv *r, struct fc_zonemap *zm);

@@ -181,7 +181,7 @@ static struct bgroup *brute(const struct query *q, size_t *ng, uint64_t tot[3])
 			key_bytes(q->keys[k], r, 0, g[0].key + k * SK);
 			key_bytes(q->keys[k], r, (int)k == either, g[1].key + k * SK);
 		}
-		int sides = either >= 0 && memcmp(g[0].key, g[1].key, sizeof(g[0].key)) ? 2 : 1;
+		int sides = either >= 0 ? 2 : 1;   /* each side counts, equal or not */
 		for (int s = 0; s < sides; s++) {
 			g[s].flows = 1;
 			g[s].packets = r->rec.packets;
