@@ -40,7 +40,7 @@ static const struct opt_def flows_opts[] = {
 	  "aggregate by comma-separated keys: srcip dstip ip srcport dstport port proto srcvm "
 	  "dstvm vm srczone dstzone zone exporter vlan locality inif outif srcas dstas tos",
 	  0, 0, NULL, NULL },
-	{ "sort", 's', OPT_ENUM, O(sort), "bytes|packets|flows", "order of aggregated groups",
+	{ "sort", 's', OPT_ENUM, O(sort), "ORDER", "order of aggregated groups: bytes, packets or flows",
 	  0, 0, sort_names, "bytes" },
 	{ "limit", 'n', OPT_UINT, O(limit), "N", "groups or flows to show (0 = all)", 0,
 	  UINT64_MAX, NULL, "10" },
