@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/be.h"
 #include "core/compiler.h"
@@ -236,7 +237,34 @@ struct htab {
 	uint8_t *tab;
 	size_t cap, n, max;
 	uint64_t seed;
+	bool mapped;                /* tab is an mmap of cap * stride bytes */
 };
+
+/* Large tables get transparent huge pages: grouping by address touches
+ * the table at random, and with 4 KiB pages most of those touches also
+ * miss the TLB. Zeroed memory either way. */
+#define HUGE_MIN (4u << 20)
+static uint8_t *tab_alloc(size_t bytes, bool *mapped)
+{
+	*mapped = false;
+	if (bytes >= HUGE_MIN) {
+		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != MAP_FAILED) {
+			madvise(p, bytes, MADV_HUGEPAGE);
+			*mapped = true;
+			return p;
+		}
+	}
+	return calloc(1, bytes);
+}
+
+static void tab_free(uint8_t *p, size_t bytes, bool mapped)
+{
+	if (mapped)
+		munmap(p, bytes);
+	else
+		free(p);
+}
 
 static int ht_init(struct htab *h, size_t klen, size_t max)
 {
@@ -247,8 +275,15 @@ static int ht_init(struct htab *h, size_t klen, size_t max)
 	h->cap = 1024;
 	h->max = max;
 	h->seed = vt_hash_seed();
-	h->tab = calloc(h->cap, h->stride);
+	h->tab = tab_alloc(h->cap * h->stride, &h->mapped);
 	return h->tab ? 0 : -ENOMEM;
+}
+
+static void ht_free(struct htab *h)
+{
+	if (h->tab)
+		tab_free(h->tab, h->cap * h->stride, h->mapped);
+	h->tab = NULL;
 }
 
 static inline struct aval *ent_val(const struct htab *h, uint8_t *e)
@@ -259,7 +294,8 @@ static inline struct aval *ent_val(const struct htab *h, uint8_t *e)
 static int ht_grow(struct htab *h)
 {
 	size_t ncap = h->cap * 2;
-	uint8_t *nt = calloc(ncap, h->stride);
+	bool mapped;
+	uint8_t *nt = tab_alloc(ncap * h->stride, &mapped);
 
 	if (!nt)
 		return -ENOMEM;
@@ -281,22 +317,47 @@ static int ht_grow(struct htab *h)
 			s = (s + 1) & (ncap - 1);
 		}
 	}
-	free(h->tab);
+	tab_free(h->tab, h->cap * h->stride, h->mapped);
 	h->tab = nt;
 	h->cap = ncap;
+	h->mapped = mapped;
 	return 0;
 }
 
-static struct aval *ht_get(struct htab *h, const uint8_t *key, int *err)
+static inline uint64_t ht_hash(const struct htab *h, const uint8_t *key)
 {
-	uint64_t hv = vt_hash(key, h->klen, h->seed) | 1;
+	return vt_hash(key, h->klen, h->seed) | 1;   /* 0 marks an empty slot */
+}
+
+static inline bool key_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	if (n == 16) {   /* addresses: two word compares */
+		uint64_t x[2], y[2];
+		memcpy(x, a, 16);
+		memcpy(y, b, 16);
+		return x[0] == y[0] && x[1] == y[1];
+	}
+	return memcmp(a, b, n) == 0;
+}
+
+/* Hints the cache about the slot of hash <hv>: aggregation over many
+ * groups is bound by cache misses, so hashes are computed a few rows
+ * ahead and their slots fetched while earlier rows are added. */
+static inline void ht_prefetch(const struct htab *h, uint64_t hv)
+{
+	__builtin_prefetch(h->tab + ((size_t)hv & (h->cap - 1)) * h->stride, 1, 1);
+}
+
+/* The group of <key> (hash <hv>), created when new. */
+static struct aval *ht_get(struct htab *h, const uint8_t *key, uint64_t hv, int *err)
+{
 	size_t mask = h->cap - 1, s = (size_t)hv & mask;
 
 	for (;;) {
 		uint8_t *e = h->tab + s * h->stride;
 		uint64_t ev;
 		memcpy(&ev, e, 8);
-		if (ev == hv && !memcmp(e + 8, key, h->klen))
+		if (ev == hv && key_eq(e + 8, key, h->klen))
 			return ent_val(h, e);
 		if (!ev)
 			break;
@@ -309,7 +370,7 @@ static struct aval *ht_get(struct htab *h, const uint8_t *key, int *err)
 	if ((h->n + 1) * 2 > h->cap) {
 		if ((*err = ht_grow(h)) < 0)
 			return NULL;
-		return ht_get(h, key, err);
+		return ht_get(h, key, hv, err);
 	}
 	uint8_t *e = h->tab + s * h->stride;
 	memcpy(e, &hv, 8);
@@ -397,7 +458,6 @@ static int agg_batch(struct qx *x, const struct flow_cols *c, const uint8_t *sel
 	const uint64_t *pk = FC_U64(c, FC_PACKETS), *by = FC_U64(c, FC_BYTES);
 	const uint64_t *fi = FC_U64(c, FC_FIRST), *la = FC_U64(c, FC_LAST);
 	size_t nk = x->q->nkeys;
-	uint8_t key[2][QUERY_MAX_KEYS * 16];
 	int r;
 
 	/* VM dictionary of this batch -> query-wide ids */
@@ -431,28 +491,46 @@ static int agg_batch(struct qx *x, const struct flow_cols *c, const uint8_t *sel
 		}
 		return 0;
 	}
-	for (size_t i = 0; i < c->n; i++) {
-		if (!sel[i])
+	/* keys of up to PIPE (row, side) pairs are built and hashed, their
+	 * slots prefetched, then added */
+	enum { PIPE = 16 };
+	uint8_t keys[2 * PIPE][QUERY_MAX_KEYS * 16];
+	uint64_t hv[2 * PIPE];
+	uint32_t row[2 * PIPE];
+	size_t np = 0;
+	for (size_t i = 0; i <= c->n; i++) {
+		if (i < c->n && !sel[i])
 			continue;
+		if (i == c->n || np + 2 > 2 * PIPE) {
+			for (size_t j = 0; j < np; j++) {
+				struct aval *v = ht_get(&x->ht, keys[j], hv[j], &r);
+				if (!v)
+					return r;
+				size_t k = row[j];
+				add(v, pk[k], by[k], fi[k], la[k]);
+			}
+			np = 0;
+			if (i == c->n)
+				break;
+		}
 		size_t off = 0;
-		bool two = false;
 		for (size_t k = 0; k < nk; k++) {
-			if ((r = key_put(x, c, (unsigned)k, i, 0, key[0] + off)) < 0)
+			if ((r = key_put(x, c, (unsigned)k, i, 0, keys[np] + off)) < 0)
 				return r;
 			if ((int)k == x->either) {
-				if ((r = key_put(x, c, (unsigned)k, i, 1, key[1] + off)) < 0)
+				/* each side counts, even when both are equal */
+				if ((r = key_put(x, c, (unsigned)k, i, 1, keys[np + 1] + off)) < 0)
 					return r;
-				two = true;   /* each side counts, even when both are equal */
 			} else {
-				memcpy(key[1] + off, key[0] + off, x->kd[k].width);
+				memcpy(keys[np + 1] + off, keys[np] + off, x->kd[k].width);
 			}
 			off += x->kd[k].width;
 		}
-		for (int s = 0; s < (two ? 2 : 1); s++) {
-			struct aval *v = ht_get(&x->ht, key[s], &r);
-			if (!v)
-				return r;
-			add(v, pk[i], by[i], fi[i], la[i]);
+		int sides = x->either >= 0 ? 2 : 1;
+		for (int s2 = 0; s2 < sides; s2++, np++) {
+			hv[np] = ht_hash(&x->ht, keys[np]);
+			row[np] = (uint32_t)i;
+			ht_prefetch(&x->ht, hv[np]);
 		}
 	}
 	return 0;
@@ -915,7 +993,7 @@ fail:
 		vt_err_set(err, r, "query failed: %s", strerror(-r));
 	query_result_free(x.r);
 	names_free(&x.nm);
-	free(x.ht.tab);
+	ht_free(&x.ht);
 	free(x.direct);
 	free(x.vmtr);
 	free(x.rows);

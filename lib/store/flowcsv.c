@@ -254,6 +254,9 @@ void flowcsv_json(struct jw *w, const struct flow_row *row, const char *szone,
 
 struct flowcsv {
 	FILE *fp;
+	uint8_t rbuf[1 << 16];   /* read buffer: rbuf[rpos..rlen) unread */
+	size_t rpos, rlen;
+	bool eof;
 	char name[256];
 	enum flowcsv_dialect dialect;
 	uint64_t line;
@@ -269,23 +272,50 @@ struct flowcsv {
 	size_t nz;
 };
 
-/* One line without its newline into r->lb; 1, 0 at EOF, -E2BIG. */
+/* Refills the read buffer, keeping the unread part; the number of new
+ * bytes (0 at EOF). */
+static size_t refill(struct flowcsv *r)
+{
+	if (r->rpos) {
+		memmove(r->rbuf, r->rbuf + r->rpos, r->rlen - r->rpos);
+		r->rlen -= r->rpos;
+		r->rpos = 0;
+	}
+	if (r->eof || r->rlen == sizeof(r->rbuf))
+		return 0;
+	size_t n = fread(r->rbuf + r->rlen, 1, sizeof(r->rbuf) - r->rlen, r->fp);
+	if (n == 0)
+		r->eof = true;
+	r->rlen += n;
+	return n;
+}
+
+/* One line without its newline into r->lb; 1, 0 at EOF, -E2BIG (the rest
+ * of the line is skipped). */
 static int read_line(struct flowcsv *r)
 {
-	int c;
+	bool skipping = false;
 
 	vbuf_reset(&r->lb);
-	while ((c = fgetc(r->fp)) != EOF && c != '\n') {
-		if (vbuf_addc(&r->lb, (char)c) < 0) {
-			while ((c = fgetc(r->fp)) != EOF && c != '\n')
-				;
-			r->line++;
-			return -E2BIG;
+	for (;;) {
+		const uint8_t *start = r->rbuf + r->rpos;
+		size_t avail = r->rlen - r->rpos;
+		const uint8_t *nl = memchr(start, '\n', avail);
+		size_t take = nl ? (size_t)(nl - start) : avail;
+		if (!skipping && vbuf_add(&r->lb, start, take) < 0)
+			skipping = true;
+		r->rpos += take + (nl ? 1 : 0);
+		if (nl)
+			break;
+		if (refill(r) == 0 && r->rpos == r->rlen) {
+			if (r->lb.len == 0 && !skipping)
+				return 0;   /* end of input */
+			break;          /* last line without a newline */
 		}
 	}
-	if (c == EOF && r->lb.len == 0)
-		return 0;
 	r->line++;
+	if (skipping)
+		return -E2BIG;
 	if (r->lb.len && r->lb.data[r->lb.len - 1] == '\r')
 		r->lb.len--;
 	if (vbuf_addc(&r->lb, '\0') < 0)
