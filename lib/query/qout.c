@@ -82,6 +82,66 @@ static void summary_text(struct out *o, const struct query_result *r)
 	out_text(o, "\n");
 }
 
+/* ---- JSON (no FILE needed: the HTTP API writes into a buffer) ------------- */
+
+static void group_key_json(struct jw *w, enum qkey key, const struct qval *v)
+{
+	char buf[VT_ADDRSTRLEN];
+	const char *name = query_key_name(key);
+
+	if (key_is_addr(key)) {
+		jw_str(w, name, addr_fmt(&v->addr, buf, sizeof(buf)));
+	} else if (key_is_vm(key)) {
+		char u[VT_UUIDSTRLEN] = "", k[24];
+		if (v->uuid && !uuid_is_nil(v->uuid))
+			uuid_fmt(v->uuid, u, sizeof(u));
+		jw_str(w, name, v->name && v->name[0] ? v->name : u[0] ? u : "-");
+		snprintf(k, sizeof(k), "%s_uuid", name);
+		jw_str(w, k, u);
+	} else if (key_is_zone(key)) {
+		jw_str(w, name, v->name && v->name[0] ? v->name : "outside");
+	} else if (key == QK_LOCALITY) {
+		jw_str(w, name, locality_name(v->u));
+	} else {
+		jw_uint(w, name, v->u);
+	}
+}
+
+void qout_json(struct jw *w, const struct query *q, const struct query_result *r)
+{
+	char t[40];
+
+	jw_obj_open(w, NULL);
+	qout_summary_json(w, r);
+	if (q->nkeys) {
+		jw_arr_open(w, "groups");
+		for (size_t i = 0; i < r->n; i++) {
+			const struct qgroup *g = &r->groups[i];
+			jw_obj_open(w, NULL);
+			for (size_t k = 0; k < q->nkeys; k++)
+				group_key_json(w, q->keys[k], &g->k[k]);
+			jw_uint(w, "flows", g->flows);
+			jw_uint(w, "packets", g->packets);
+			jw_uint(w, "bytes", g->bytes);
+			jw_str(w, "first", fmt_time_ms(g->first_ms, t, sizeof(t)));
+			jw_str(w, "last", fmt_time_ms(g->last_ms, t, sizeof(t)));
+			jw_uint(w, "first_ms", g->first_ms);
+			jw_uint(w, "last_ms", g->last_ms);
+			jw_obj_close(w);
+		}
+		jw_arr_close(w);
+	} else {
+		jw_arr_open(w, "flows");
+		for (size_t i = 0; i < r->nrows; i++) {
+			const struct flow_row *row = &r->rows[i];
+			flowcsv_json(w, row, query_zone_name(r, row->attr.src_zone),
+				     query_zone_name(r, row->attr.dst_zone));
+		}
+		jw_arr_close(w);
+	}
+	jw_obj_close(w);
+}
+
 /* ---- aggregation table ----------------------------------------------------- */
 
 static int print_groups(struct out *o, const struct query *q, const struct query_result *r)
@@ -199,16 +259,6 @@ static int print_rows(struct out *o, const struct query_result *r)
 	char buf[96];
 	int rc = 0;
 
-	if (o->fmt == OUT_FMT_JSON) {
-		jw_arr_open(&o->jw, "flows");
-		for (size_t i = 0; i < r->nrows; i++) {
-			const struct flow_row *row = &r->rows[i];
-			flowcsv_json(&o->jw, row, query_zone_name(r, row->attr.src_zone),
-				     query_zone_name(r, row->attr.dst_zone));
-		}
-		jw_arr_close(&o->jw);
-		return 0;
-	}
 	if (o->fmt == OUT_FMT_CSV) {
 		flowcsv_header(o->fp);
 		for (size_t i = 0; i < r->nrows; i++) {
@@ -253,11 +303,11 @@ int qout_print(struct out *o, const struct query *q, const struct query_result *
 {
 	int rc;
 
-	out_obj_open(o, NULL);
-	if (o->fmt == OUT_FMT_JSON)
-		qout_summary_json(&o->jw, r);
+	if (o->fmt == OUT_FMT_JSON) {
+		qout_json(&o->jw, q, r);
+		return o->jw.err;
+	}
 	rc = q->nkeys ? print_groups(o, q, r) : print_rows(o, r);
-	out_obj_close(o);
 	if (rc == 0 && summary && o->fmt == OUT_FMT_TEXT)
 		summary_text(o, r);
 	return rc;

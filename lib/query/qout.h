@@ -19,7 +19,10 @@
  * 0 or -ENOMEM. The caller calls out_finish(). */
 int qout_print(struct out *o, const struct query *q, const struct query_result *r,
 	       bool summary);
-/* qout_summary_json() : the "summary" object alone (HTTP handlers). */
+/* qout_json() : the whole result as one JSON object into <w> ("summary"
+ * plus "groups" or "flows"), without a FILE: for HTTP handlers. */
+void qout_json(struct jw *w, const struct query *q, const struct query_result *r);
+/* qout_summary_json() : the "summary" member alone. */
 void qout_summary_json(struct jw *w, const struct query_result *r);
 
 #endif
