@@ -17,7 +17,7 @@
 #include <zstd.h>
 
 #include "core/hash.h"
-#include "store/segfile.h"
+#include "store/segenc.h"
 #include "store/store.h"
 
 #define BLOCK 65536

@@ -278,6 +278,53 @@ int cols_append_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
 	return 0;
 }
 
+int cols_append_cols(struct flow_cols *dst, const struct flow_cols *src)
+{
+	size_t base = dst->n, n = src->n;
+	uint32_t *remap = NULL;
+	int r;
+
+	if ((src->have & FC_ALL) != FC_ALL || (dst->n && (dst->have & FC_ALL) != FC_ALL))
+		return -EINVAL;
+	if (base + n > dst->cap) {
+		size_t ncap = dst->cap ? dst->cap : 1024;
+		while (ncap < base + n)
+			ncap *= 2;
+		if ((r = cols_reserve(dst, ncap, FC_ALL)) < 0)
+			return r;
+	}
+	if (dst->nvms == 0) {
+		static const struct vm_ident nil;
+		if ((r = cols_vm_add(dst, &nil)) < 0)
+			return r;
+	}
+	/* the source dictionary, interned into the destination's */
+	remap = calloc(src->nvms ? src->nvms : 1, sizeof(*remap));
+	if (!remap)
+		return -ENOMEM;
+	for (size_t v = 1; v < src->nvms; v++)
+		if ((r = vm_intern(dst, &src->vms[v], &remap[v])) < 0)
+			goto out;
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		size_t es = fc_elem_size(descs[k].kind);
+		memcpy((uint8_t *)dst->col[k] + base * es, src->col[k], n * es);
+		if (descs[k].kind != FCK_VMREF)
+			continue;
+		uint32_t *ids = (uint32_t *)dst->col[k] + base;
+		for (size_t i = 0; i < n; i++)
+			ids[i] = ids[i] < src->nvms ? remap[ids[i]] : 0;
+	}
+	for (size_t z = 0; z < src->nzones; z++)
+		if ((r = cols_zone_add(dst, src->zones[z].idx, src->zones[z].name)) < 0)
+			goto out;
+	dst->n = base + n;
+	dst->have = FC_ALL;
+	r = 0;
+out:
+	free(remap);
+	return r;
+}
+
 int cols_from_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
 		   const struct fc_zonemap *zm)
 {

@@ -128,6 +128,9 @@ int cols_from_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
  * valid, as after cols_from_rows), growing it. */
 int cols_append_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
 		     const struct fc_zonemap *zm);
+/* cols_append_cols() : appends every row of <src> to <dst> (both with all
+ * columns valid), merging the VM dictionaries and zone names. */
+int cols_append_cols(struct flow_cols *dst, const struct flow_cols *src);
 /* cols_gather() : replaces <dst> with rows idx[0..m) of <src> (all columns
  * valid) and a copy of its dictionaries. */
 int cols_gather(struct flow_cols *dst, const struct flow_cols *src, const uint32_t *idx,

@@ -73,21 +73,23 @@ struct seg_meta {
  * has SSE4.2. <crc> is 0 for a fresh checksum. */
 uint32_t seg_crc32c(uint32_t crc, const void *p, size_t n);
 
-/* ---- writing ------------------------------------------------------------ */
+/* ---- small shared pieces ------------------------------------------------ */
 
-struct seg_enc;
-/* seg_enc_new() : an encoder using <comp> at <level> (zstd 1..19). NULL
- * with errno on failure. Not thread-safe: one per writer thread. */
-struct seg_enc *seg_enc_new(enum seg_comp comp, int level);
-void seg_enc_free(struct seg_enc *e);
-/* seg_enc_block() : encodes the <c->n> rows of <c> (every column valid,
- * 1 <= n <= SEG_MAX_ROWS) into a complete block; *<out> points to its
- * bytes inside <e>, valid until the next call. 0 or -errno. */
-int seg_enc_block(struct seg_enc *e, const struct flow_cols *c, const uint8_t **out,
-		  size_t *len);
+/* seg_kind_is_int() : integer columns (frame-of-reference coded). */
+bool seg_kind_is_int(enum fc_kind k);
 /* seg_file_header() : the 32-byte header of a file whose partition starts
  * at <start_ms> and lasts <len_ms>. */
 void seg_file_header(uint8_t out[SEG_FILE_HDR_LEN], uint64_t start_ms, uint64_t len_ms);
+/* seg_pread() / seg_pwrite() : the whole <n> bytes at <off>, retrying
+ * short transfers and EINTR. 0, -errno, or -ENODATA at end of file. */
+int seg_pread(int fd, void *buf, size_t n, uint64_t off);
+int seg_pwrite(int fd, const void *buf, size_t n, uint64_t off);
+
+/* A block found in a file: its offset and validated header. */
+struct seg_blkref {
+	uint64_t off;
+	struct seg_blkhdr h;
+};
 
 /* ---- reading ------------------------------------------------------------ */
 

@@ -9,8 +9,10 @@
  * scans; scans copy the part of the index they need under a read lock and
  * read the files without holding it, so a long query never stalls ingest.
  * Read-only openers rebuild the index from the files and refresh it at
- * every scan (new files, grown files, files removed by retention). */
-#include "store/store.h"
+ * every scan (new files, grown files, files removed by retention).
+ * Scanning is in segscan.c, rewriting small blocks in segcompact.c; the
+ * locks are described in segstore.h. */
+#include "store/segstore.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,64 +29,12 @@
 #include "core/compiler.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "store/segfile.h"
-
 #define LOCK_NAME "LOCK"
 #define SEG_SUFFIX ".seg"
-#define NAME_LEN 32
+#define NAME_LEN SEGB_NAME_LEN
 #define MAX_WRITE_FDS 8
 
-struct blkref {
-	uint64_t off;
-	struct seg_blkhdr h;
-};
-
-struct part {
-	uint64_t start_ms, len_ms;
-	char name[NAME_LEN];
-	uint64_t size;              /* end of the last valid block */
-	uint64_t tmin, tmax, rows;
-	struct blkref *blk;
-	size_t nblk, blkcap;
-	int wfd;                    /* writer's fd, -1 when closed */
-	uint64_t last_use;          /* writer: for closing idle fds */
-	dev_t dev;
-	ino_t ino;
-	bool seen;                  /* refresh: still in the directory */
-};
-
-struct seg {
-	struct store *st;
-	bool writer;
-	int dirfd, lockfd;
-	pthread_rwlock_t idx;       /* parts[] and everything in them */
-	struct part **parts;        /* sorted by start_ms */
-	size_t nparts, cap;
-	pthread_mutex_t refresh_mu; /* readers: one refresh at a time */
-	/* writer */
-	pthread_mutex_t mu;         /* pend[], counters */
-	pthread_cond_t cv_work, cv_space;
-	struct flow_cols pend[2];
-	int cur;                    /* pend[cur] takes appends */
-	uint64_t pend_since;        /* mono ms of the oldest buffered row */
-	bool stop;
-	pthread_t thr;
-	bool thr_on;
-	pthread_mutex_t wmu;        /* one flush or retention at a time */
-	struct seg_enc *enc;
-	struct flow_cols gath;      /* write_batch: one partition's rows */
-	struct flow_cols chunk;     /* write_blocks: one block's rows */
-	uint32_t *idxbuf;       /* write_batch scratch: row indexes, partition starts */
-	uint64_t *startbuf;
-	size_t idxcap;
-	uint64_t last_ret;
-	uint64_t use_clock;     /* orders writes for closing idle fds */
-	struct store_stats s;       /* writer and recovery counters (under mu) */
-	/* query counters (atomic) */
-	uint64_t scans, blocks_read, blocks_skipped, rows_scanned;
-};
-
-static uint64_t now_wall(const struct seg *g)
+uint64_t segb_now(const struct seg *g)
 {
 	return g->st->conf.now_ms ? g->st->conf.now_ms() : wall_ms();
 }
@@ -140,47 +90,9 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
-{
-	const uint8_t *p = buf;
-
-	while (n) {
-		ssize_t r = pwrite(fd, p, n, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
-static int pread_full(int fd, void *buf, size_t n, uint64_t off)
-{
-	uint8_t *p = buf;
-
-	while (n) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -ENODATA;
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
 /* ---- the index ---------------------------------------------------------- */
 
-static void part_free(struct part *p)
+void segb_part_free(struct part *p)
 {
 	if (!p)
 		return;
@@ -194,7 +106,7 @@ static int part_add_block(struct part *p, uint64_t off, const struct seg_blkhdr 
 {
 	if (p->nblk == p->blkcap) {
 		size_t ncap = p->blkcap ? p->blkcap * 2 : 16;
-		struct blkref *b = realloc(p->blk, ncap * sizeof(*b));
+		struct seg_blkref *b = realloc(p->blk, ncap * sizeof(*b));
 		if (!b)
 			return -ENOMEM;
 		p->blk = b;
@@ -237,13 +149,13 @@ static int parts_insert(struct seg *g, struct part *p)
 	return 0;
 }
 
-static void parts_remove(struct seg *g, size_t i)
+void segb_parts_remove(struct seg *g, size_t i)
 {
 	memmove(&g->parts[i], &g->parts[i + 1], (g->nparts - i - 1) * sizeof(g->parts[0]));
 	g->nparts--;
 }
 
-static struct part *parts_find(struct seg *g, uint64_t start_ms)
+struct part *segb_find(struct seg *g, uint64_t start_ms)
 {
 	for (size_t i = g->nparts; i-- > 0;)
 		if (g->parts[i]->start_ms == start_ms)
@@ -271,12 +183,12 @@ static int part_load(struct seg *g, struct part *p, bool recover)
 		uint8_t hb[SEG_FILE_HDR_LEN];
 		uint64_t start, len;
 		if ((uint64_t)sb.st_size < SEG_FILE_HDR_LEN ||
-		    pread_full(fd, hb, sizeof(hb), 0) < 0 ||
+		    seg_pread(fd, hb, sizeof(hb), 0) < 0 ||
 		    seg_file_header_parse(hb, sizeof(hb), &start, &len) < 0) {
 			if (recover && (uint64_t)sb.st_size < SEG_FILE_HDR_LEN) {
 				/* created, then the crash came before the header */
 				seg_file_header(hb, p->start_ms, g->st->conf.partition_ms);
-				if (ftruncate(fd, 0) < 0 || pwrite_full(fd, hb, sizeof(hb), 0) < 0) {
+				if (ftruncate(fd, 0) < 0 || seg_pwrite(fd, hb, sizeof(hb), 0) < 0) {
 					r = -errno;
 					goto out;
 				}
@@ -328,7 +240,7 @@ out:
 }
 
 /* Brings the index in line with the directory. Caller holds idx (write). */
-static int refresh_locked(struct seg *g, bool recover)
+int segb_refresh(struct seg *g, bool recover)
 {
 	int dfd = dup(g->dirfd);
 	DIR *d;
@@ -350,7 +262,7 @@ static int refresh_locked(struct seg *g, bool recover)
 		struct stat sb;
 		if (!parse_part_name(de->d_name, &start))
 			continue;
-		struct part *p = parts_find(g, start);
+		struct part *p = segb_find(g, start);
 		if (p && fstatat(g->dirfd, de->d_name, &sb, 0) == 0 &&
 		    (sb.st_ino != p->ino || sb.st_dev != p->dev)) {
 			/* replaced under us: index it from scratch */
@@ -385,8 +297,8 @@ static int refresh_locked(struct seg *g, bool recover)
 	closedir(d);
 	for (size_t i = g->nparts; i-- > 0;) {
 		if (!g->parts[i]->seen) {
-			part_free(g->parts[i]);
-			parts_remove(g, i);
+			segb_part_free(g->parts[i]);
+			segb_parts_remove(g, i);
 		}
 	}
 	return r;
@@ -426,7 +338,7 @@ static struct part *part_get(struct seg *g, uint64_t start, int *err)
 	int fd;
 
 	pthread_rwlock_rdlock(&g->idx);
-	p = parts_find(g, start);
+	p = segb_find(g, start);
 	pthread_rwlock_unlock(&g->idx);
 	if (p)
 		return p;
@@ -447,7 +359,7 @@ static struct part *part_get(struct seg *g, uint64_t start, int *err)
 	}
 	seg_file_header(hb, start, p->len_ms);
 	struct stat sb;
-	if (pwrite_full(fd, hb, sizeof(hb), 0) < 0 || fstat(fd, &sb) < 0 ||
+	if (seg_pwrite(fd, hb, sizeof(hb), 0) < 0 || fstat(fd, &sb) < 0 ||
 	    (g->st->conf.fsync && (fdatasync(fd) < 0 || fsync(g->dirfd) < 0))) {
 		*err = -errno;
 		close(fd);
@@ -463,7 +375,7 @@ static struct part *part_get(struct seg *g, uint64_t start, int *err)
 	*err = parts_insert(g, p);
 	pthread_rwlock_unlock(&g->idx);
 	if (*err < 0) {
-		part_free(p);
+		segb_part_free(p);
 		return NULL;
 	}
 	return p;
@@ -499,7 +411,7 @@ static int write_blocks(struct seg *g, struct part *p, const struct flow_cols *c
 		}
 		if ((r = seg_enc_block(g->enc, blkcols, &blk, &len)) < 0)
 			return r;
-		if ((r = pwrite_full(fd, blk, len, p->size)) < 0) {
+		if ((r = seg_pwrite(fd, blk, len, p->size)) < 0) {
 			/* leave no partial block behind */
 			if (ftruncate(fd, (off_t)p->size) < 0)
 				log_ratelimited(LOG_LVL_ERR, "store: %s: truncate after failed write: %s",
@@ -531,7 +443,7 @@ static int write_blocks(struct seg *g, struct part *p, const struct flow_cols *c
 static int write_batch(struct seg *g, const struct flow_cols *b)
 {
 	const struct store_conf *cf = &g->st->conf;
-	uint64_t now = now_wall(g), plen = cf->partition_ms;
+	uint64_t now = segb_now(g), plen = cf->partition_ms;
 	/* the oldest partition start retention would keep (seg_retention) */
 	uint64_t lo = 0, hi = now + plen;
 	if (cf->retention_age_ms && now >= cf->retention_age_ms + plen) {
@@ -632,7 +544,6 @@ static int do_flush(struct seg *g)
 	return r;
 }
 
-static int seg_retention(struct store *st, uint64_t now);
 
 static void *flusher(void *arg)
 {
@@ -656,7 +567,17 @@ static void *flusher(void *arg)
 		if (now >= g->last_ret + cf->retention_check_ms) {
 			g->last_ret = now;
 			pthread_mutex_unlock(&g->mu);
-			seg_retention(g->st, now_wall(g));
+			segb_retention(g, segb_now(g), false);
+			pthread_mutex_lock(&g->mu);
+			continue;
+		}
+		if (__atomic_load_n(&g->cmp_active, __ATOMIC_ACQUIRE)) {
+			/* a rewrite in progress: one bounded step, then look at
+			 * the buffers again */
+			pthread_mutex_unlock(&g->mu);
+			pthread_mutex_lock(&g->cmu);
+			segb_compact_step(g);
+			pthread_mutex_unlock(&g->cmu);
 			pthread_mutex_lock(&g->mu);
 			continue;
 		}
@@ -726,255 +647,6 @@ static int seg_flush(struct store *st)
 	return do_flush(st->priv);
 }
 
-static int seg_retention(struct store *st, uint64_t now)
-{
-	struct seg *g = st->priv;
-	const struct store_conf *cf = &st->conf;
-	uint64_t total = 0;
-	int dropped = 0;
-
-	pthread_mutex_lock(&g->wmu);
-	pthread_rwlock_wrlock(&g->idx);
-	for (size_t i = 0; i < g->nparts; i++)
-		total += g->parts[i]->size;
-	/* oldest first; the newest partition (being written) always stays */
-	while (g->nparts > 1) {
-		struct part *p = g->parts[0];
-		bool old = cf->retention_age_ms && p->start_ms + p->len_ms + cf->retention_age_ms <= now;
-		bool big = cf->retention_size && total > cf->retention_size;
-		if (!old && !big)
-			break;
-		if (unlinkat(g->dirfd, p->name, 0) < 0 && errno != ENOENT) {
-			log_ratelimited(LOG_LVL_ERR, "store: cannot remove %s: %s", p->name,
-					strerror(errno));
-			break;
-		}
-		log_info("store: retention dropped %s (%llu rows, %llu bytes, %s)", p->name,
-			 (unsigned long long)p->rows, (unsigned long long)p->size,
-			 old ? "age" : "size");
-		pthread_mutex_lock(&g->mu);
-		g->s.partitions_dropped++;
-		g->s.rows_dropped += p->rows;
-		g->s.bytes_dropped += p->size;
-		pthread_mutex_unlock(&g->mu);
-		total -= p->size;
-		part_free(p);
-		parts_remove(g, 0);
-		dropped++;
-	}
-	pthread_mutex_lock(&g->mu);
-	g->s.retention_runs++;
-	pthread_mutex_unlock(&g->mu);
-	pthread_rwlock_unlock(&g->idx);
-	pthread_mutex_unlock(&g->wmu);
-	return dropped;
-}
-
-/* ---- scanning ----------------------------------------------------------- */
-
-struct snap_part {
-	char name[NAME_LEN];
-	size_t first, n;        /* range in the snapshot's blkref array */
-};
-
-struct scan_ctx {
-	struct flow_cols batch;
-	struct seg_dctx dctx;
-	struct filter_ctx fctx;
-	uint8_t *sel;
-	size_t selcap;
-	uint8_t *buf;           /* meta, then column bytes */
-	size_t bufcap;
-};
-
-static int grow(uint8_t **p, size_t *cap, size_t need)
-{
-	if (*cap >= need)
-		return 0;
-	uint8_t *q = realloc(*p, need);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = need;
-	return 0;
-}
-
-/* Reads, tests and decodes one block; calls the consumer. Returns 0 (also
- * for a damaged block, counted), the consumer's non-zero value, or -ENOMEM. */
-static int scan_block(int fd, const struct blkref *br, const struct store_scan_req *req,
-		      struct scan_ctx *x, store_batch_cb cb, void *arg,
-		      struct store_scan_stats *ss)
-{
-	const struct seg_blkhdr *h = &br->h;
-	struct seg_meta m;
-	int r;
-
-	if ((r = grow(&x->buf, &x->bufcap, h->meta_len ? h->meta_len : 1)) < 0)
-		return r;
-	if (pread_full(fd, x->buf, h->meta_len, br->off + SEG_BLK_HDR_LEN) < 0 ||
-	    seg_crc32c(0, x->buf, h->meta_len) != h->meta_crc ||
-	    seg_meta_parse(x->buf, h->meta_len, h->nrows, &m, NULL) < 0) {
-		ss->corrupt_blocks++;
-		return 0;
-	}
-	ss->bytes_read += h->meta_len;
-	enum fmatch fm = req->filter ? filter_summary(req->filter, &m.sum) : FM_ALL;
-	if (fm == FM_NONE) {
-		ss->blocks_skipped_filter++;
-		seg_meta_free(&m);
-		return 0;
-	}
-	bool inwin = h->tmin >= req->since_ms && h->tmax <= req->until_ms;
-	uint64_t need = req->cols;
-	if (fm != FM_ALL)
-		need |= filter_columns(req->filter);
-	if (!inwin)
-		need |= FC_BIT(FC_FIRST) | FC_BIT(FC_LAST);
-	cols_reset(&x->batch);
-	if ((r = cols_reserve(&x->batch, h->nrows, need)) < 0 ||
-	    (r = seg_cols_dict(&m, &x->batch)) < 0 ||
-	    (r = grow(&x->sel, &x->selcap, h->nrows)) < 0) {
-		seg_meta_free(&m);
-		return r;
-	}
-	uint64_t data_off = br->off + SEG_BLK_HDR_LEN + h->meta_len;
-	for (unsigned k = 0; k < FC_NCOLS; k++) {
-		if (!(need & FC_BIT(k)))
-			continue;
-		const struct seg_colent *ce = &m.col[k];
-		const uint8_t *p = NULL;
-		size_t len = 0;
-		if ((m.present & FC_BIT(k)) && ce->enc == SEG_ENC_PLANES) {
-			if ((uint64_t)ce->off + ce->clen > h->data_len) {
-				r = -EBADMSG;
-				break;
-			}
-			if ((r = grow(&x->buf, &x->bufcap, ce->clen ? ce->clen : 1)) < 0)
-				break;
-			if ((r = pread_full(fd, x->buf, ce->clen, data_off + ce->off)) < 0)
-				break;
-			ss->bytes_read += ce->clen;
-			p = x->buf;
-			len = ce->clen;
-		}
-		if ((r = seg_col_decode(&m, k, p, len, &x->batch, &x->dctx)) < 0)
-			break;
-	}
-	seg_meta_free(&m);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0) {
-		ss->corrupt_blocks++;
-		return 0;
-	}
-	x->batch.n = h->nrows;
-	ss->blocks_read++;
-	ss->rows_scanned += h->nrows;
-	uint8_t *sel = x->sel;
-	size_t n = h->nrows, nsel = 0;
-	if (fm == FM_ALL)
-		memset(sel, 1, n);
-	else if ((r = filter_eval(req->filter, &x->batch, sel, &x->fctx)) < 0)
-		return r;
-	if (!inwin) {
-		const uint64_t *f = FC_U64(&x->batch, FC_FIRST), *l = FC_U64(&x->batch, FC_LAST);
-		for (size_t i = 0; i < n; i++)
-			sel[i] &= (l[i] >= req->since_ms) & (f[i] <= req->until_ms);
-	}
-	for (size_t i = 0; i < n; i++)
-		nsel += sel[i];
-	ss->rows_matched += nsel;
-	return nsel ? cb(arg, &x->batch, sel, nsel) : 0;
-}
-
-static int seg_scan(struct store *st, const struct store_scan_req *req, store_batch_cb cb,
-		    void *arg, struct store_scan_stats *ss)
-{
-	struct seg *g = st->priv;
-	struct snap_part *sp = NULL;
-	struct blkref *sb = NULL;
-	size_t nsp = 0, nsb = 0;
-	struct scan_ctx x;
-	int r = 0;
-
-	memset(&x, 0, sizeof(x));
-	cols_init(&x.batch);
-	if (!g->writer) {
-		pthread_mutex_lock(&g->refresh_mu);
-		pthread_rwlock_wrlock(&g->idx);
-		r = refresh_locked(g, false);
-		pthread_rwlock_unlock(&g->idx);
-		pthread_mutex_unlock(&g->refresh_mu);
-		if (r < 0)
-			return r;
-	}
-	/* snapshot the blocks that overlap the time range */
-	pthread_rwlock_rdlock(&g->idx);
-	size_t total = 0;
-	for (size_t i = 0; i < g->nparts; i++)
-		total += g->parts[i]->nblk;
-	sp = calloc(g->nparts ? g->nparts : 1, sizeof(*sp));
-	sb = calloc(total ? total : 1, sizeof(*sb));
-	if (!sp || !sb) {
-		pthread_rwlock_unlock(&g->idx);
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < g->nparts; i++) {
-		const struct part *p = g->parts[i];
-		if (!p->nblk || p->tmax < req->since_ms || p->tmin > req->until_ms) {
-			ss->blocks += p->nblk;
-			ss->blocks_skipped_time += p->nblk;
-			continue;
-		}
-		ss->partitions++;
-		memcpy(sp[nsp].name, p->name, NAME_LEN);
-		sp[nsp].first = nsb;
-		for (size_t b = 0; b < p->nblk; b++) {
-			ss->blocks++;
-			if (p->blk[b].h.tmax < req->since_ms || p->blk[b].h.tmin > req->until_ms) {
-				ss->blocks_skipped_time++;
-				continue;
-			}
-			sb[nsb++] = p->blk[b];
-		}
-		sp[nsp].n = nsb - sp[nsp].first;
-		nsp++;
-	}
-	pthread_rwlock_unlock(&g->idx);
-
-	for (size_t i = 0; i < nsp && r == 0; i++) {
-		if (!sp[i].n)
-			continue;
-		int fd = openat(g->dirfd, sp[i].name, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			if (errno == ENOENT) {
-				ss->partitions_gone++;
-				continue;
-			}
-			r = -errno;
-			break;
-		}
-		for (size_t b = 0; b < sp[i].n && r == 0; b++)
-			r = scan_block(fd, &sb[sp[i].first + b], req, &x, cb, arg, ss);
-		close(fd);
-	}
-out:
-	__atomic_fetch_add(&g->scans, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&g->blocks_read, ss->blocks_read, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&g->blocks_skipped, ss->blocks_skipped_time + ss->blocks_skipped_filter,
-			   __ATOMIC_RELAXED);
-	__atomic_fetch_add(&g->rows_scanned, ss->rows_scanned, __ATOMIC_RELAXED);
-	free(sp);
-	free(sb);
-	cols_free(&x.batch);
-	seg_dctx_free(&x.dctx);
-	filter_ctx_free(&x.fctx);
-	free(x.sel);
-	free(x.buf);
-	return r;
-}
-
 /* ---- open, stats, close ------------------------------------------------- */
 
 static void seg_stats(struct store *st, struct store_stats *out)
@@ -984,7 +656,7 @@ static void seg_stats(struct store *st, struct store_stats *out)
 	if (!g->writer) {
 		pthread_mutex_lock(&g->refresh_mu);
 		pthread_rwlock_wrlock(&g->idx);
-		refresh_locked(g, false);
+		segb_refresh(g, false);
 		pthread_rwlock_unlock(&g->idx);
 		pthread_mutex_unlock(&g->refresh_mu);
 	}
@@ -1013,8 +685,9 @@ static void seg_stats(struct store *st, struct store_stats *out)
 
 static void seg_free(struct seg *g)
 {
+	seg_compact_free(g->cmp);   /* an unfinished rewrite is abandoned */
 	for (size_t i = 0; i < g->nparts; i++)
-		part_free(g->parts[i]);
+		segb_part_free(g->parts[i]);
 	free(g->parts);
 	cols_free(&g->pend[0]);
 	cols_free(&g->pend[1]);
@@ -1031,6 +704,7 @@ static void seg_free(struct seg *g)
 	pthread_mutex_destroy(&g->refresh_mu);
 	pthread_mutex_destroy(&g->mu);
 	pthread_mutex_destroy(&g->wmu);
+	pthread_mutex_destroy(&g->cmu);
 	pthread_cond_destroy(&g->cv_work);
 	pthread_cond_destroy(&g->cv_space);
 	free(g);
@@ -1059,9 +733,29 @@ static int take_lock(struct seg *g, struct vt_err *err)
 				  strerror(e));
 	}
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(g->lockfd, 0) < 0 || pwrite_full(g->lockfd, pid, (size_t)n, 0) < 0)
+	if (ftruncate(g->lockfd, 0) < 0 || seg_pwrite(g->lockfd, pid, (size_t)n, 0) < 0)
 		log_warn("store: cannot record our pid in %s/%s", dir, LOCK_NAME);
 	return 0;
+}
+
+/* A rewrite that a crash interrupted left its temporary file; the
+ * original is intact. */
+static void remove_leftovers(struct seg *g)
+{
+	int dfd = dup(g->dirfd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (seg_compact_is_tmp(de->d_name) && strstr(de->d_name, SEG_SUFFIX) &&
+		    unlinkat(g->dirfd, de->d_name, 0) == 0)
+			log_info("store: removed %s left by an interrupted block rewrite", de->d_name);
+	closedir(d);
 }
 
 static int seg_open(struct store *st, struct vt_err *err)
@@ -1080,6 +774,7 @@ static int seg_open(struct store *st, struct vt_err *err)
 	pthread_mutex_init(&g->refresh_mu, NULL);
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_mutex_init(&g->wmu, NULL);
+	pthread_mutex_init(&g->cmu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&g->cv_work, &ca);
@@ -1103,8 +798,10 @@ static int seg_open(struct store *st, struct vt_err *err)
 	}
 	if (g->writer && (r = take_lock(g, err)) < 0)
 		goto fail;
+	if (g->writer)
+		remove_leftovers(g);
 	pthread_rwlock_wrlock(&g->idx);
-	r = refresh_locked(g, g->writer);
+	r = segb_refresh(g, g->writer);
 	pthread_rwlock_unlock(&g->idx);
 	if (r < 0) {
 		vt_err_set(err, r, "store: cannot read %s: %s", cf->dir, strerror(-r));
@@ -1161,8 +858,8 @@ const struct store_ops store_segments_ops = {
 	.open = seg_open,
 	.append = seg_append,
 	.flush = seg_flush,
-	.scan = seg_scan,
-	.retention = seg_retention,
+	.scan = segb_scan,
+	.retention = segb_retention_op,
 	.stats = seg_stats,
 	.close = seg_close,
 };

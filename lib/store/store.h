@@ -114,6 +114,8 @@ struct store_stats {
 	uint64_t corrupt_blocks, corrupt_bytes;
 	/* retention */
 	uint64_t retention_runs, partitions_dropped, rows_dropped, bytes_dropped;
+	/* compaction of closed partitions' small blocks */
+	uint64_t compactions, compact_blocks_in, compact_blocks_out, compact_errors;
 	/* queries */
 	uint64_t scans, blocks_read, blocks_skipped, rows_scanned;
 };
@@ -163,8 +165,10 @@ int store_flush(struct store *st);
 int store_scan(struct store *st, const struct store_scan_req *req, store_batch_cb cb,
 	       void *arg, struct store_scan_stats *ss);
 /* store_retention() : drops partitions past the configured age and size
- * now (the writer also does it every retention_check_ms). Returns the
- * number of partitions dropped or -errno (-EROFS when read-only). */
+ * now, then rewrites the small blocks of one closed partition into full
+ * ones, to completion (the writer does both every retention_check_ms, the
+ * rewrite a bounded step at a time). Returns the number of partitions
+ * dropped or -errno (-EROFS when read-only). */
 int store_retention(struct store *st, uint64_t now_ms);
 void store_stats(struct store *st, struct store_stats *out);
 /* store_set_zones() : the names of zone indexes 1..n (copied), written

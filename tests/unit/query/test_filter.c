@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-#include "store/segfile.h"
+#include "store/segenc.h"
 #include "store/test_rows.h"
 #include "vt_test.h"
 

@@ -1,6 +1,6 @@
 /* Unit tests: lib/store/segfile — block encoding round trips of every
  * field under every compression, column encodings, metadata, checksums. */
-#include "store/segfile.h"
+#include "store/segenc.h"
 
 #include <stdlib.h>
 

@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "store/segcompact.h"
 #include "store/segfile.h"
 #include "store/test_rows.h"
 #include "vt_test.h"
@@ -724,7 +725,287 @@ static void t_many_vms(void)
 	rmdir_r(dir);
 }
 
-VT_TEST_MAIN(VT_T(t_roundtrip_files), VT_T(t_many_vms), VT_T(t_block_skipping), VT_T(t_torn_tail_every_offset),
+
+/* Small blocks of a closed partition are rewritten into full ones: same
+ * rows (every field), fewer blocks, a smaller file; a reader whose index
+ * predates the rewrite still answers right. */
+static void t_compaction(void)
+{
+	char *dir = tmpdir();
+	struct flow_row *rows = make_rows(21, 4000, T0, 60000);
+	struct store_stats s;
+
+	fake_now = T0 + 60000;
+	struct store *st = open_store(dir, STORE_WRITE, NULL);
+	CHECK_EQ(store_set_zones(st, tr_zones, 3), 0);
+	for (int b = 0; b < 40; b++) {
+		CHECK_EQ(store_append(st, rows + 100 * b, 100), 0);
+		CHECK_EQ(store_flush(st), 0);
+	}
+	store_stats(st, &s);
+	CHECK_EQ_U64(s.blocks, 40);
+	uint64_t before = s.bytes_on_disk;
+	struct store *rd = open_store(dir, STORE_RDONLY, NULL);
+	CHECK(holds_exactly(rd, 4000));
+	/* not yet: the window is still open */
+	CHECK_EQ(store_retention(st, fake_now), 0);
+	store_stats(st, &s);
+	CHECK_EQ_U64(s.compactions, 0);
+	/* an hour later the partition is closed and gets rewritten */
+	fake_now = T0 + 2 * HOUR;
+	CHECK_EQ(store_retention(st, fake_now), 0);
+	store_stats(st, &s);
+	CHECK_EQ_U64(s.compactions, 1);
+	CHECK_EQ_U64(s.compact_blocks_in, 40);
+	CHECK_EQ_U64(s.compact_blocks_out, 4);     /* 10 blocks of 100 per 1024-row block */
+	CHECK_EQ_U64(s.blocks, 4);
+	CHECK_EQ_U64(s.rows, 4000);
+	if (s.bytes_on_disk >= before * 3 / 4)
+		fprintf(stderr, "  bytes before %llu after %llu\n", (unsigned long long)before,
+			(unsigned long long)s.bytes_on_disk);
+	CHECK(s.bytes_on_disk < before * 3 / 4);   /* 36 blocks' metas fewer */
+	CHECK(holds_exactly(st, 4000));
+	CHECK(holds_exactly(rd, 4000));            /* its index was of the old file */
+	struct collect k = { 0 };
+	struct store_scan_req req = { 0, UINT64_MAX, NULL, FC_ALL };
+	CHECK_EQ(store_scan(rd, &req, collect_cb, &k, NULL), 0);
+	size_t bad = 0;
+	for (size_t i = 0; i < k.n; i++)
+		bad += k.rows[i].rec.in_if >= 4000 ||
+		       tr_diff(&rows[k.rows[i].rec.in_if], &k.rows[i]) != NULL;
+	CHECK_EQ(bad, 0);
+	free(k.rows);
+	/* zone names survive the rewrite */
+	struct filter *f = filter_compile("zone db", NULL);
+	uint64_t want = 0;
+	for (int i = 0; i < 4000; i++)
+		want += filter_match_row(f, &rows[i], &(struct fc_zonemap){ tr_zones, 3 });
+	CHECK(want > 0);
+	CHECK_EQ_U64(scan_count(rd, "zone db", 0, UINT64_MAX, NULL), want);
+	filter_free(f);
+	/* a late row for the partition lands in a new block of the new file */
+	CHECK_EQ(store_append(st, rows, 1), 0);
+	CHECK_EQ(store_flush(st), 0);
+	CHECK_EQ_U64(scan_count(st, NULL, 0, UINT64_MAX, NULL), 4001);
+	CHECK_EQ_U64(scan_count(rd, NULL, 0, UINT64_MAX, NULL), 4001);
+	/* big blocks are left alone */
+	CHECK_EQ(store_retention(st, fake_now), 0);
+	store_stats(st, &s);
+	CHECK_EQ_U64(s.compactions, 1);
+	store_close(rd);
+	store_close(st);
+	st = open_store(dir, STORE_RDONLY, NULL);
+	CHECK(holds_exactly(st, 4000) == false);   /* 4001 rows, one twice */
+	CHECK_EQ_U64(scan_count(st, NULL, 0, UINT64_MAX, NULL), 4001);
+	store_close(st);
+	free(rows);
+	rmdir_r(dir);
+}
+
+/* The rewrite at the file level: blocks appended to the source while it
+ * ran are copied by the tail; an abandoned rewrite leaves the source
+ * untouched and its temporary file removed; a leftover temporary file
+ * (a crash mid-rewrite) is removed when the writer opens the store. */
+static void t_compaction_file(void)
+{
+	char *dir = tmpdir();
+	struct flow_row *rows = make_rows(22, 2000, T0, 60000);
+	struct seg_blkref refs[20];
+	struct blocks_seen bs;
+	uint64_t offs[20];
+	struct seg_walk w;
+	struct stat sb;
+	size_t len;
+
+	fake_now = T0 + 60000;
+	struct store *st = open_store(dir, STORE_WRITE, NULL);
+	for (int b = 0; b < 20; b++) {
+		CHECK_EQ(store_append(st, rows + 100 * b, 100), 0);
+		CHECK_EQ(store_flush(st), 0);
+	}
+	store_close(st);
+	char path[512], name[64];
+	snprintf(path, sizeof(path), "%s", seg_path(dir));
+	snprintf(name, sizeof(name), "%s", strrchr(path, '/') + 1);
+	uint8_t *orig = slurp(path, &len);
+	int fd = open(path, O_RDONLY);
+	bs.off = offs;
+	bs.n = 0;
+	CHECK_EQ(seg_file_walk(fd, len, SEG_FILE_HDR_LEN, all_blocks_cb, &bs, &w), 0);
+	CHECK_EQ(bs.n, 20);
+	for (int i = 0; i < 20; i++) {
+		uint8_t h[SEG_BLK_HDR_LEN];
+		CHECK_EQ(seg_pread(fd, h, sizeof(h), offs[i]), 0);
+		refs[i].off = offs[i];
+		CHECK_EQ(seg_blkhdr_parse(h, &refs[i].h), 0);
+	}
+	fstat(fd, &sb);
+	close(fd);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	/* abandoned: nothing changes */
+	struct vt_err err = { 0 };
+	struct seg_compact *c = seg_compact_begin(dfd, name, sb.st_dev, sb.st_ino, refs, 15, T0,
+						  HOUR, 1024, SEG_COMP_ZSTD, 1, &err);
+	CHECK(c != NULL);
+	CHECK_EQ(seg_compact_step(c, 300), 1);
+	seg_compact_free(c);
+	size_t l2;
+	uint8_t *same = slurp(path, &l2);
+	CHECK(l2 == len && memcmp(same, orig, len) == 0);
+	free(same);
+	char tmp[600];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	CHECK(access(tmp, F_OK) != 0);
+	/* a stale identity is refused */
+	CHECK(seg_compact_begin(dfd, name, sb.st_dev, sb.st_ino + 1, refs, 15, T0, HOUR, 1024,
+				SEG_COMP_ZSTD, 1, &err) == NULL);
+	CHECK_CONTAINS(err.msg, "was replaced");
+
+	/* 15 blocks rewritten in steps, 5 more copied as the tail */
+	c = seg_compact_begin(dfd, name, sb.st_dev, sb.st_ino, refs, 15, T0, HOUR, 1024,
+			      SEG_COMP_ZSTD, 1, &err);
+	CHECK(c != NULL);
+	int steps = 0, r;
+	while ((r = seg_compact_step(c, 250)) == 1)
+		steps++;
+	CHECK_EQ(r, 0);
+	CHECK(steps >= 4);
+	CHECK_EQ(seg_compact_tail(c, refs + 15, 5), 0);
+	CHECK_EQ(seg_compact_sync(c), 0);
+	const struct seg_blkref *nb;
+	size_t n;
+	uint64_t size;
+	dev_t dev;
+	ino_t ino;
+	CHECK_EQ(seg_compact_commit(c, &nb, &n, &size, &dev, &ino), 0);
+	CHECK_EQ(n, 2 + 5);   /* 1500 rows in two blocks, then the five copied */
+	seg_compact_free(c);
+	close(dfd);
+	st = open_store(dir, STORE_RDONLY, NULL);
+	CHECK(holds_exactly(st, 2000));
+	store_close(st);
+
+	/* a crash leftover is removed by the writer's open */
+	int t = open(tmp, O_WRONLY | O_CREAT, 0644);
+	CHECK(write(t, "partial", 7) == 7);
+	close(t);
+	st = open_store(dir, STORE_WRITE, NULL);
+	CHECK(access(tmp, F_OK) != 0);
+	CHECK(holds_exactly(st, 2000));
+	store_close(st);
+	free(orig);
+	free(rows);
+	rmdir_r(dir);
+}
+
+/* A damaged column makes the rewrite give up: counted, the partition
+ * marked and left as it is (its other blocks still answer). */
+static void t_compaction_damaged(void)
+{
+	char *dir = tmpdir();
+	struct flow_row *rows = make_rows(23, 1000, T0, 60000);
+	struct store_stats s;
+	size_t len;
+
+	fake_now = T0 + 60000;
+	struct store *st = open_store(dir, STORE_WRITE, NULL);
+	for (int b = 0; b < 10; b++) {
+		CHECK_EQ(store_append(st, rows + 100 * b, 100), 0);
+		CHECK_EQ(store_flush(st), 0);
+	}
+	store_close(st);
+	char path[512];
+	snprintf(path, sizeof(path), "%s", seg_path(dir));
+	uint8_t *buf = slurp(path, &len);
+	buf[len - 20] ^= 0xff;   /* inside the last block's column data */
+	spit(path, buf, len);
+	fake_now = T0 + 2 * HOUR;
+	st = open_store(dir, STORE_WRITE, NULL);
+	CHECK(st != NULL);
+	store_stats(st, &s);
+	/* the open saw the last block as torn (a column CRC failed) */
+	CHECK_EQ_U64(s.torn_tails, 1);
+	CHECK_EQ_U64(s.rows, 900);
+	store_close(st);
+	/* damage a middle block's column: found only when decoding */
+	uint8_t *b2 = slurp(path, &len);
+	struct seg_blkhdr h;
+	CHECK_EQ(seg_blkhdr_parse(b2 + SEG_FILE_HDR_LEN, &h), 0);
+	uint64_t off1 = SEG_FILE_HDR_LEN + SEG_BLK_HDR_LEN + h.meta_len + h.data_len;
+	CHECK_EQ(seg_blkhdr_parse(b2 + off1, &h), 0);
+	b2[off1 + SEG_BLK_HDR_LEN + h.meta_len + h.data_len - 5] ^= 0xff;
+	spit(path, b2, len);
+	st = open_store(dir, STORE_WRITE, NULL);
+	CHECK_EQ(store_retention(st, fake_now), 0);
+	store_stats(st, &s);
+	CHECK_EQ_U64(s.compactions, 0);
+	CHECK_EQ_U64(s.compact_errors, 1);
+	CHECK_EQ_U64(s.blocks, 9);
+	CHECK_EQ(store_retention(st, fake_now), 0);   /* not retried */
+	store_stats(st, &s);
+	CHECK_EQ_U64(s.compact_errors, 1);
+	struct store_scan_stats ss;
+	struct collect k = { 0 };
+	struct store_scan_req req = { 0, UINT64_MAX, NULL, FC_ALL };
+	CHECK_EQ(store_scan(st, &req, collect_cb, &k, &ss), 0);
+	CHECK_EQ(k.n, 800);
+	CHECK_EQ_U64(ss.corrupt_blocks, 1);
+	free(k.rows);
+	store_close(st);
+	size_t l3;
+	uint8_t *b3 = slurp(path, &l3);
+	CHECK(l3 == len && memcmp(b2, b3, len) == 0);
+	free(b3);
+	free(b2);
+	free(buf);
+	free(rows);
+	rmdir_r(dir);
+}
+
+/* The flusher thread compacts on its own, in steps, while rows keep
+ * arriving for the current partition. */
+static void t_compaction_background(void)
+{
+	char *dir = tmpdir();
+	struct store_conf c;
+	struct store_stats s;
+	struct flow_row *rows = make_rows(24, 6000, T0, 60000);
+
+	conf_for(&c, dir);
+	c.flush_ms = 20;
+	c.retention_check_ms = 50;
+	fake_now = T0 + 60000;
+	struct store *st = open_store(dir, STORE_WRITE, &c);
+	for (int b = 0; b < 30; b++) {
+		CHECK_EQ(store_append(st, rows + 100 * b, 100), 0);
+		CHECK_EQ(store_flush(st), 0);
+	}
+	fake_now = T0 + 3 * HOUR;   /* those rows' partition is closed now */
+	for (int i = 0; i < 3000; i++)
+		rows[3000 + i].rec.first_ms = rows[3000 + i].rec.last_ms = fake_now - 1000;
+	uint64_t t0 = mono_ms();
+	size_t sent = 3000;
+	do {
+		if (sent < 6000) {
+			CHECK_EQ(store_append(st, rows + sent, 100), 0);
+			sent += 100;
+		}
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+		store_stats(st, &s);
+	} while ((s.compactions == 0 || sent < 6000) && mono_ms() - t0 < 10000);
+	CHECK_EQ_U64(s.compactions, 1);
+	CHECK_EQ(store_flush(st), 0);
+	CHECK(holds_exactly(st, 6000));
+	store_close(st);
+	store_conf_free(&c);
+	free(rows);
+	rmdir_r(dir);
+}
+
+VT_TEST_MAIN(VT_T(t_roundtrip_files), VT_T(t_many_vms), VT_T(t_compaction),
+	     VT_T(t_compaction_file), VT_T(t_compaction_damaged), VT_T(t_compaction_background), VT_T(t_block_skipping), VT_T(t_torn_tail_every_offset),
 	     VT_T(t_partitions_and_retention), VT_T(t_single_writer),
 	     VT_T(t_flush_interval_and_readers), VT_T(t_concurrent_scan_append),
 	     VT_T(t_misdated_rows))
