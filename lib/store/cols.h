@@ -135,6 +135,9 @@ int cols_append_cols(struct flow_cols *dst, const struct flow_cols *src);
  * valid) and a copy of its dictionaries. */
 int cols_gather(struct flow_cols *dst, const struct flow_cols *src, const uint32_t *idx,
 		size_t m);
+/* cols_slice() : a read-only view of rows [from, from + n) of <src> in
+ * <view>, sharing its arrays and dictionaries: never cols_free() it. */
+void cols_slice(struct flow_cols *view, const struct flow_cols *src, size_t from, size_t n);
 /* cols_get_row() : materializes row <i>; columns not valid read as 0. */
 void cols_get_row(const struct flow_cols *c, size_t i, struct flow_row *out);
 

@@ -395,9 +395,16 @@ static int write_blocks(struct seg *g, struct part *p, const struct flow_cols *c
 		size_t len;
 		struct seg_blkhdr h;
 
-		if (c->n > per) {
+		size_t k = VT_MIN(per, c->n - from);
+		struct flow_cols view;
+		if (c->n > per && c->nvms <= 4 * k) {
+			/* a window on the batch: no copy (its dictionary may list a
+			 * few VMs the block does not use: still within the bound
+			 * readers enforce, 4 per row) */
+			cols_slice(&view, c, from, k);
+			blkcols = &view;
+		} else if (c->n > per) {
 			/* a block of its own with only the VMs it uses */
-			size_t k = VT_MIN(per, c->n - from);
 			uint32_t *idx = malloc(k * sizeof(*idx));
 			if (!idx)
 				return -ENOMEM;
