@@ -581,8 +581,12 @@ static int tree_depth(const struct filter *f, int i)
 {
 	const struct fnode *n = &f->nodes[i];
 
-	if (n->kind == FN_AND || n->kind == FN_OR)
-		return VT_MAX(tree_depth(f, n->a), 1 + tree_depth(f, n->b));
+	if (n->kind == FN_AND || n->kind == FN_OR) {
+		/* not VT_MAX(): it evaluates its arguments twice, which made this
+		 * exponential in the length of an and-chain */
+		int a = tree_depth(f, n->a), b = 1 + tree_depth(f, n->b);
+		return a > b ? a : b;
+	}
 	if (n->kind == FN_NOT)
 		return tree_depth(f, n->a);
 	return 0;

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include "core/timeutil.h"
 #include "store/segenc.h"
 #include "store/test_rows.h"
 #include "vt_test.h"
@@ -180,6 +181,16 @@ static void t_limits(void)
 		CHECK(!filter_match_row(f, &row, NULL));
 		filter_free(f);
 	}
+	/* the longest and-chain the limits allow compiles at once (the depth
+	 * computation used to be exponential in its length) */
+	n = 0;
+	for (int i = 0; i < 128; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%sport %d", i ? " and " : "", i);
+	uint64_t t0 = mono_ms();
+	f = filter_compile(buf, &err);
+	CHECK(f != NULL);
+	CHECK(mono_ms() - t0 < 1000);
+	filter_free(f);
 	/* a right-leaning chain of parentheses needs one scratch unit per level */
 	n = 0;
 	for (int i = 0; i < 30; i++)
