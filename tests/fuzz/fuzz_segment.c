@@ -19,6 +19,16 @@
 
 static int fd = -1;
 static char dir[64];
+static char path[128];
+
+/* libFuzzer exits through exit(): leave no scratch directory behind */
+static void cleanup(void)
+{
+	if (path[0])
+		unlink(path);
+	if (dir[0])
+		rmdir(dir);
+}
 
 static int block_cb(void *arg, uint64_t off, const struct seg_blkhdr *h)
 {
@@ -63,7 +73,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct seg_walk w;
-	char path[128];
 
 	if (fd < 0) {
 		log_init("fuzz_segment", LOG_LVL_ERR, false);
@@ -71,6 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(dir, sizeof(dir), "/tmp/vtap-fuzz-seg.XXXXXX");
 		if (fd < 0 || !mkdtemp(dir))
 			abort();
+		snprintf(path, sizeof(path), "%s/20231114T220000Z.seg", dir);
+		atexit(cleanup);
 	}
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		abort();
@@ -81,7 +92,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* the same bytes as a store's only partition */
-	snprintf(path, sizeof(path), "%s/20231114T220000Z.seg", dir);
 	int f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (f < 0 || write(f, data, size) != (ssize_t)size)
 		abort();
