@@ -427,6 +427,8 @@ static void drain_tcp(struct exporter *e, struct coll *c)
 		if (!tcp_write(c, c->tbuf, c->tlen, &c->toff))
 			return;
 		c->tpending = false;
+		c->st.c.messages++;
+		c->st.c.octets += c->tlen;
 	}
 	while (c->qlen && c->state == C_UP) {
 		struct qmsg *m = &c->q[c->qhead];
