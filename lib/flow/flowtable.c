@@ -375,6 +375,24 @@ struct ft_flow *ft_get(struct flowtable *ft, const struct ft_key *k, uint32_t ha
 	return f;
 }
 
+void ft_prefetch_slots(const struct flowtable *ft, const uint32_t *hash, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		__builtin_prefetch(&ft->index[hash[i] & ft->mask]);
+}
+
+void ft_prefetch_entries(const struct flowtable *ft, const uint32_t *hash, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = ft->index[hash[i] & ft->mask];
+		if (v && (uint32_t)(v >> 32) == hash[i]) {
+			const char *e = (const char *)ent(ft, (uint32_t)v);
+			__builtin_prefetch(e);
+			__builtin_prefetch(e + sizeof(struct ft_flow) - 1);
+		}
+	}
+}
+
 /* idx_of() : the entry index of a live flow, from its wheel neighbours
  * (every live flow is filed in the wheel), so entries need not store it. */
 static uint32_t idx_of(const struct flowtable *ft, const struct ft_flow *f)

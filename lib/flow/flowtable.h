@@ -95,6 +95,12 @@ uint32_t ft_hash(const struct flowtable *ft, const struct ft_key *k);
  * the table. */
 struct ft_flow *ft_get(struct flowtable *ft, const struct ft_key *k, uint32_t hash,
 		       uint64_t ts_ms, bool *created);
+/* ft_prefetch_slots() / ft_prefetch_entries() : memory hints for a batch
+ * of upcoming lookups (the packet path is bound by cache misses): first
+ * the index slots of <n> hashes, then, once those have arrived, the
+ * entries they point to. Only hints: nothing changes. */
+void ft_prefetch_slots(const struct flowtable *ft, const uint32_t *hash, size_t n);
+void ft_prefetch_entries(const struct flowtable *ft, const uint32_t *hash, size_t n);
 /* ft_close() : FIN/RST seen: the flow ends after fin_ms without packets
  * (at the next ft_expire() when fin_ms is 0). */
 void ft_close(struct flowtable *ft, struct ft_flow *f);

@@ -278,14 +278,11 @@ static const struct meter_obs obs_default = {
 	.peer_port = FT_PORT_NONE,
 };
 
-int meter_packet(struct meter *m, const struct pkt_info *pi, uint64_t ts_ms,
-		 const struct meter_obs *obs)
+/* prepare() : counts the frame and builds its key; false when it is not
+ * metered (not IP, failed decoding, count-once skip). */
+static bool prepare(struct meter *m, const struct pkt_info *pi, const struct meter_obs *obs,
+		    struct ft_key *k)
 {
-	struct ft_key k;
-	struct ft_flow *f;
-	uint64_t packets, bytes;
-	bool created;
-
 	m->st.frames++;
 	if (VT_UNLIKELY(pi->err != PKT_OK) && (unsigned)pi->err < PKT_ERR__COUNT)
 		m->st.errors[pi->err]++;
@@ -294,31 +291,39 @@ int meter_packet(struct meter *m, const struct pkt_info *pi, uint64_t ts_ms,
 			m->st.failed++;
 		else
 			m->st.non_ip++;
-		return 1;
+		return false;
 	}
-	if (!obs)
-		obs = &obs_default;
 	if (obs->dir == FLOW_DIR_EGRESS && obs->scope == FLOW_SCOPE_LOCAL) {
 		m->st.local_dup++;
-		return 1;
+		return false;
 	}
-	k.src = pi->src;
-	k.dst = pi->dst;
-	k.port = obs->port;
-	k.vlan = pi->nvlan ? pi->vlan[0] : 0;
-	k.proto = pi->proto;
-	k.zero = 0;
+	k->src = pi->src;
+	k->dst = pi->dst;
+	k->port = obs->port;
+	k->vlan = pi->nvlan ? pi->vlan[0] : 0;
+	k->proto = pi->proto;
+	k->zero = 0;
 	if (pi->has_l4) {
 		if (pi->proto == 1 || pi->proto == 58) {
-			k.sport = 0;
-			k.dport = (uint16_t)(pi->icmp_type << 8 | pi->icmp_code);
+			k->sport = 0;
+			k->dport = (uint16_t)(pi->icmp_type << 8 | pi->icmp_code);
 		} else {
-			k.sport = pi->sport;
-			k.dport = pi->dport;
+			k->sport = pi->sport;
+			k->dport = pi->dport;
 		}
 	} else {
-		k.sport = k.dport = 0;
+		k->sport = k->dport = 0;
 	}
+	return true;
+}
+
+/* account() : adds the frame to its flow. */
+static void account(struct meter *m, const struct pkt_info *pi, uint64_t ts_ms,
+		    const struct meter_obs *obs, const struct ft_key *k, uint32_t hash)
+{
+	struct ft_flow *f;
+	uint64_t packets, bytes;
+	bool created;
 
 	if (VT_UNLIKELY(obs->gso_size || obs->gso_segs) && pi->has_l4 && pi->payload_off > pi->l3_off) {
 		meter_gso_split(pi->ip_len, (uint32_t)(pi->payload_off - pi->l3_off), obs->gso_size,
@@ -329,11 +334,10 @@ int meter_packet(struct meter *m, const struct pkt_info *pi, uint64_t ts_ms,
 		packets = 1;
 		bytes = pi->ip_len;
 	}
-
 	/* sweep first, so a packet after a deadline starts a new flow */
 	if (VT_UNLIKELY(ft_sweep_due(m->ft, ts_ms)))
 		ft_expire(m->ft, ts_ms, m->budget);
-	f = ft_get(m->ft, &k, ft_hash(m->ft, &k), ts_ms, &created);
+	f = ft_get(m->ft, k, hash, ts_ms, &created);
 	if (created) {
 		f->ipver = pi->ipver;
 		f->tos = pi->tos;
@@ -358,7 +362,49 @@ int meter_packet(struct meter *m, const struct pkt_info *pi, uint64_t ts_ms,
 		if (pi->tcp_flags & 0x05) /* FIN or RST */
 			ft_close(m->ft, f);
 	}
+}
+
+int meter_packet(struct meter *m, const struct pkt_info *pi, uint64_t ts_ms,
+		 const struct meter_obs *obs)
+{
+	struct ft_key k;
+
+	if (!obs)
+		obs = &obs_default;
+	if (!prepare(m, pi, obs, &k))
+		return 1;
+	account(m, pi, ts_ms, obs, &k, ft_hash(m->ft, &k));
 	return 0;
+}
+
+size_t meter_packets(struct meter *m, const struct meter_pkt *p, size_t n)
+{
+	struct ft_key keys[METER_BATCH_MAX];
+	uint32_t hash[METER_BATCH_MAX];
+	uint8_t at[METER_BATCH_MAX];
+	size_t done = 0;
+
+	while (n) {
+		size_t b = VT_MIN(n, (size_t)METER_BATCH_MAX), nk = 0;
+		for (size_t i = 0; i < b; i++) {
+			const struct meter_obs *o = p[i].obs ? p[i].obs : &obs_default;
+			if (!prepare(m, p[i].pi, o, &keys[nk]))
+				continue;
+			hash[nk] = ft_hash(m->ft, &keys[nk]);
+			at[nk++] = (uint8_t)i;
+		}
+		/* overlap the cache misses of the whole batch */
+		ft_prefetch_slots(m->ft, hash, nk);
+		ft_prefetch_entries(m->ft, hash, nk);
+		for (size_t j = 0; j < nk; j++) {
+			const struct meter_pkt *q = &p[at[j]];
+			account(m, q->pi, q->ts_ms, q->obs ? q->obs : &obs_default, &keys[j], hash[j]);
+		}
+		done += nk;
+		p += b;
+		n -= b;
+	}
+	return done;
 }
 
 uint32_t meter_tick(struct meter *m, uint64_t now_ms)

@@ -107,6 +107,18 @@ void meter_free(struct meter *m);
  * decoding, count-once skip). */
 int meter_packet(struct meter *m, const struct pkt_info *pi, uint64_t ts_ms,
 		 const struct meter_obs *obs);
+/* One frame of a batch for meter_packets(). */
+struct meter_pkt {
+	const struct pkt_info *pi;
+	uint64_t ts_ms;
+	const struct meter_obs *obs;   /* may be NULL, as for meter_packet() */
+};
+#define METER_BATCH_MAX 64
+
+/* meter_packets() : meter_packet() for <n> frames, in order, with the
+ * flow-table lookups of each group of METER_BATCH_MAX overlapped (the
+ * packet path is bound by cache misses). Returns the frames metered. */
+size_t meter_packets(struct meter *m, const struct meter_pkt *p, size_t n);
 /* meter_tick() : expiry at <now_ms> without a packet (live timer). Bounded
  * by sweep_budget; returns the number of flows exported. */
 uint32_t meter_tick(struct meter *m, uint64_t now_ms);

@@ -76,7 +76,8 @@ static void build(void)
 			/* RFC 7125 made tcpControlBits 16 bits; v9 keeps 1 byte */
 			add(t, IE_TCP_CONTROL_BITS, v9 ? 1 : 2, S_TCPFLAGS, 0);
 			add(t, IE_IP_CLASS_OF_SERVICE, 1, S_TOS, 0);
-			add(t, v6 ? IE_ICMP_TYPE_CODE_IPV6 : IE_ICMP_TYPE_CODE_IPV4, 2, S_ICMP, 0);
+			/* v9 collectors (nfdump) take ICMP_TYPE (32) for ICMPv6 too */
+			add(t, v6 && !v9 ? IE_ICMP_TYPE_CODE_IPV6 : IE_ICMP_TYPE_CODE_IPV4, 2, S_ICMP, 0);
 			add(t, IE_VLAN_ID, 2, S_VLAN, 0);
 			add(t, IE_INGRESS_INTERFACE, 4, S_INIF, 0);
 			add(t, IE_EGRESS_INTERFACE, 4, S_OUTIF, 0);
@@ -164,11 +165,13 @@ static void put_str(struct vt_wr *w, uint16_t flen, const char *s, size_t max)
 	wr_zero(w, flen - n);
 }
 
-/* uptime() : v9 FIRST/LAST_SWITCHED: ms since <boot>, 32 bits (wraps
- * after 49.7 days of uptime, as on every v9 exporter). */
+/* uptime() : v9 FIRST/LAST_SWITCHED: ms since <boot> in 32 bits,
+ * clamped (nfv9_time_ok() tells the exporter beforehand). */
 static uint32_t uptime(uint64_t ms, uint64_t boot)
 {
-	return ms > boot ? (uint32_t)(ms - boot) : 0;
+	if (ms <= boot)
+		return 0;
+	return ms - boot > UINT32_MAX ? UINT32_MAX : (uint32_t)(ms - boot);
 }
 
 void fe_put_record(struct vt_wr *w, const struct fe_tmpl *t, const struct flow_rec *r,

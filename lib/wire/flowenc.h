@@ -84,6 +84,7 @@ struct fe_msg {
 	uint32_t flows;          /* flow records, and their sums (for the */
 	uint64_t packets, octets; /* not-sent counters if the message is dropped) */
 	uint64_t now_ms, boot_ms;
+	uint64_t max_last_ms;    /* latest flow end in the message (v9 header) */
 	size_t cap;              /* buffer size */
 	size_t pad_room;         /* v9: bytes held back for the final set padding */
 };
@@ -101,6 +102,9 @@ struct flowenc_ops {
 	size_t (*end)(struct fe_msg *m);
 	/* size of the data record of <r> with its set header */
 	size_t (*flow_size)(const struct flow_rec *r);
+	/* v9 only (NULL for IPFIX): whether <r>'s times can be written
+	 * exactly relative to the message's sysUpTime origin (32-bit ms) */
+	bool (*time_ok)(const struct fe_msg *m, const struct flow_rec *r);
 };
 
 static inline bool fe_msg_empty(const struct fe_msg *m)

@@ -43,7 +43,10 @@ void nfv9_begin(struct fe_msg *m, void *buf, size_t cap, const struct fe_hdr *h)
 	m->boot_ms = h->boot_ms / 1000 * 1000;
 	wr_u16(&m->w, 9);
 	wr_u16(&m->w, 0); /* count, patched by nfv9_end() */
-	wr_u32(&m->w, secs * 1000 > m->boot_ms ? (uint32_t)(secs * 1000 - m->boot_ms) : 0);
+	{
+		uint64_t up = secs * 1000 > m->boot_ms ? secs * 1000 - m->boot_ms : 0;
+		wr_u32(&m->w, up > UINT32_MAX ? UINT32_MAX : (uint32_t)up);
+	}
 	wr_u32(&m->w, (uint32_t)secs);
 	wr_u32(&m->w, h->seq);
 	wr_u32(&m->w, h->domain);
@@ -145,6 +148,8 @@ int nfv9_add_flow(struct fe_msg *m, const struct flow_rec *r)
 	m->v9_count++;
 	m->data_records++;
 	m->flows++;
+	if (r->last_ms > m->max_last_ms)
+		m->max_last_ms = r->last_ms;
 	m->packets += r->packets;
 	m->octets += r->bytes;
 	return 0;
@@ -174,13 +179,38 @@ int nfv9_add_options(struct fe_msg *m, const struct fe_counters *c, uint32_t dom
 	return 0;
 }
 
+/* set_header_time() : unix_secs and sysUpTime, so that unix_secs*1000 -
+ * sysUpTime is the message's origin. Normally unix_secs is the export
+ * time; when that lies more than 49.7 days past the origin (an offline
+ * capture with a long gap: flows from before the gap are exported by a
+ * clock that is already after it) it is the latest flow end instead, so
+ * the records keep their exact times. */
+static void set_header_time(struct fe_msg *m)
+{
+	uint64_t secs = m->now_ms / 1000, up;
+
+	if (m->max_last_ms && (secs * 1000 < m->boot_ms || secs * 1000 - m->boot_ms > UINT32_MAX))
+		secs = (m->max_last_ms + 999) / 1000;
+	up = secs * 1000 > m->boot_ms ? secs * 1000 - m->boot_ms : 0;
+	st_be32(m->hdr + 4, up > UINT32_MAX ? UINT32_MAX : (uint32_t)up);
+	st_be32(m->hdr + 8, (uint32_t)secs);
+}
+
 size_t nfv9_end(struct fe_msg *m)
 {
+	set_header_time(m);
 	m->w.end += m->pad_room; /* the held-back bytes take the padding */
 	m->pad_room = 0;
 	close_set(m);
 	st_be16(m->hdr + 2, (uint16_t)m->v9_count);
 	return wr_len(&m->w);
+}
+
+bool nfv9_time_ok(const struct fe_msg *m, const struct flow_rec *r)
+{
+	/* the header is fixed at nfv9_end() to fit (see there) */
+	return r->first_ms >= m->boot_ms && r->last_ms >= r->first_ms &&
+	       r->last_ms - m->boot_ms <= UINT32_MAX - 1000;
 }
 
 size_t nfv9_flow_size(const struct flow_rec *r)
@@ -198,4 +228,5 @@ const struct flowenc_ops nfv9_enc_ops = {
 	.options = nfv9_add_options,
 	.end = nfv9_end,
 	.flow_size = nfv9_flow_size,
+	.time_ok = nfv9_time_ok,
 };

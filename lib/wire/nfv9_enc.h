@@ -13,7 +13,9 @@
  * interface name, 64 for the VM name, NUL-padded). FIRST/LAST_SWITCHED
  * are ms of sysUpTime; sysUpTime is chosen so that unix_secs * 1000 -
  * sysUpTime is exactly the exporter's boot time, which keeps absolute
- * times exact to the millisecond for collectors that rebuild them. */
+ * times exact to the millisecond for collectors that rebuild them. ICMP
+ * type/code goes in ICMP_TYPE (32) for ICMPv6 as well, as v9 collectors
+ * expect. */
 #ifndef VT_NFV9_ENC_H
 #define VT_NFV9_ENC_H
 
@@ -27,6 +29,12 @@ int nfv9_add_flow(struct fe_msg *m, const struct flow_rec *r);
 int nfv9_add_options(struct fe_msg *m, const struct fe_counters *c, uint32_t domain);
 size_t nfv9_end(struct fe_msg *m);
 size_t nfv9_flow_size(const struct flow_rec *r);
+/* nfv9_time_ok() : whether FIRST/LAST_SWITCHED of <r> and the header's
+ * sysUpTime fit 32 bits of ms after the message's boot time. When not
+ * (a capture spanning more than 49.7 days, time going backwards), the
+ * exporter starts a message with a later boot time ("reboots"); a record
+ * added anyway gets its times clamped. */
+bool nfv9_time_ok(const struct fe_msg *m, const struct flow_rec *r);
 
 extern const struct flowenc_ops nfv9_enc_ops;
 

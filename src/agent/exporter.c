@@ -319,9 +319,19 @@ fail:
 	return r;
 }
 
+/* v9_boot() : a sysUpTime origin for times from <ms> on: a whole second
+ * (so unix_secs*1000 - sysUpTime is exact) and one second earlier, so the
+ * first flow's FIRST_SWITCHED is not 0 (which some collectors read as
+ * "no time"). */
+static uint64_t v9_boot(uint64_t ms)
+{
+	ms = ms / 1000 * 1000;
+	return ms >= 1000 ? ms - 1000 : 0;
+}
+
 void exporter_set_boot(struct exporter *e, uint64_t boot_ms)
 {
-	e->boot_ms = boot_ms;
+	e->boot_ms = v9_boot(boot_ms);
 	e->boot_set = true;
 }
 
@@ -601,10 +611,8 @@ static void coll_finish(struct exporter *e, struct coll *c)
 
 static void clock_seen(struct exporter *e, const struct flow_rec *r, uint64_t now)
 {
-	if (!e->boot_set) {
-		e->boot_ms = r && r->first_ms < now ? r->first_ms : now;
-		e->boot_set = true;
-	}
+	if (!e->boot_set)
+		exporter_set_boot(e, r && r->first_ms < now ? r->first_ms : now);
 	if (!e->clock_set) {
 		e->clock_set = true;
 		for (size_t i = 0; i < e->n; i++)
@@ -622,6 +630,16 @@ void exporter_flow(struct exporter *e, const struct flow_rec *r, uint64_t now_ms
 			coll_finish(e, c);
 		if (!c->open)
 			coll_begin(e, c, now_ms);
+		if (e->ops->time_ok && !e->ops->time_ok(&c->msg, r)) {
+			/* v9: the times do not fit 32 bits of ms after this
+			 * message's origin: "reboot" to one that fits */
+			coll_finish(e, c);
+			e->boot_ms = v9_boot(r->first_ms);
+			c->st.v9_reboots++;
+			coll_begin(e, c, now_ms);
+			if (!e->ops->time_ok(&c->msg, r))
+				c->st.v9_clamped++; /* longer than 49.7 days */
+		}
 		if (e->ops->flow(&c->msg, r) == 0)
 			continue;
 		coll_finish(e, c);

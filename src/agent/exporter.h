@@ -62,6 +62,8 @@ struct exp_coll_stats {
 	uint64_t send_errors;
 	uint64_t connects;             /* TCP connections made */
 	uint64_t waits_ms;             /* time blocked (blocking mode) */
+	uint64_t v9_reboots;           /* v9 sysUpTime origin moved (see nfv9_enc.h) */
+	uint64_t v9_clamped;           /* v9 records whose times had to be clamped */
 	uint32_t queued, queue_peak;
 	uint32_t msg_cap;              /* bytes per message on this transport */
 };
@@ -73,8 +75,10 @@ struct exporter *exporter_new(const struct exporter_cfg *cfg, struct vt_err *err
 /* exporter_add() : a collector "udp://HOST:PORT" or "tcp://HOST:PORT"
  * (HOST: IPv4, [IPv6] or a name). TCP connects in the background. */
 int exporter_add(struct exporter *e, const char *url, struct vt_err *err);
-/* exporter_set_boot() : the v9 sysUpTime origin (default: the first
- * export clock value seen). Must not be later than any flow's start. */
+/* exporter_set_boot() : the v9 sysUpTime origin is one second before the
+ * whole second of <boot_ms> (default: of the first export clock value
+ * seen). A flow that starts before it, or more than 49.7 days after it,
+ * moves it (counted in v9_reboots). */
 void exporter_set_boot(struct exporter *e, uint64_t boot_ms);
 /* exporter_set_ignored() : the meter's count of packets it could not
  * process (ignoredPacketTotalCount in the options record). */

@@ -250,6 +250,64 @@ static void t_udp_nfv9_sequence(void)
 	close(fd);
 }
 
+/* NetFlow v9 times are 32-bit ms of sysUpTime: a capture spanning more
+ * than 49.7 days, or going back in time, makes the exporter move its
+ * origin ("reboot"); every record still decodes to its exact times with
+ * the collector's formula unix_secs*1000 - sysUpTime + SWITCHED. */
+static void t_nfv9_time_span(void)
+{
+	static const uint64_t day = 86400000ull, t0 = 1700000000123ull;
+	static const uint64_t firsts[] = { t0, t0 + 10, t0 + 60 * day, t0 + 60 * day + 5, t0 - day,
+					   t0 + 200 * day };
+	uint16_t port;
+	int fd = listener(SOCK_DGRAM, &port);
+	struct exporter_cfg cfg = cfg_default();
+	struct vt_err err;
+	struct exporter *e;
+	size_t got, seen = 0;
+
+	cfg.format = EXP_FMT_NFV9;
+	e = exporter_new(&cfg, &err);
+	CHECK_EQ(exporter_add(e, url("udp", port), &err), 0);
+	exporter_set_boot(e, t0);
+	for (size_t i = 0; i < ARRAY_SIZE(firsts); i++) {
+		struct flow_rec r = flow_n((uint32_t)i);
+		r.first_ms = firsts[i];
+		r.last_ms = firsts[i] + 1500;
+		exporter_flow(e, &r, VT_MAX(r.last_ms, t0 + 60 * day + 2000));
+	}
+	CHECK_EQ(exporter_flush(e, t0 + 200 * day + 5000, 2000), 0);
+	CHECK(exporter_collector(e, 0)->v9_reboots >= 2);
+	CHECK_EQ(exporter_collector(e, 0)->v9_clamped, 0);
+	got = recv_all(fd, rx, rxlen, 4096, 500);
+	for (size_t m = 0; m < got; m++) {
+		const uint8_t *b = rx[m];
+		uint64_t origin = (uint64_t)ld_be32(b + 8) * 1000 - ld_be32(b + 4);
+		size_t off = 20;
+		while (off + 4 <= rxlen[m]) {
+			uint16_t id = ld_be16(b + off), sl = ld_be16(b + off + 2);
+			if (sl < 4)
+				break;
+			if (id == FE_TMPL_BASE) {
+				for (size_t r = off + 4; r + 65 <= off + sl; r += 65) {
+					uint64_t f = origin + ld_be32(b + r), l = origin + ld_be32(b + r + 4);
+					uint16_t n = ld_be16(b + r + 32); /* sport = index */
+					CHECK(n < ARRAY_SIZE(firsts));
+					if (n < ARRAY_SIZE(firsts)) {
+						CHECK_EQ_U64(f, firsts[n]);
+						CHECK_EQ_U64(l, firsts[n] + 1500);
+					}
+					seen++;
+				}
+			}
+			off += sl;
+		}
+	}
+	CHECK_EQ(seen, ARRAY_SIZE(firsts));
+	exporter_free(e);
+	close(fd);
+}
+
 /* A dead UDP collector: nothing blocks, every record that did not go out
  * is counted, and the sequence numbers still advance. */
 static void t_udp_dead_collector(void)
@@ -515,5 +573,6 @@ static void t_bad_urls(void)
 	CHECK_CONTAINS(err.msg, "MTU");
 }
 
-VT_TEST_MAIN(VT_T(t_udp_ipfix_sequence), VT_T(t_udp_nfv9_sequence), VT_T(t_udp_dead_collector),
+VT_TEST_MAIN(VT_T(t_udp_ipfix_sequence), VT_T(t_udp_nfv9_sequence), VT_T(t_nfv9_time_span),
+	     VT_T(t_udp_dead_collector),
 	     VT_T(t_tcp_dead_collector), VT_T(t_tcp_reconnect), VT_T(t_pacing), VT_T(t_bad_urls))
