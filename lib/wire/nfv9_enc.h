@@ -13,9 +13,7 @@
  * interface name, 64 for the VM name, NUL-padded). FIRST/LAST_SWITCHED
  * are ms of sysUpTime; sysUpTime is chosen so that unix_secs * 1000 -
  * sysUpTime is exactly the exporter's boot time, which keeps absolute
- * times exact to the millisecond for collectors that rebuild them. ICMP
- * type/code goes in ICMP_TYPE (32) for ICMPv6 as well, as v9 collectors
- * expect. */
+ * times exact to the millisecond for collectors that rebuild them. */
 #ifndef VT_NFV9_ENC_H
 #define VT_NFV9_ENC_H
 
