@@ -14,7 +14,7 @@ enum fsrc {
 	S_FIRST_UP, S_LAST_UP,         /* ms since boot (v9 22/21) */
 	S_OCTETS, S_PACKETS,
 	S_SRC4, S_DST4, S_SRC6, S_DST6,
-	S_SPORT, S_DPORT, S_PROTO, S_TCPFLAGS, S_TOS,
+	S_SPORT, S_DPORT, S_PROTO, S_TCPFLAGS, S_TOS, S_ICMP,
 	S_VLAN, S_INIF, S_OUTIF, S_DIR, S_END,
 	S_SRCMAC, S_DSTMAC,
 	S_VSI_ID, S_VSI_NAME, S_VS_UUID, S_VS_NAME,
@@ -77,9 +77,13 @@ static void build(void)
 			add(t, IE_TCP_CONTROL_BITS, v9 ? 1 : 2, S_TCPFLAGS, 0);
 			add(t, IE_IP_CLASS_OF_SERVICE, 1, S_TOS, 0);
 			/* ICMP type and code travel as type<<8|code in the
-			 * destination port, as nfdump, softflowd and Cisco v9
-			 * do: icmpTypeCodeIPv4 (32) next to the ports makes
-			 * nfcapd 1.7 overwrite the ports of SCTP and DCCP. */
+			 * destination port (as nfdump and softflowd do). IPFIX
+			 * has no icmpTypeCode element: next to the ports it
+			 * makes nfcapd 1.7 overwrite SCTP and DCCP ports. v9
+			 * carries ICMP_TYPE (32) as well, for v4 and v6, since
+			 * v9 collectors read ICMP type/code only from it. */
+			if (v9)
+				add(t, IE_ICMP_TYPE_CODE_IPV4, 2, S_ICMP, 0);
 			add(t, IE_VLAN_ID, 2, S_VLAN, 0);
 			add(t, IE_INGRESS_INTERFACE, 4, S_INIF, 0);
 			add(t, IE_EGRESS_INTERFACE, 4, S_OUTIF, 0);
@@ -199,6 +203,7 @@ void fe_put_record(struct vt_wr *w, const struct fe_tmpl *t, const struct flow_r
 		case S_PROTO: wr_u8(w, r->proto); break;
 		case S_TCPFLAGS: wr_uint(w, r->tcp_flags, f->len); break;
 		case S_TOS: wr_u8(w, r->tos); break;
+		case S_ICMP: wr_u16(w, r->proto == 1 || r->proto == 58 ? r->dport : 0); break;
 		case S_VLAN: wr_u16(w, r->vlan); break;
 		case S_INIF: wr_u32(w, r->in_if); break;
 		case S_OUTIF: wr_u32(w, r->out_if); break;

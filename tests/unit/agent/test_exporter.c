@@ -289,7 +289,7 @@ static void t_nfv9_time_span(void)
 			if (sl < 4)
 				break;
 			if (id == FE_TMPL_BASE) {
-				for (size_t r = off + 4; r + 63 <= off + sl; r += 63) {
+				for (size_t r = off + 4; r + 65 <= off + sl; r += 65) {
 					uint64_t f = origin + ld_be32(b + r), l = origin + ld_be32(b + r + 4);
 					uint16_t n = ld_be16(b + r + 32); /* sport = index */
 					CHECK(n < ARRAY_SIZE(firsts));

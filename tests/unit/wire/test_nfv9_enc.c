@@ -57,9 +57,9 @@ static void t_packet_bytes(void)
 	struct fe_hdr h = { .now_ms = 1700000001777ull, .seq = 5, .domain = 7,
 			    .boot_ms = 1699999990500ull };
 	struct flow_rec r = rec_v4();
-	size_t wl = unhex("0009000100002af86553f1010000000500000007010000440000271000002cec00000000"
-			  "000009080000000000000004c6120001c61200029c4001bb061b100000000000030000"
-			  "0000000152540000000152540000000200",
+	size_t wl = unhex("0009000100002af86553f1010000000500000007010000480000271000002cec00000000"
+			  "000009080000000000000004c6120001c61200029c4001bb061b1000000000000000"
+			  "03000000000001525400000001525400000002000000",
 			  want, sizeof(want));
 
 	nfv9_begin(&m, buf, sizeof(buf), &h);
@@ -98,7 +98,7 @@ static void t_templates(void)
 		uint16_t nf;
 		CHECK_EQ(rd_u16(&set), 256 + k);
 		nf = rd_u16(&set);
-		CHECK_EQ(nf, 18 + (k & FE_VM ? 4 : 0) + (k & FE_PEER ? 4 : 0));
+		CHECK_EQ(nf, 19 + (k & FE_VM ? 4 : 0) + (k & FE_PEER ? 4 : 0));
 		/* FIRST_SWITCHED, LAST_SWITCHED, IN_BYTES(8), IN_PKTS(8) */
 		CHECK_EQ(rd_u16(&set), IE_FLOW_START_SYS_UP_TIME);
 		CHECK_EQ(rd_u16(&set), 4);
@@ -108,6 +108,8 @@ static void t_templates(void)
 			uint16_t ie = rd_u16(&set), l = rd_u16(&set);
 			if (ie == IE_TCP_CONTROL_BITS)
 				CHECK_EQ(l, 1);
+			if (f == 11) /* ICMP_TYPE after the ToS, in v6 templates too */
+				CHECK_EQ(ie, IE_ICMP_TYPE_CODE_IPV4);
 			if (ie == IE_VIRTUAL_STATION_INTERFACE_NAME)
 				CHECK_EQ(l, FE_V9_IFNAME_LEN);
 			if (ie == IE_VIRTUAL_STATION_NAME)
@@ -152,9 +154,9 @@ static void t_vm_fixed_names(void)
 	nfv9_begin(&m, buf, sizeof(buf), &h);
 	CHECK_EQ(nfv9_add_flow(&m, &r), 0);
 	len = nfv9_end(&m);
-	/* header 20, flowset header 4, 63 bytes of base record, then the VM */
+	/* header 20, flowset header 4, 65 bytes of base record, then the VM */
 	CHECK_EQ(ld_be16(buf + 20), 256 + FE_VM);
-	vm = buf + 20 + 4 + 63;
+	vm = buf + 20 + 4 + 65;
 	CHECK_EQ(ld_be32(vm), 17);
 	CHECK_MEM(vm + 4, "vp-web-1\0\0\0\0\0\0\0\0", 16);
 	CHECK_EQ(vm[20], 0x66);
@@ -162,8 +164,8 @@ static void t_vm_fixed_names(void)
 	CHECK_EQ(vm[36], 'w');
 	CHECK_EQ(vm[36 + 62], 'w');
 	CHECK_EQ(vm[36 + 63], 0);
-	CHECK_EQ(len, 20 + 4 + 63 + 4 + 16 + 16 + 64 + 1);
-	CHECK_EQ(ld_be16(buf + 22), 4 + 63 + 100 + 1);
+	CHECK_EQ(len, 20 + 4 + 65 + 4 + 16 + 16 + 64 + 3);
+	CHECK_EQ(ld_be16(buf + 22), 4 + 65 + 100 + 3);
 }
 
 static void t_mtu_packing(void)
@@ -184,7 +186,7 @@ static void t_mtu_packing(void)
 		CHECK(len <= caps[i]);
 		CHECK_EQ(len % 4, 0);
 		CHECK_EQ(ld_be16(buf + 2), n);
-		CHECK_EQ(n, (caps[i] - 20 - 4 - 3) / 63);
+		CHECK_EQ(n, (caps[i] - 20 - 4 - 3) / 65);
 		CHECK_EQ(ld_be16(buf + 22), len - 20);
 	}
 }
