@@ -386,8 +386,10 @@ void ft_prefetch_entries(const struct flowtable *ft, const uint32_t *hash, size_
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v = ft->index[hash[i] & ft->mask];
 		if (v && (uint32_t)(v >> 32) == hash[i]) {
+			/* an entry spans two or three cache lines */
 			const char *e = (const char *)ent(ft, (uint32_t)v);
 			__builtin_prefetch(e);
+			__builtin_prefetch(e + 64);
 			__builtin_prefetch(e + sizeof(struct ft_flow) - 1);
 		}
 	}

@@ -377,6 +377,8 @@ int meter_packet(struct meter *m, const struct pkt_info *pi, uint64_t ts_ms,
 	return 0;
 }
 
+#define PF_DIST 8
+
 size_t meter_packets(struct meter *m, const struct meter_pkt *p, size_t n)
 {
 	struct ft_key keys[METER_BATCH_MAX];
@@ -393,11 +395,15 @@ size_t meter_packets(struct meter *m, const struct meter_pkt *p, size_t n)
 			hash[nk] = ft_hash(m->ft, &keys[nk]);
 			at[nk++] = (uint8_t)i;
 		}
-		/* overlap the cache misses of the whole batch */
+		/* overlap the cache misses of the batch: every index slot is
+		 * requested first; each entry is requested PF_DIST packets
+		 * before it is needed, once its slot has had time to arrive */
 		ft_prefetch_slots(m->ft, hash, nk);
-		ft_prefetch_entries(m->ft, hash, nk);
+		ft_prefetch_entries(m->ft, hash, VT_MIN(nk, (size_t)PF_DIST));
 		for (size_t j = 0; j < nk; j++) {
 			const struct meter_pkt *q = &p[at[j]];
+			if (j + PF_DIST < nk)
+				ft_prefetch_entries(m->ft, &hash[j + PF_DIST], 1);
 			account(m, q->pi, q->ts_ms, q->obs ? q->obs : &obs_default, &keys[j], hash[j]);
 		}
 		done += nk;
