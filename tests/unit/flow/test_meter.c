@@ -8,14 +8,15 @@
 
 #include "vt_test.h"
 
-#define MAXREC 64
-static struct flow_rec recs[MAXREC];
+#define MAXREC_BIG 1024
+static struct flow_rec recs_big[MAXREC_BIG];
+#define recs recs_big
 static size_t nrec;
 
 static void collect(void *arg, const struct flow_rec *r)
 {
 	(void)arg;
-	if (nrec < MAXREC)
+	if (nrec < MAXREC_BIG)
 		recs[nrec++] = *r;
 }
 
@@ -341,5 +342,72 @@ static void t_errors(void)
 	meter_free(m);
 }
 
+/* meter_packets() (batched, with prefetching) must give exactly what
+ * meter_packet() gives one frame at a time, whatever the batch sizes. */
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct flow_rec *x = a, *y = b;
+	int c = memcmp(&x->src, &y->src, sizeof(x->src));
+	if (c)
+		return c;
+	if (x->sport != y->sport)
+		return x->sport < y->sport ? -1 : 1;
+	if (x->first_ms != y->first_ms)
+		return x->first_ms < y->first_ms ? -1 : 1;
+	return 0;
+}
+
+static void t_batch_equals_single(void)
+{
+	enum { N = 3000 };
+	static struct pkt_info pis[N];
+	static struct meter_pkt mp[N];
+	static struct flow_rec one[1024];
+	static const size_t sizes[] = { 1, 7, 32, 64, 100, N };
+	uint64_t seed = 12345;
+	size_t n1;
+	struct meter *m;
+
+	for (size_t i = 0; i < N; i++) {
+		char a[32];
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		snprintf(a, sizeof(a), "198.18.%u.%u", (unsigned)(seed >> 40) % 4,
+			 (unsigned)(seed >> 48) % 16);
+		pis[i] = v4(a, "198.19.0.1", (seed >> 20) % 3 ? 6 : 17, (uint16_t)((seed >> 30) % 5),
+			    80, 40 + (uint32_t)(seed >> 56));
+		if ((seed >> 10) % 50 == 0)
+			pis[i].tcp_flags = 0x01;
+		if ((seed >> 12) % 97 == 0)
+			pis[i].ipver = 0; /* not IP */
+		mp[i] = (struct meter_pkt){ &pis[i], 1000 + i * 7, NULL };
+	}
+	m = mk(NULL);
+	for (size_t i = 0; i < N; i++)
+		meter_packet(m, &pis[i], mp[i].ts_ms, NULL);
+	meter_flush(m, FLOW_END_FORCED);
+	n1 = nrec;
+	CHECK(n1 > 100 && n1 < MAXREC_BIG);
+	memcpy(one, recs_big, n1 * sizeof(one[0]));
+	qsort(one, n1, sizeof(one[0]), rec_cmp);
+	{
+		struct meter_stats s1 = *meter_stats(m);
+		meter_free(m);
+		for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+			size_t done = 0;
+			m = mk(NULL);
+			for (size_t i = 0; i < N; i += sizes[k])
+				done += meter_packets(m, &mp[i], VT_MIN(sizes[k], (size_t)N - i));
+			meter_flush(m, FLOW_END_FORCED);
+			CHECK_EQ(done, s1.ip_frames);
+			CHECK_EQ(nrec, n1);
+			CHECK(memcmp(meter_stats(m), &s1, sizeof(s1)) == 0);
+			qsort(recs_big, nrec, sizeof(recs_big[0]), rec_cmp);
+			CHECK(memcmp(one, recs_big, n1 * sizeof(one[0])) == 0);
+			meter_free(m);
+		}
+	}
+}
+
 VT_TEST_MAIN(VT_T(t_key_rules), VT_T(t_counters), VT_T(t_gso_split),
-	     VT_T(t_count_once_and_identity), VT_T(t_ports_table), VT_T(t_errors))
+	     VT_T(t_count_once_and_identity), VT_T(t_ports_table), VT_T(t_errors),
+	     VT_T(t_batch_equals_single))
