@@ -21,13 +21,21 @@
 #include "flow/flowrec.h"
 
 /* Template kinds: one data template per combination, so no record carries
- * padding for fields it does not have. Template id = FE_TMPL_BASE + kind. */
+ * padding for fields it does not have. Template id = FE_TMPL_BASE + kind.
+ * FE_PEER always comes with FE_VM (the first occurrence of 347-350 is the
+ * observing VM, even when its port has no known VM), so kinds 4 and 5
+ * (ids 260, 261) are never used: six templates are sent. */
 enum {
 	FE_V6 = 1,     /* IPv6 addresses (else IPv4) */
 	FE_VM = 2,     /* virtual-station elements 347-350 of the observing VM */
 	FE_PEER = 4,   /* ... and a second occurrence for the local peer VM */
 	FE_KINDS = 8,
 };
+#define FE_NTEMPLATES 6
+static inline bool fe_kind_used(unsigned k)
+{
+	return !(k & FE_PEER) || (k & FE_VM);
+}
 #define FE_TMPL_BASE 256
 #define FE_TMPL_OPTIONS (FE_TMPL_BASE + FE_KINDS)   /* 264: exporter statistics */
 
@@ -45,7 +53,7 @@ static inline unsigned fe_kind(const struct flow_rec *r)
 	if (fe_vm_known(&r->vm))
 		k |= FE_VM;
 	if (r->scope == FLOW_SCOPE_LOCAL && fe_vm_known(&r->peer))
-		k |= FE_PEER;
+		k |= FE_PEER | FE_VM;
 	return k;
 }
 

@@ -96,7 +96,8 @@ int ipfix_add_templates(struct fe_msg *m)
 	if (!open_set(m, IPFIX_SET_TEMPLATE))
 		return nospc(m, s);
 	for (unsigned k = 0; k < FE_KINDS; k++)
-		fe_put_template(&m->w, fe_tmpl(FE_FMT_IPFIX, k));
+		if (fe_kind_used(k))
+			fe_put_template(&m->w, fe_tmpl(FE_FMT_IPFIX, k));
 	close_set(m);
 	if (!open_set(m, IPFIX_SET_OPTIONS_TEMPLATE))
 		return nospc(m, s);
@@ -110,7 +111,7 @@ int ipfix_add_templates(struct fe_msg *m)
 	close_set(m);
 	if (wr_failed(&m->w))
 		return nospc(m, s);
-	m->items += FE_KINDS + 1;
+	m->items += FE_NTEMPLATES + 1;
 	return 0;
 }
 

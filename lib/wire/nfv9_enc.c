@@ -115,7 +115,8 @@ int nfv9_add_templates(struct fe_msg *m)
 	if (!open_set(m, NFV9_FLOWSET_TEMPLATE))
 		return nospc(m, s);
 	for (unsigned k = 0; k < FE_KINDS; k++)
-		fe_put_template(&m->w, fe_tmpl(FE_FMT_NFV9, k));
+		if (fe_kind_used(k))
+			fe_put_template(&m->w, fe_tmpl(FE_FMT_NFV9, k));
 	if (!close_set(m) || !open_set(m, NFV9_FLOWSET_OPTIONS_TEMPLATE))
 		return nospc(m, s);
 	wr_u16(&m->w, FE_TMPL_OPTIONS);
@@ -129,8 +130,8 @@ int nfv9_add_templates(struct fe_msg *m)
 	}
 	if (!close_set(m) || wr_failed(&m->w))
 		return nospc(m, s);
-	m->items += FE_KINDS + 1;
-	m->v9_count += FE_KINDS + 1;
+	m->items += FE_NTEMPLATES + 1;
+	m->v9_count += FE_NTEMPLATES + 1;
 	return 0;
 }
 

@@ -143,6 +143,8 @@ static void t_templates(void)
 	CHECK_EQ(rd_u16(&r), IPFIX_SET_TEMPLATE);
 	set = rd_sub(&r, rd_u16(&r) - 4u);
 	for (unsigned k = 0; k < FE_KINDS; k++) {
+		if (k == FE_PEER || k == (FE_PEER | FE_V6))
+			continue; /* never used: a peer comes with the observer's block */
 		unsigned want_n = 18 + (k & FE_VM ? 4 : 0) + (k & FE_PEER ? 4 : 0);
 		unsigned nf;
 		CHECK_EQ(rd_u16(&set), 256 + k);
@@ -326,5 +328,35 @@ static void t_options_record(void)
 	CHECK_EQ(m.flows, 0);
 }
 
+/* A local peer whose observing port has no known VM: the observer's block
+ * is still there (empty) so the first occurrence of 347-350 always means
+ * the observing VM. */
+static void t_peer_without_vm(void)
+{
+	uint8_t buf[1500];
+	struct fe_msg m;
+	struct fe_hdr h = { .now_ms = 1000 };
+	struct flow_rec r = rec_v6_vm_peer();
+	static const uint8_t empty_vm[4 + 1 + 16 + 1] = { 0 };
+	const uint8_t *rec;
+
+	r.ipver = 4;
+	addr_parse("198.18.0.1", &r.src);
+	addr_parse("198.18.0.2", &r.dst);
+	memset(&r.vm, 0, sizeof(r.vm));
+	CHECK_EQ(fe_kind(&r), FE_VM | FE_PEER);
+	ipfix_begin(&m, buf, sizeof(buf), &h);
+	CHECK_EQ(ipfix_add_flow(&m, &r), 0);
+	CHECK_EQ(ipfix_end(&m), IPFIX_HDR_LEN + 4 + 72 + sizeof(empty_vm) + 4 + 1 + 8 + 16 + 1 + 5);
+	CHECK_EQ(ld_be16(buf + IPFIX_HDR_LEN), 262);
+	rec = buf + IPFIX_HDR_LEN + 4;
+	CHECK_MEM(rec + 72, empty_vm, sizeof(empty_vm));
+	CHECK_EQ(ld_be32(rec + 72 + sizeof(empty_vm)), 17); /* then the peer: web-1 */
+	CHECK_MEM(rec + 72 + sizeof(empty_vm) + 4, "\x08vp-web-1", 9);
+	/* without local scope the peer is not exported at all */
+	r.scope = FLOW_SCOPE_REMOTE;
+	CHECK_EQ(fe_kind(&r), 0);
+}
+
 VT_TEST_MAIN(VT_T(t_message_bytes), VT_T(t_templates), VT_T(t_varlen), VT_T(t_mtu_packing),
-	     VT_T(t_set_grouping), VT_T(t_options_record))
+	     VT_T(t_set_grouping), VT_T(t_options_record), VT_T(t_peer_without_vm))
