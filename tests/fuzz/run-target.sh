@@ -40,15 +40,7 @@ mkdir -p "$art"
 	{ tail -40 "$work.replay"; rm -f "$work.replay"; exit 1; }
 tail -3 "$work.replay"; rm -f "$work.replay"
 echo "fuzzing for ${secs}s"
-# libFuzzer takes corpus directories only: seed files listed through
-# seeds/NAME.list are copied into one
-dirs=()
-mkdir "$work/.files"
-for s in "${seeds[@]}"; do
-	if [ -d "$s" ]; then dirs+=("$s"); else cp "$s" "$work/.files/"; fi
-done
-[ -n "$(ls -A "$work/.files")" ] && dirs+=("$work/.files")
 "$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	-artifact_prefix="$art/" "$work" "${dirs[@]}" >"$work.log" 2>&1 ||
+	-artifact_prefix="$art/" "$work" "${seeds[@]}" >"$work.log" 2>&1 ||
 	{ tail -60 "$work.log"; rm -f "$work.log"; echo "crash input kept in $art"; exit 1; }
 tail -8 "$work.log"; rm -f "$work.log"
