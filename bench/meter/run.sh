@@ -20,7 +20,8 @@
 #                  -m 4000000 (its default table of 8192 flows would expire
 #                  flows early) -t maxlife=60 -t general=15 ... -d
 #      nfpcapd     nfpcapd -r FILE -w DIR -e 60,15
-#    timing each with /usr/bin/time (wall, user+sys CPU, peak RSS);
+#    timing each with /usr/bin/time (wall, user+sys CPU, peak RSS; the
+#    outputs stay in $BENCH_DIR/TOOL.out and TOOL.time);
 # 4. prints a markdown table: packets/s by wall clock and by CPU time,
 #    peak RSS, peak RSS per active flow (the denominator for every tool is
 #    the trace's peak number of concurrently active unidirectional flows
@@ -52,7 +53,7 @@ nfpid=
 cleanup() {
 	[ -n "$nfpid" ] && kill "$nfpid" 2>/dev/null && wait "$nfpid" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$DIR"/nf-* "$DIR"/*.time "$DIR"/*.out
+	rm -rf "$DIR"/nf-*
 }
 trap cleanup EXIT
 ip netns add "$NS"

@@ -474,7 +474,9 @@ static void wait_progress(struct exporter *e, struct coll *c, uint64_t until_ms)
 		return;
 	tmo = (int)VT_MIN(until_ms - now, (uint64_t)100);
 	if (!c->tcp && e->cfg.rate && c->tokens < 1.0) {
-		double need_ns = (1.0 - c->tokens) * 1e9 / (double)e->cfg.rate;
+		/* wait for half a burst rather than one token: fewer wake-ups,
+		 * the same average rate */
+		double need_ns = (c->burst / 2 + 1.0 - c->tokens) * 1e9 / (double)e->cfg.rate;
 		struct timespec ts;
 		if (need_ns > tmo * 1e6)
 			need_ns = tmo * 1e6;
