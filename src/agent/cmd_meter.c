@@ -41,7 +41,7 @@ struct meter_opts {
 	uint64_t mtu;
 	uint64_t rate;
 	uint64_t queue;
-	uint64_t tmpl_ms, stats_ms;
+	uint64_t tmpl_ms, tmpl_every, stats_ms;
 	struct opt_strlist vms;
 	bool flows;
 	bool json;
@@ -76,6 +76,8 @@ static const struct opt_def meter_opt_defs[] = {
 	  "1024" },
 	{ "template-interval", 0, OPT_DURATION, O(tmpl_ms), "DUR",
 	  "resend UDP templates this often (packet time; 0 = once)", 0, 86400000, NULL, "60s" },
+	{ "template-every", 0, OPT_UINT, O(tmpl_every), "MSGS",
+	  "also resend UDP templates every MSGS messages (0 = by time only)", 0, 1000000, NULL, "256" },
 	{ "stats-interval", 0, OPT_DURATION, O(stats_ms), "DUR",
 	  "send the exporter-statistics options record this often (0 = at the end only)", 0, 86400000,
 	  NULL, "60s" },
@@ -311,12 +313,10 @@ static void print_summary(struct run *run, const char *file, const char *fmt, co
 	out_uint(o, OUT_ANY, "flows", "  flows %llu", ms->records);
 	out_obj_open(o, "flows_by_end");
 	out_text(o, " (");
-	for (unsigned r = FLOW_END_IDLE; r <= FLOW_END_RESOURCES; r++)
-		{
-			char f[32];
-			snprintf(f, sizeof(f), "%s%s %%llu", r == FLOW_END_IDLE ? "" : ", ", end_name(r));
-			out_uint(o, OUT_ANY, end_name(r), f, fs->ended[r]);
-		}
+	for (unsigned r = FLOW_END_IDLE; r <= FLOW_END_RESOURCES; r++) {
+		out_text(o, "%s%s ", r == FLOW_END_IDLE ? "" : ", ", end_name(r));
+		out_uint(o, OUT_ANY, end_name(r), "%llu", fs->ended[r]);
+	}
 	out_text(o, ")\n");
 	out_obj_close(o);
 	out_uint(o, OUT_ANY, "evicted", "  evicted early (max-flows) %llu", fs->evicted);
@@ -387,7 +387,7 @@ static int meter_run(const struct cmd *c, void *opts, int argc, char **argv)
 			.domain = (uint32_t)o->domain,
 			.mtu = (uint32_t)o->mtu,
 			.tmpl_interval_ms = o->tmpl_ms,
-			.tmpl_every = 0,
+			.tmpl_every = (uint32_t)o->tmpl_every,
 			.stats_interval_ms = o->stats_ms,
 			.flush_ms = 1000,
 			.queue_max = (uint32_t)o->queue,
