@@ -59,7 +59,12 @@ static inline struct ft_flow *ent(const struct flowtable *ft, uint32_t i)
 
 uint32_t ft_hash(const struct flowtable *ft, const struct ft_key *k)
 {
-	return (uint32_t)vt_hash(k, sizeof(*k), ft->seed);
+	return ft_hash_seeded(k, ft->seed);
+}
+
+uint64_t ft_seed(const struct flowtable *ft)
+{
+	return ft->seed;
 }
 
 /* ---- wheel -------------------------------------------------------------- */
@@ -419,6 +424,11 @@ void ft_close(struct flowtable *ft, struct ft_flow *f)
 bool ft_sweep_due(const struct flowtable *ft, uint64_t now_ms)
 {
 	return ft->started && now_ms / FT_GRAN_MS > ft->cursor;
+}
+
+uint64_t ft_sweep_at(const struct flowtable *ft)
+{
+	return ft->started ? (ft->cursor + 1) * FT_GRAN_MS : 0;
 }
 
 /* sweep_pos() : one pass over wheel position <pos>: exports what is due

@@ -85,8 +85,15 @@ struct flowtable *ft_new(const struct ft_cfg *cfg, ft_emit_fn emit, void *arg);
 void ft_free(struct flowtable *ft);
 
 /* ft_hash() : the hash of <k> for ft_get(); the caller may compute it
- * ahead (e.g. while prefetching). */
+ * ahead (e.g. while prefetching). ft_hash_seeded() is the same with the
+ * table's seed (ft_seed()) cached by the caller, inlined on the packet
+ * path. */
 uint32_t ft_hash(const struct flowtable *ft, const struct ft_key *k);
+uint64_t ft_seed(const struct flowtable *ft);
+static inline uint32_t ft_hash_seeded(const struct ft_key *k, uint64_t seed)
+{
+	return (uint32_t)vt_hash(k, sizeof(*k), seed);
+}
 
 /* ft_get() : the flow for <k>, created at <ts_ms> (zero counters, first_ms
  * = last_ms = ts_ms, *created = true) when absent — exporting the flow
@@ -108,9 +115,12 @@ void ft_close(struct flowtable *ft, struct ft_flow *f);
  * deadline passed, at most <budget> per call (0 = no bound). Returns the
  * number exported; call again when it returns <budget>. */
 uint32_t ft_expire(struct flowtable *ft, uint64_t now_ms, uint32_t budget);
-/* ft_sweep_due() : whether ft_expire() would have work at <now_ms>: a
- * cheap test for the packet path. */
+/* ft_sweep_due() : whether ft_expire() would have work at <now_ms>.
+ * ft_sweep_at() : the clock value from which it would (0 before the first
+ * packet); it changes only in ft_expire(), so the packet path can cache
+ * it and compare inline. */
 bool ft_sweep_due(const struct flowtable *ft, uint64_t now_ms);
+uint64_t ft_sweep_at(const struct flowtable *ft);
 /* ft_flush() : exports every flow with <reason> (end of file, shutdown). */
 void ft_flush(struct flowtable *ft, enum flow_end reason);
 /* ft_flush_port() : exports every flow observed on <port> with <reason>

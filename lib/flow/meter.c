@@ -160,6 +160,8 @@ struct meter {
 	meter_emit_fn emit;
 	void *arg;
 	uint32_t budget;
+	uint64_t seed;          /* the table's hash seed, for inline hashing */
+	uint64_t sweep_at;      /* cached ft_sweep_at() */
 	struct meter_stats st;
 };
 
@@ -242,6 +244,7 @@ struct meter *meter_new(const struct meter_cfg *cfg, const struct meter_ports *p
 	m->emit = emit;
 	m->arg = arg;
 	m->budget = cfg->sweep_budget ? cfg->sweep_budget : 1024;
+	m->seed = ft_seed(m->ft);
 	return m;
 }
 
@@ -335,8 +338,10 @@ static void account(struct meter *m, const struct pkt_info *pi, uint64_t ts_ms,
 		bytes = pi->ip_len;
 	}
 	/* sweep first, so a packet after a deadline starts a new flow */
-	if (VT_UNLIKELY(ft_sweep_due(m->ft, ts_ms)))
+	if (VT_UNLIKELY(ts_ms >= m->sweep_at)) {
 		ft_expire(m->ft, ts_ms, m->budget);
+		m->sweep_at = ft_sweep_at(m->ft);
+	}
 	f = ft_get(m->ft, k, hash, ts_ms, &created);
 	if (created) {
 		f->ipver = pi->ipver;
@@ -373,7 +378,7 @@ int meter_packet(struct meter *m, const struct pkt_info *pi, uint64_t ts_ms,
 		obs = &obs_default;
 	if (!prepare(m, pi, obs, &k))
 		return 1;
-	account(m, pi, ts_ms, obs, &k, ft_hash(m->ft, &k));
+	account(m, pi, ts_ms, obs, &k, ft_hash_seeded(&k, m->seed));
 	return 0;
 }
 
@@ -392,7 +397,7 @@ size_t meter_packets(struct meter *m, const struct meter_pkt *p, size_t n)
 			const struct meter_obs *o = p[i].obs ? p[i].obs : &obs_default;
 			if (!prepare(m, p[i].pi, o, &keys[nk]))
 				continue;
-			hash[nk] = ft_hash(m->ft, &keys[nk]);
+			hash[nk] = ft_hash_seeded(&keys[nk], m->seed);
 			at[nk++] = (uint8_t)i;
 		}
 		/* overlap the cache misses of the batch: every index slot is
@@ -415,7 +420,10 @@ size_t meter_packets(struct meter *m, const struct meter_pkt *p, size_t n)
 
 uint32_t meter_tick(struct meter *m, uint64_t now_ms)
 {
-	return ft_expire(m->ft, now_ms, m->budget);
+	uint32_t n = ft_expire(m->ft, now_ms, m->budget);
+
+	m->sweep_at = ft_sweep_at(m->ft);
+	return n;
 }
 
 void meter_flush(struct meter *m, enum flow_end reason)
