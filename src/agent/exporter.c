@@ -463,6 +463,13 @@ static bool idle_queue(const struct coll *c)
 	return c->qlen == 0 && !c->tpending;
 }
 
+/* given_up() : a TCP collector that refused three connections in a row
+ * is down: exporter_flush() does not wait for it any longer. */
+static bool given_up(const struct coll *c)
+{
+	return c->tcp && c->state == C_DOWN && c->backoff_ms >= 4 * EXP_BACKOFF_MIN_MS;
+}
+
 /* wait_progress() : blocks until <c> may make progress or <until_ms>
  * (monotonic) passes: a pacing token, socket room, a connect result. */
 static void wait_progress(struct exporter *e, struct coll *c, uint64_t until_ms)
@@ -688,12 +695,12 @@ int exporter_flush(struct exporter *e, uint64_t now_ms, uint64_t timeout_ms)
 		bool busy = false;
 		for (size_t i = 0; i < e->n; i++) {
 			drain(e, e->c[i]);
-			busy |= !idle_queue(e->c[i]);
+			busy |= !idle_queue(e->c[i]) && !given_up(e->c[i]);
 		}
 		if (!busy || mono_ms() >= until)
 			break;
 		for (size_t i = 0; i < e->n; i++)
-			if (!idle_queue(e->c[i])) {
+			if (!idle_queue(e->c[i]) && !given_up(e->c[i])) {
 				wait_progress(e, e->c[i], VT_MIN(until, mono_ms() + 20));
 				break;
 			}

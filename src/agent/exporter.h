@@ -92,8 +92,9 @@ void exporter_flow(struct exporter *e, const struct flow_rec *r, uint64_t now_ms
 void exporter_poll(struct exporter *e, uint64_t now_ms);
 /* exporter_flush() : finishes every open message, adds a final options
  * record and sends everything, waiting at most <timeout_ms> of real
- * time. What is still unsent then is dropped and counted. 0 or
- * -ETIMEDOUT. */
+ * time — but not for a TCP collector that refused three connections in
+ * a row (about 1.75 s). What is still unsent then is dropped and counted.
+ * 0 or -ETIMEDOUT. */
 int exporter_flush(struct exporter *e, uint64_t now_ms, uint64_t timeout_ms);
 
 size_t exporter_ncollectors(const struct exporter *e);
