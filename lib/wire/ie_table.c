@@ -536,8 +536,17 @@ static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
 	/* IPFIX flowStart/EndSysUpTime with no systemInitTimeMilliseconds:
 	 * assume the flow ended when it was exported, keep its duration. */
 	if (s_rel && e_rel) {
+		/* the duration modulo 2^32 read as signed: an uptime that
+		 * wrapped mid-flow is fine, an end before the start is a short
+		 * swapped flow, not one of 49.7 days */
+		int32_t d = (int32_t)(t->end_up - t->start_up);
 		e = tc->export_ms;
-		s = sub_sat(e, (uint32_t)(t->end_up - t->start_up));
+		if (d >= 0) {
+			s = sub_sat(e, (uint64_t)d);
+		} else {
+			s = sub_sat(e, (uint64_t)(-(int64_t)d));
+			flags |= FLOWREC_F_TIME_SWAPPED;
+		}
 		s_ok = e_ok = true;
 		flags |= FLOWREC_F_TIME_ESTIMATED;
 	} else if (e_rel) {

@@ -697,6 +697,12 @@ static void t_timestamps(void)
 		  1699999000000ull + 5000, 1699999000000ull + 8000, 0 },
 		{ "uptime without reference", 22, 21, T_UP4, 5000, 8000, false,
 		  EMS - 3000, EMS, FLOWREC_F_TIME_ESTIMATED },
+		/* the uptime wrapped between start and end: a 356 ms flow */
+		{ "uptime without reference, wrapped", 22, 21, T_UP4, 0xffffff00u, 100, false,
+		  EMS - 356, EMS, FLOWREC_F_TIME_ESTIMATED },
+		/* end before start: 3 s, not 2^32 - 3000 ms (49.7 days) */
+		{ "uptime without reference, end before start", 22, 21, T_UP4, 8000, 5000, false,
+		  EMS - 3000, EMS, FLOWREC_F_TIME_ESTIMATED | FLOWREC_F_TIME_SWAPPED },
 		{ "8-byte uptime = absolute ms", 22, 21, T_UP8, 1699999990123ull, 1699999995456ull,
 		  false, 1699999990123ull, 1699999995456ull, 0 },
 		{ "zero absolute times", 152, 153, T_MS8, 0, 0, false, EMS, EMS,
