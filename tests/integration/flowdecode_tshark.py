@@ -483,9 +483,14 @@ def expect_times(ies, pen, hdr, version, sys_init):
     if s_rel == 0 and e_rel == 0:
         s_rel = e_rel = None
 
+    def signed32(d):
+        # a difference modulo 2^32 read as a signed 32-bit number
+        d %= 1 << 32
+        return d - (1 << 32) if d >= 1 << 31 else d
+
     def rel(x):
         if up is not None:
-            return max(0, export_ms - ((up - x) % (1 << 32)))
+            return max(0, export_ms - signed32(up - x))
         if sys_init:
             return sys_init + x
         return None
@@ -495,10 +500,12 @@ def expect_times(ies, pen, hdr, version, sys_init):
     if e is None and e_rel is not None:
         e = rel(e_rel)
         e_rel = None if e is not None else e_rel
+    inverted = False
     if s is None and e is None and s_rel is not None and e_rel is not None:
         e = export_ms
-        s = max(0, e - ((e_rel - s_rel) % (1 << 32)))
-        est = True
+        d = signed32(e_rel - s_rel)
+        s = max(0, e - abs(d))
+        est, inverted = True, d < 0
     elif e is None and e_rel is not None:
         e, est = export_ms, True
     elif s is None and s_rel is not None and e is not None:
@@ -513,7 +520,7 @@ def expect_times(ies, pen, hdr, version, sys_init):
     swapped = e < s
     if swapped:
         s, e = e, s
-    return s, e, est, swapped
+    return s, e, est, swapped or inverted
 
 
 def expect_record(ies, hdr, version, dom):
