@@ -240,9 +240,16 @@ out:
 }
 
 /* Brings the index in line with the directory. Caller holds idx (write). */
+/* A descriptor of the store directory for a directory stream: close-on-
+ * exec (dup() would not be) and with its own offset. */
+static int dir_stream_fd(const struct seg *g)
+{
+	return openat(g->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 int segb_refresh(struct seg *g, bool recover)
 {
-	int dfd = dup(g->dirfd);
+	int dfd = dir_stream_fd(g);
 	DIR *d;
 	struct dirent *de;
 	int r = 0;
@@ -749,7 +756,7 @@ static int take_lock(struct seg *g, struct vt_err *err)
  * original is intact. */
 static void remove_leftovers(struct seg *g)
 {
-	int dfd = dup(g->dirfd);
+	int dfd = dir_stream_fd(g);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *de;
 

@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -1004,7 +1005,49 @@ static void t_compaction_background(void)
 	rmdir_r(dir);
 }
 
-VT_TEST_MAIN(VT_T(t_roundtrip_files), VT_T(t_many_vms), VT_T(t_compaction),
+/* Every directory stream the store opens must sit on a descriptor with
+ * FD_CLOEXEC: a program the collector starts (fork + exec) while a
+ * reader refreshes its index must not inherit the store directory. The
+ * test binary's own fdopendir() stands in for libc's and checks. */
+static int dir_fds_inheritable;
+
+DIR *fdopendir(int fd)
+{
+	static DIR *(*real)(int);
+	int fl = fcntl(fd, F_GETFD);
+
+	if (!real)
+		real = (DIR * (*)(int))dlsym(RTLD_NEXT, "fdopendir");
+	if (fl >= 0 && !(fl & FD_CLOEXEC))
+		__atomic_add_fetch(&dir_fds_inheritable, 1, __ATOMIC_RELAXED);
+	return real(fd);
+}
+
+static void t_no_fd_leak_to_children(void)
+{
+	char *dir = tmpdir();
+	struct flow_row *rows = make_rows(12, 64, T0, 4 * HOUR);
+	struct store_stats s;
+
+	fake_now = T0 + 4 * HOUR;
+	dir_fds_inheritable = 0;
+	struct store *w = open_store(dir, STORE_WRITE, NULL);   /* recovery, leftovers */
+	CHECK(w != NULL);
+	CHECK_EQ(store_append(w, rows, 64), 0);
+	CHECK_EQ(store_flush(w), 0);
+	struct store *r = open_store(dir, STORE_RDONLY, NULL);
+	CHECK(r != NULL);
+	store_stats(r, &s);                                    /* a reader's refresh */
+	CHECK_EQ_U64(s.rows, 64);
+	CHECK_EQ_U64(scan_count(r, NULL, 0, UINT64_MAX, NULL), 64);
+	CHECK_EQ(dir_fds_inheritable, 0);
+	store_close(r);
+	store_close(w);
+	free(rows);
+	rmdir_r(dir);
+}
+
+VT_TEST_MAIN(VT_T(t_roundtrip_files), VT_T(t_no_fd_leak_to_children), VT_T(t_many_vms), VT_T(t_compaction),
 	     VT_T(t_compaction_file), VT_T(t_compaction_damaged), VT_T(t_compaction_background), VT_T(t_block_skipping), VT_T(t_torn_tail_every_offset),
 	     VT_T(t_partitions_and_retention), VT_T(t_single_writer),
 	     VT_T(t_flush_interval_and_readers), VT_T(t_concurrent_scan_append),
