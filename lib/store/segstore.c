@@ -240,6 +240,35 @@ out:
 }
 
 /* Brings the index in line with the directory. Caller holds idx (write). */
+/* The writer moves a partition file with a damaged header aside (NAME.seg
+ * -> NAME.seg.damaged[.N]): its bytes are kept for inspection, and the
+ * partition's name is free again, so rows of that time window can be
+ * written (creating the file would otherwise fail on every flush). */
+static void move_aside(struct seg *g, const char *name)
+{
+	char aside[SEGB_NAME_LEN + 32];
+	struct stat sb;
+	uint64_t size = fstatat(g->dirfd, name, &sb, 0) == 0 ? (uint64_t)sb.st_size : 0;
+
+	for (int i = 0; i < 100; i++) {
+		if (i)
+			snprintf(aside, sizeof(aside), "%s.damaged.%d", name, i);
+		else
+			snprintf(aside, sizeof(aside), "%s.damaged", name);
+		if (renameat2(g->dirfd, name, g->dirfd, aside, RENAME_NOREPLACE) == 0) {
+			log_warn("store: %s: damaged file header; moved aside to %s (%llu bytes)",
+				 name, aside, (unsigned long long)size);
+			g->s.corrupt_blocks++;
+			g->s.corrupt_bytes += size;
+			return;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	log_warn("store: %s: damaged file header; cannot move it aside: %s", name,
+		 strerror(errno));
+}
+
 /* A descriptor of the store directory for a directory stream: close-on-
  * exec (dup() would not be) and with its own offset. */
 static int dir_stream_fd(const struct seg *g)
@@ -294,8 +323,11 @@ int segb_refresh(struct seg *g, bool recover)
 		p->seen = true;
 		int lr = part_load(g, p, recover);
 		if (lr == -EBADMSG) {
-			log_ratelimited(LOG_LVL_WARN, "store: %s is not a segment file; ignored",
-					p->name);
+			if (recover)
+				move_aside(g, p->name);
+			else
+				log_ratelimited(LOG_LVL_WARN, "store: %s is not a segment file; ignored",
+						p->name);
 			p->seen = false;
 		} else if (lr < 0 && lr != -ENOENT) {
 			log_ratelimited(LOG_LVL_WARN, "store: %s: %s", p->name, strerror(-lr));
