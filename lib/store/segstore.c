@@ -179,6 +179,13 @@ static int part_load(struct seg *g, struct part *p, bool recover)
 		r = -errno;
 		goto out;
 	}
+	if (p->size && (sb.st_ino != p->ino || sb.st_dev != p->dev)) {
+		/* not the file indexed so far: a rewrite was renamed over it
+		 * since the caller looked (its offsets mean nothing here) */
+		p->nblk = 0;
+		p->rows = 0;
+		p->size = 0;
+	}
 	if (p->size == 0) {
 		uint8_t hb[SEG_FILE_HDR_LEN];
 		uint64_t start, len;
@@ -295,17 +302,11 @@ int segb_refresh(struct seg *g, bool recover)
 		g->parts[i]->seen = false;
 	while ((de = readdir(d))) {
 		uint64_t start;
-		struct stat sb;
 		if (!parse_part_name(de->d_name, &start))
 			continue;
+		/* a file replaced under us is re-indexed by part_load(), which
+		 * compares the identity of the file it opened */
 		struct part *p = segb_find(g, start);
-		if (p && fstatat(g->dirfd, de->d_name, &sb, 0) == 0 &&
-		    (sb.st_ino != p->ino || sb.st_dev != p->dev)) {
-			/* replaced under us: index it from scratch */
-			p->nblk = 0;
-			p->rows = 0;
-			p->size = 0;
-		}
 		if (!p) {
 			p = calloc(1, sizeof(*p));
 			if (!p) {
