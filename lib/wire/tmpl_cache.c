@@ -68,6 +68,13 @@ int tmpl_finish(struct tmpl *t, bool v9_scope)
 				f->map = IEM_SCOPE_IF;
 			continue;
 		}
+		if (scope && f->pen == 0 && f->id == IE_INGRESS_INTERFACE && f->len >= 1 &&
+		    f->len <= 4) {
+			/* IPFIX: an options record scoped to an interface states
+			 * that interface's sampling, like v9's Interface scope */
+			f->map = IEM_SCOPE_IF;
+			continue;
+		}
 		const struct ie_def *d = ie_lookup(f->pen, f->id);
 		uint8_t m = ie_field_map(d, f->len);
 		if (f->pen == IPFIX_PEN_REVERSE) {

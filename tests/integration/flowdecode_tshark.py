@@ -616,8 +616,10 @@ def options_record(dom, ies):
         dom.samplers[("s", g(48))] = r
     elif (0, 302) in ies:
         dom.samplers[("x", g(302))] = r
-    elif ("scope", 2) in ies:
+    elif ("scope", 2) in ies:       # NetFlow v9 scope type Interface
         dom.samplers[("i", num(ies[("scope", 2)][-1][0]))] = r
+    elif ("scope", 10) in ies:      # IPFIX scope ingressInterface
+        dom.samplers[("i", num(ies[("scope", 10)][-1][0]))] = r
     else:
         dom.default = r
 

@@ -855,6 +855,54 @@ static void t_sampling(void)
 	flowdec_free(fd);
 }
 
+/* Options records scoped to an interface (scope ingressInterface):
+ * each rate holds for its interface only, as NetFlow v9's Interface
+ * scope does, never for the whole domain. */
+static void t_interface_sampling(void)
+{
+	struct cap c;
+	struct flowdec *fd = fd_cap_new(&c, NULL);
+	struct mb m;
+
+	mb_ipfix(&m, EXPT, 0, 1);
+	mb_set(&m, 3);
+	wr_u16(&m.w, 256);
+	wr_u16(&m.w, 2);
+	wr_u16(&m.w, 1);
+	mb_field(&m, 10, 4, 0);         /* scope: ingressInterface */
+	mb_field(&m, 34, 4, 0);         /* samplingInterval */
+	mb_set_end(&m, 0);
+	mb_set(&m, 256);
+	wr_u32(&m.w, 1);
+	wr_u32(&m.w, 100);
+	wr_u32(&m.w, 2);
+	wr_u32(&m.w, 10);
+	mb_set_end(&m, 0);
+	mb_set(&m, 2);
+	wr_u16(&m.w, 257);
+	wr_u16(&m.w, 3);
+	mb_field(&m, 10, 4, 0);
+	mb_field(&m, 1, 4, 0);
+	mb_field(&m, 2, 4, 0);
+	mb_set_end(&m, 0);
+	mb_set(&m, 257);
+	static const uint32_t ifs[] = { 1, 2, 3 }, want[] = { 100, 10, 1 };
+	for (size_t i = 0; i < ARRAY_SIZE(ifs); i++) {
+		wr_u32(&m.w, ifs[i]);
+		wr_u32(&m.w, 1000);
+		wr_u32(&m.w, 2);
+	}
+	mb_set_end(&m, 0);
+	CHECK_EQ(feed(fd, EXP1, EMS, &m, 1), 3);
+	for (size_t i = 0; i < ARRAY_SIZE(ifs); i++) {
+		CHECK_EQ(c.r[i].in_if, ifs[i]);
+		CHECK_EQ(c.r[i].sampling, want[i]);
+		CHECK_EQ_U64(c.r[i].bytes, 1000ull * want[i]);
+	}
+	CHECK_EQ(exp_stats(fd, EXP1).options_records, 2);
+	flowdec_free(fd);
+}
+
 /* A template id first used for an options template, then re-assigned to
  * a data template (pmacct test 112): the new definition wins. */
 static void t_template_reassignment(void)
@@ -1058,6 +1106,6 @@ VT_TEST_MAIN(VT_T(t_setup), VT_T(t_template_and_data), VT_T(t_varlen_forms),
 	     VT_T(t_template_count_overflow), VT_T(t_data_before_template),
 	     VT_T(t_hold_expiry_and_bounds), VT_T(t_sequence), VT_T(t_sequence_options),
 	     VT_T(t_timestamps),
-	     VT_T(t_sysinit_from_options), VT_T(t_sampling), VT_T(t_template_reassignment),
+	     VT_T(t_sysinit_from_options), VT_T(t_sampling), VT_T(t_interface_sampling), VT_T(t_template_reassignment),
 	     VT_T(t_stream), VT_T(t_dispatch_errors), VT_T(t_exporter_bound),
 	     VT_T(t_conf_keys))
