@@ -485,6 +485,19 @@ static uint64_t uptime_abs(const struct ie_time_ctx *tc, uint32_t v)
 	return tc->export_ms + (uint64_t)(-(int64_t)age);
 }
 
+/* An IPFIX flowStart/EndSysUpTime as absolute ms: systemInitTime + value.
+ * The value is 32-bit milliseconds: on an exporter up for more than 49.7
+ * days it has wrapped (perhaps several times), so the wrap count is the one
+ * that puts the time nearest the export time. */
+static uint64_t sysinit_abs(uint64_t init, uint32_t v, uint64_t export_ms)
+{
+	uint64_t t = init + v;
+
+	if (export_ms > t)
+		t += ((export_ms - t + (1ull << 31)) >> 32) << 32;
+	return t;
+}
+
 /* Resolves one direction's start/end to absolute ms (rules in
  * docs/wire/flow-decoding.md, "Timestamps"). Returns FLOWREC_F_* flags. */
 static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
@@ -510,7 +523,7 @@ static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
 			s = uptime_abs(tc, t->start_up);
 			s_ok = true;
 		} else if (sys_init) {
-			s = sys_init + t->start_up;
+			s = sysinit_abs(sys_init, t->start_up, tc->export_ms);
 			s_ok = true;
 		} else {
 			s_rel = true;
@@ -527,7 +540,7 @@ static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
 			e = uptime_abs(tc, t->end_up);
 			e_ok = true;
 		} else if (sys_init) {
-			e = sys_init + t->end_up;
+			e = sysinit_abs(sys_init, t->end_up, tc->export_ms);
 			e_ok = true;
 		} else {
 			e_rel = true;

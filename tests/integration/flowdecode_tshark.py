@@ -492,7 +492,11 @@ def expect_times(ies, pen, hdr, version, sys_init):
         if up is not None:
             return max(0, export_ms - signed32(up - x))
         if sys_init:
-            return sys_init + x
+            # 32-bit uptime: the wrap count nearest the export time
+            t = sys_init + x
+            if export_ms > t:
+                t += ((export_ms - t + (1 << 31)) >> 32) << 32
+            return t
         return None
     if s is None and s_rel is not None:
         s = rel(s_rel)

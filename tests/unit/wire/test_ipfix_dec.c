@@ -785,6 +785,51 @@ static void t_sysinit_from_options(void)
 	flowdec_free(fd);
 }
 
+/* flowStart/EndSysUpTime are 32-bit milliseconds since
+ * systemInitTimeMilliseconds: on an exporter up for longer than 49.7
+ * days they have wrapped, and the time is the one nearest the export. */
+static void t_sysinit_uptime_wrap(void)
+{
+	static const struct {
+		const char *what;
+		uint64_t up_ms;          /* exporter uptime at export */
+	} cases[] = {
+		{ "up 1 hour", 3600000ull },
+		{ "up 30 days", 30 * 86400000ull },
+		{ "up 60 days (wrapped once)", 60 * 86400000ull },
+		{ "up 400 days (wrapped 8 times)", 400 * 86400000ull },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct cap c;
+		struct flowdec *fd = fd_cap_new(&c, NULL);
+		struct mb m;
+		uint64_t init = EMS - cases[i].up_ms;
+
+		vt_test_case = cases[i].what;
+		mb_ipfix(&m, EXPT, 0, 1);
+		mb_set(&m, 2);
+		wr_u16(&m.w, 256);
+		wr_u16(&m.w, 4);
+		mb_field(&m, 8, 4, 0);
+		mb_field(&m, 22, 4, 0);
+		mb_field(&m, 21, 4, 0);
+		mb_field(&m, 160, 8, 0);
+		mb_set_end(&m, 0);
+		mb_set(&m, 256);
+		mb_v4(&m, 1, 1, 1, 1);
+		wr_u32(&m.w, (uint32_t)(cases[i].up_ms - 10000));   /* started 10 s ago */
+		wr_u32(&m.w, (uint32_t)(cases[i].up_ms - 2000));    /* ended 2 s ago */
+		wr_u64(&m.w, init);
+		mb_set_end(&m, 0);
+		CHECK_EQ(feed(fd, EXP1, EMS, &m, 1), 1);
+		CHECK_EQ_U64(c.r[0].first_ms, EMS - 10000);
+		CHECK_EQ_U64(c.r[0].last_ms, EMS - 2000);
+		CHECK_EQ(c.r[0].dec_flags, 0);
+		flowdec_free(fd);
+	}
+	vt_test_case = "t_sysinit_uptime_wrap";
+}
+
 /* Sampling from options records: selector id -> packet interval/space,
  * and a domain-wide samplingInterval. */
 static void t_sampling(void)
@@ -1106,6 +1151,6 @@ VT_TEST_MAIN(VT_T(t_setup), VT_T(t_template_and_data), VT_T(t_varlen_forms),
 	     VT_T(t_template_count_overflow), VT_T(t_data_before_template),
 	     VT_T(t_hold_expiry_and_bounds), VT_T(t_sequence), VT_T(t_sequence_options),
 	     VT_T(t_timestamps),
-	     VT_T(t_sysinit_from_options), VT_T(t_sampling), VT_T(t_interface_sampling), VT_T(t_template_reassignment),
+	     VT_T(t_sysinit_from_options), VT_T(t_sysinit_uptime_wrap), VT_T(t_sampling), VT_T(t_interface_sampling), VT_T(t_template_reassignment),
 	     VT_T(t_stream), VT_T(t_dispatch_errors), VT_T(t_exporter_bound),
 	     VT_T(t_conf_keys))
