@@ -520,11 +520,21 @@ static void t_hold_expiry_and_bounds(void)
 {
 	struct cap c;
 	struct flowdec_conf conf;
+	struct mb m;
+
+	/* what one held 4-byte set body costs (its bytes and bookkeeping) */
+	struct flowdec *probe = fd_cap_new(&c, NULL);
+	mb_ipfix(&m, EXPT, 0, 1);
+	data_small(&m, 900);
+	feed(probe, EXP1, 10000, &m, 1);
+	uint64_t cost = exp_stats(probe, EXP1).held_bytes_now;
+	CHECK(cost > 4 && cost < 4 + 256);
+	flowdec_free(probe);
+
 	flowdec_conf_defaults(&conf);
 	conf.hold_ms = 1000;
-	conf.hold_bytes_per_exporter = 20;   /* five 4-byte set bodies */
+	conf.hold_bytes_per_exporter = 5 * cost;   /* five 4-byte set bodies */
 	struct flowdec *fd = fd_cap_new(&c, &conf);
-	struct mb m;
 
 	mb_ipfix(&m, EXPT, 0, 1);
 	data_small(&m, 900);
@@ -550,7 +560,8 @@ static void t_hold_expiry_and_bounds(void)
 		feed(fd, EXP1, 12000, &m, (uint64_t)(10 + i));
 	}
 	st = exp_stats(fd, EXP1);
-	CHECK_EQ(st.held_now, 5);            /* 5 x 4 bytes = 20 */
+	CHECK_EQ(st.held_now, 5);            /* 5 x cost */
+	CHECK_EQ_U64(st.held_bytes_now, 5 * cost);
 	CHECK_EQ(st.no_template_sets, 3);
 	mb_ipfix(&m, EXPT, 0, 1);
 	define_small(&m, 901);
