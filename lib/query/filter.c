@@ -140,7 +140,10 @@ static int lex(struct parser *p)
 		break;
 	}
 	size_t start = p->pos;
-	while (p->pos < p->len && word_char(s[p->pos]))
+	/* "!=" ends a word ("bytes!=5", as "bytes>5" does); a lone '!' stays
+	 * in it, for globs such as web-[!0-9]* */
+	while (p->pos < p->len && word_char(s[p->pos]) &&
+	       !(s[p->pos] == '!' && p->pos + 1 < p->len && s[p->pos + 1] == '='))
 		p->pos++;
 	n = p->pos - start;
 	if (n == 0) /* a character no token starts with */

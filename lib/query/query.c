@@ -621,7 +621,9 @@ static int list_batch(struct qx *x, const struct flow_cols *c, const uint8_t *se
 			heap_down(x, 0);
 			continue;
 		}
-		if (!limit && x->nrows >= maxrows)
+		/* the memory bound holds for a large limit too, not only for
+		 * "all": rows are kept until the limit is reached */
+		if ((!limit || limit > maxrows) && x->nrows >= maxrows)
 			return -E2BIG;
 		if (x->nrows == x->rowcap) {
 			size_t ncap = x->rowcap ? x->rowcap * 2 : 256;
@@ -955,8 +957,12 @@ int query_run(struct store *st, const struct query *q, struct query_result **out
 		if (q->nkeys)
 			vt_err_set(err, -E2BIG, "more than %llu groups: aggregate by fewer or coarser keys, or narrow the filter",
 				   (unsigned long long)(q->max_groups ? q->max_groups : QUERY_DEFAULT_MAX_GROUPS));
-		else
+		else if (!q->limit)
 			vt_err_set(err, -E2BIG, "more than %llu flows match: give a limit (-n) or narrow the filter",
+				   (unsigned long long)(q->max_rows ? q->max_rows : QUERY_DEFAULT_MAX_ROWS));
+		else
+			vt_err_set(err, -E2BIG, "more than %llu flows match: give a limit (-n) of at most %llu or narrow the filter",
+				   (unsigned long long)(q->max_rows ? q->max_rows : QUERY_DEFAULT_MAX_ROWS),
 				   (unsigned long long)(q->max_rows ? q->max_rows : QUERY_DEFAULT_MAX_ROWS));
 		r = -E2BIG;
 		goto fail;

@@ -46,7 +46,8 @@ struct query {
 	uint64_t limit;                   /* groups or flows returned; 0 = all */
 	bool oldest_first;                /* listing: by first seen ascending */
 	uint64_t max_groups;              /* 0 = QUERY_DEFAULT_MAX_GROUPS */
-	uint64_t max_rows;                /* listing with limit 0; 0 = default */
+	uint64_t max_rows;                /* rows a listing may hold (limit 0 or
+					   * above it); 0 = default */
 };
 
 /* One aggregation key value. */

@@ -179,6 +179,13 @@ static int part_load(struct seg *g, struct part *p, bool recover)
 		r = -errno;
 		goto out;
 	}
+	if (p->size && (sb.st_ino != p->ino || sb.st_dev != p->dev)) {
+		/* not the file indexed so far: a rewrite was renamed over it
+		 * since the caller looked (its offsets mean nothing here) */
+		p->nblk = 0;
+		p->rows = 0;
+		p->size = 0;
+	}
 	if (p->size == 0) {
 		uint8_t hb[SEG_FILE_HDR_LEN];
 		uint64_t start, len;
@@ -240,9 +247,45 @@ out:
 }
 
 /* Brings the index in line with the directory. Caller holds idx (write). */
+/* The writer moves a partition file with a damaged header aside (NAME.seg
+ * -> NAME.seg.damaged[.N]): its bytes are kept for inspection, and the
+ * partition's name is free again, so rows of that time window can be
+ * written (creating the file would otherwise fail on every flush). */
+static void move_aside(struct seg *g, const char *name)
+{
+	char aside[SEGB_NAME_LEN + 32];
+	struct stat sb;
+	uint64_t size = fstatat(g->dirfd, name, &sb, 0) == 0 ? (uint64_t)sb.st_size : 0;
+
+	for (int i = 0; i < 100; i++) {
+		if (i)
+			snprintf(aside, sizeof(aside), "%s.damaged.%d", name, i);
+		else
+			snprintf(aside, sizeof(aside), "%s.damaged", name);
+		if (renameat2(g->dirfd, name, g->dirfd, aside, RENAME_NOREPLACE) == 0) {
+			log_warn("store: %s: damaged file header; moved aside to %s (%llu bytes)",
+				 name, aside, (unsigned long long)size);
+			g->s.corrupt_blocks++;
+			g->s.corrupt_bytes += size;
+			return;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	log_warn("store: %s: damaged file header; cannot move it aside: %s", name,
+		 strerror(errno));
+}
+
+/* A descriptor of the store directory for a directory stream: close-on-
+ * exec (dup() would not be) and with its own offset. */
+static int dir_stream_fd(const struct seg *g)
+{
+	return openat(g->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 int segb_refresh(struct seg *g, bool recover)
 {
-	int dfd = dup(g->dirfd);
+	int dfd = dir_stream_fd(g);
 	DIR *d;
 	struct dirent *de;
 	int r = 0;
@@ -259,17 +302,11 @@ int segb_refresh(struct seg *g, bool recover)
 		g->parts[i]->seen = false;
 	while ((de = readdir(d))) {
 		uint64_t start;
-		struct stat sb;
 		if (!parse_part_name(de->d_name, &start))
 			continue;
+		/* a file replaced under us is re-indexed by part_load(), which
+		 * compares the identity of the file it opened */
 		struct part *p = segb_find(g, start);
-		if (p && fstatat(g->dirfd, de->d_name, &sb, 0) == 0 &&
-		    (sb.st_ino != p->ino || sb.st_dev != p->dev)) {
-			/* replaced under us: index it from scratch */
-			p->nblk = 0;
-			p->rows = 0;
-			p->size = 0;
-		}
 		if (!p) {
 			p = calloc(1, sizeof(*p));
 			if (!p) {
@@ -287,8 +324,11 @@ int segb_refresh(struct seg *g, bool recover)
 		p->seen = true;
 		int lr = part_load(g, p, recover);
 		if (lr == -EBADMSG) {
-			log_ratelimited(LOG_LVL_WARN, "store: %s is not a segment file; ignored",
-					p->name);
+			if (recover)
+				move_aside(g, p->name);
+			else
+				log_ratelimited(LOG_LVL_WARN, "store: %s is not a segment file; ignored",
+						p->name);
 			p->seen = false;
 		} else if (lr < 0 && lr != -ENOENT) {
 			log_ratelimited(LOG_LVL_WARN, "store: %s: %s", p->name, strerror(-lr));
@@ -749,7 +789,7 @@ static int take_lock(struct seg *g, struct vt_err *err)
  * original is intact. */
 static void remove_leftovers(struct seg *g)
 {
-	int dfd = dup(g->dirfd);
+	int dfd = dir_stream_fd(g);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *de;
 

@@ -129,10 +129,10 @@ const struct conf_key flowdec_conf_keys[] = {
 	   "how long data that arrived before its template waits for it; then it is "
 	   "counted as no-template"),
 	CK("hold_memory_per_exporter", CONF_SIZE, hold_bytes_per_exporter, 0, 1ull << 32, "256k",
-	   "data held for missing templates, per exporter (the oldest is dropped and "
-	   "counted as no-template)"),
+	   "memory for data held for missing templates (the sets and their "
+	   "bookkeeping), per exporter; the oldest is dropped and counted as no-template"),
 	CK("hold_memory", CONF_SIZE, hold_bytes_total, 0, 1ull << 40, "64M",
-	   "data held for missing templates, all exporters"),
+	   "memory for data held for missing templates, all exporters"),
 	CK("max_domains_per_exporter", CONF_UINT, max_domains_per_exporter, 1, 4096, "16",
 	   "observation domains (v9 source ids, sFlow sub-agents) with their own "
 	   "sequence numbers and sampling tables, per exporter"),
@@ -192,6 +192,13 @@ struct flowdec *flowdec_new(const struct flowdec_conf *conf, const struct flowde
 
 /* ---- held data ------------------------------------------------------------ */
 
+/* What a held set costs against the hold bounds: its bytes and its
+ * bookkeeping, so that many tiny (or empty) sets are bounded too. */
+static size_t held_cost(size_t len)
+{
+	return sizeof(struct fd_held) + len;
+}
+
 static void held_unlink(struct flowdec *fd, struct fd_held *h)
 {
 	struct fd_exporter *ex = h->ex;
@@ -213,9 +220,9 @@ static void held_unlink(struct flowdec *fd, struct fd_held *h)
 	else
 		fd->gtail = h->gprev;
 	ex->st.held_now--;
-	ex->st.held_bytes_now -= h->len;
+	ex->st.held_bytes_now -= held_cost(h->len);
 	fd->held_sets--;
-	fd->held_bytes -= h->len;
+	fd->held_bytes -= held_cost(h->len);
 }
 
 /* Drops a held set whose template never came: "no template", not an error. */
@@ -232,17 +239,18 @@ static void hold(struct fd_msg *m, uint16_t set_id, const uint8_t *body, size_t 
 	struct flowdec *fd = m->fd;
 	struct fd_exporter *ex = m->ex;
 	struct fd_held *h;
+	size_t cost = held_cost(len);
 
 	ex->st.held_sets++;
-	if (len > fd->conf.hold_bytes_per_exporter || len > fd->conf.hold_bytes_total) {
+	if (cost > fd->conf.hold_bytes_per_exporter || cost > fd->conf.hold_bytes_total) {
 		ex->st.no_template_sets++;
 		ex->st.no_template_bytes += len;
 		return;
 	}
 	/* the exporter's own oldest first, then the oldest of anyone */
-	while (ex->hhead && ex->st.held_bytes_now + len > fd->conf.hold_bytes_per_exporter)
+	while (ex->hhead && ex->st.held_bytes_now + cost > fd->conf.hold_bytes_per_exporter)
 		held_drop(fd, ex->hhead);
-	while (fd->ghead && fd->held_bytes + len > fd->conf.hold_bytes_total)
+	while (fd->ghead && fd->held_bytes + cost > fd->conf.hold_bytes_total)
 		held_drop(fd, fd->ghead);
 	h = malloc(sizeof(*h) + len);
 	if (!h) {
@@ -274,9 +282,9 @@ static void hold(struct fd_msg *m, uint16_t set_id, const uint8_t *body, size_t 
 		fd->ghead = h;
 	fd->gtail = h;
 	ex->st.held_now++;
-	ex->st.held_bytes_now += len;
+	ex->st.held_bytes_now += cost;
 	fd->held_sets++;
-	fd->held_bytes += len;
+	fd->held_bytes += cost;
 }
 
 void flowdec_expire(struct flowdec *fd, uint64_t now_ms)

@@ -121,7 +121,7 @@ struct fd_exporter_stats {
 					   * or pushed out by the hold bound) */
 	uint64_t no_template_bytes;
 	uint32_t held_now;
-	uint64_t held_bytes_now;
+	uint64_t held_bytes_now;          /* memory they take: bytes + bookkeeping */
 	uint64_t seq_gaps;                /* times the sequence jumped forward */
 	uint64_t seq_lost;                /* units missed: v5 flows, v9 packets,
 					   * IPFIX records, sFlow datagrams */

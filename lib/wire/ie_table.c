@@ -469,6 +469,35 @@ static uint64_t sub_sat(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
+/* An uptime-relative time (NetFlow v5/v9 First/Last, sysUptime ms) as
+ * absolute ms: export time - (sysUptime - value). The difference is taken
+ * modulo 2^32 and read as signed, so an uptime that wrapped (49.7 days)
+ * after the flow started still gives the right age, and a value a little
+ * after sysUptime (exporters that stamp the header before the last
+ * record) lands just after the export time instead of 2^32 ms before it.
+ * Flow ages beyond 24.8 days cannot be told from that. */
+static uint64_t uptime_abs(const struct ie_time_ctx *tc, uint32_t v)
+{
+	int32_t age = (int32_t)(tc->uptime_ms - v);
+
+	if (age >= 0)
+		return sub_sat(tc->export_ms, (uint64_t)age);
+	return tc->export_ms + (uint64_t)(-(int64_t)age);
+}
+
+/* An IPFIX flowStart/EndSysUpTime as absolute ms: systemInitTime + value.
+ * The value is 32-bit milliseconds: on an exporter up for more than 49.7
+ * days it has wrapped (perhaps several times), so the wrap count is the one
+ * that puts the time nearest the export time. */
+static uint64_t sysinit_abs(uint64_t init, uint32_t v, uint64_t export_ms)
+{
+	uint64_t t = init + v;
+
+	if (export_ms > t)
+		t += ((export_ms - t + (1ull << 31)) >> 32) << 32;
+	return t;
+}
+
 /* Resolves one direction's start/end to absolute ms (rules in
  * docs/wire/flow-decoding.md, "Timestamps"). Returns FLOWREC_F_* flags. */
 static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
@@ -491,12 +520,10 @@ static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
 		s_ok = true;
 	} else if (t->has_start_up && !up_zero) {
 		if (tc->has_uptime) {
-			/* modular: an uptime that wrapped (49.7 days) still gives
-			 * the right age */
-			s = sub_sat(tc->export_ms, (uint32_t)(tc->uptime_ms - t->start_up));
+			s = uptime_abs(tc, t->start_up);
 			s_ok = true;
 		} else if (sys_init) {
-			s = sys_init + t->start_up;
+			s = sysinit_abs(sys_init, t->start_up, tc->export_ms);
 			s_ok = true;
 		} else {
 			s_rel = true;
@@ -510,10 +537,10 @@ static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
 		e_ok = true;
 	} else if (t->has_end_up && !up_zero) {
 		if (tc->has_uptime) {
-			e = sub_sat(tc->export_ms, (uint32_t)(tc->uptime_ms - t->end_up));
+			e = uptime_abs(tc, t->end_up);
 			e_ok = true;
 		} else if (sys_init) {
-			e = sys_init + t->end_up;
+			e = sysinit_abs(sys_init, t->end_up, tc->export_ms);
 			e_ok = true;
 		} else {
 			e_rel = true;
@@ -522,8 +549,17 @@ static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
 	/* IPFIX flowStart/EndSysUpTime with no systemInitTimeMilliseconds:
 	 * assume the flow ended when it was exported, keep its duration. */
 	if (s_rel && e_rel) {
+		/* the duration modulo 2^32 read as signed: an uptime that
+		 * wrapped mid-flow is fine, an end before the start is a short
+		 * swapped flow, not one of 49.7 days */
+		int32_t d = (int32_t)(t->end_up - t->start_up);
 		e = tc->export_ms;
-		s = sub_sat(e, (uint32_t)(t->end_up - t->start_up));
+		if (d >= 0) {
+			s = sub_sat(e, (uint64_t)d);
+		} else {
+			s = sub_sat(e, (uint64_t)(-(int64_t)d));
+			flags |= FLOWREC_F_TIME_SWAPPED;
+		}
 		s_ok = e_ok = true;
 		flags |= FLOWREC_F_TIME_ESTIMATED;
 	} else if (e_rel) {

@@ -68,6 +68,13 @@ int tmpl_finish(struct tmpl *t, bool v9_scope)
 				f->map = IEM_SCOPE_IF;
 			continue;
 		}
+		if (scope && f->pen == 0 && f->id == IE_INGRESS_INTERFACE && f->len >= 1 &&
+		    f->len <= 4) {
+			/* IPFIX: an options record scoped to an interface states
+			 * that interface's sampling, like v9's Interface scope */
+			f->map = IEM_SCOPE_IF;
+			continue;
+		}
 		const struct ie_def *d = ie_lookup(f->pen, f->id);
 		uint8_t m = ie_field_map(d, f->len);
 		if (f->pen == IPFIX_PEN_REVERSE) {
@@ -520,17 +527,23 @@ int tmpl_cache_save(const struct tmpl_cache *c, const char *path,
 	size_t len;
 	int fd = -1, r;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+	/* a name of its own per save (not per process): several decoders of
+	 * one process (worker threads) may save the same path at once, and a
+	 * shared temporary file would mix their bytes or be renamed away
+	 * under the other */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
 		return vt_err_set(err, -ENAMETOOLONG, "%s: path too long", path);
 	r = tmpl_cache_serialize(c, ext, &buf, &len);
 	if (r < 0)
 		return vt_err_set(err, r, "%s: %s", path, strerror(-r));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		r = vt_err_set(err, -errno, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	r = write_all(fd, buf, len);
+	r = fchmod(fd, 0644) < 0 ? -errno : 0;
+	if (r == 0)
+		r = write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) != 0)
 		r = -errno;
 	if (close(fd) != 0 && r == 0)

@@ -84,7 +84,8 @@ void tmpl_free(struct tmpl *t);
 size_t tmpl_size(const struct tmpl *t);
 /* tmpl_finish() : resolves each field's mapping (ie_lookup) and computes
  * min_len. NetFlow v9 scope fields (v9_scope) are scope types, not
- * elements: only "Interface" (2) is mapped. Returns 0, or -EINVAL when a
+ * elements: only "Interface" (2) is mapped; an IPFIX scope field
+ * ingressInterface maps the same way (per-interface sampling). Returns 0, or -EINVAL when a
  * record would be 0 bytes long (no field, or only fields of length 0):
  * such records cannot be delimited in a set. */
 int tmpl_finish(struct tmpl *t, bool v9_scope);

@@ -497,14 +497,17 @@ static void tcp_segment(struct run *rn, const struct pcap_rec *rec, const struct
 	}
 	if (plen && !t->dead) {
 		const uint8_t *p = rec->data + pi->payload_off;
-		int32_t ahead = (int32_t)(seq - t->next_seq);
+		/* distances modulo 2^32, in unsigned arithmetic: a segment
+		 * exactly 2^31 away is "behind" (its bytes are skipped), and
+		 * negating INT32_MIN is never needed */
+		uint32_t behind = t->next_seq - seq;
 		if (t->s.bytes == 0 && t->next_seq == 0)
-			ahead = 0;         /* joined after the handshake */
-		if (ahead > 0) {
+			behind = 0;        /* joined after the handshake */
+		if (behind > 0x80000000u) {   /* seq after next_seq: bytes missing */
 			rn->tcp_gaps++;
 			t->dead = true;
-		} else if ((uint32_t)-ahead < plen) {
-			size_t skip = (size_t)(uint32_t)-ahead;
+		} else if (behind < plen) {
+			size_t skip = (size_t)behind;
 			rn->cur_frame = rn->frames;
 			rn->cur_now = now;
 			rn->cur_src = pi->src;

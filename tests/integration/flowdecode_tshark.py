@@ -483,11 +483,20 @@ def expect_times(ies, pen, hdr, version, sys_init):
     if s_rel == 0 and e_rel == 0:
         s_rel = e_rel = None
 
+    def signed32(d):
+        # a difference modulo 2^32 read as a signed 32-bit number
+        d %= 1 << 32
+        return d - (1 << 32) if d >= 1 << 31 else d
+
     def rel(x):
         if up is not None:
-            return max(0, export_ms - ((up - x) % (1 << 32)))
+            return max(0, export_ms - signed32(up - x))
         if sys_init:
-            return sys_init + x
+            # 32-bit uptime: the wrap count nearest the export time
+            t = sys_init + x
+            if export_ms > t:
+                t += ((export_ms - t + (1 << 31)) >> 32) << 32
+            return t
         return None
     if s is None and s_rel is not None:
         s = rel(s_rel)
@@ -495,10 +504,12 @@ def expect_times(ies, pen, hdr, version, sys_init):
     if e is None and e_rel is not None:
         e = rel(e_rel)
         e_rel = None if e is not None else e_rel
+    inverted = False
     if s is None and e is None and s_rel is not None and e_rel is not None:
         e = export_ms
-        s = max(0, e - ((e_rel - s_rel) % (1 << 32)))
-        est = True
+        d = signed32(e_rel - s_rel)
+        s = max(0, e - abs(d))
+        est, inverted = True, d < 0
     elif e is None and e_rel is not None:
         e, est = export_ms, True
     elif s is None and s_rel is not None and e is not None:
@@ -513,7 +524,7 @@ def expect_times(ies, pen, hdr, version, sys_init):
     swapped = e < s
     if swapped:
         s, e = e, s
-    return s, e, est, swapped
+    return s, e, est, swapped or inverted
 
 
 def expect_record(ies, hdr, version, dom):
@@ -609,8 +620,10 @@ def options_record(dom, ies):
         dom.samplers[("s", g(48))] = r
     elif (0, 302) in ies:
         dom.samplers[("x", g(302))] = r
-    elif ("scope", 2) in ies:
+    elif ("scope", 2) in ies:       # NetFlow v9 scope type Interface
         dom.samplers[("i", num(ies[("scope", 2)][-1][0]))] = r
+    elif ("scope", 10) in ies:      # IPFIX scope ingressInterface
+        dom.samplers[("i", num(ies[("scope", 10)][-1][0]))] = r
     else:
         dom.default = r
 

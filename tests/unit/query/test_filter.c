@@ -45,6 +45,8 @@ static void t_parse_canonical(void)
 		{ "bytes == 5", "bytes 5" },
 		{ "bytes 5", "bytes 5" },
 		{ "bytes != 5", "not bytes 5" },
+		{ "bytes!=5", "not bytes 5" },
+		{ "packets!=0 and vm web-[!0-9]*", "(not packets 0 and vm web-[!0-9]*)" },
 		{ "packets > 2G", "packets 2000000001-max" },
 		{ "vlan 100", "vlan 100" },
 		{ "locality same-host", "locality 1" },

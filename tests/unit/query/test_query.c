@@ -436,6 +436,18 @@ static void t_limits_and_errors(void)
 	q.max_rows = 10;
 	CHECK_EQ(query_run(st, &q, &r, &err), -E2BIG);
 	CHECK_STR(err.msg, "more than 10 flows match: give a limit (-n) or narrow the filter");
+	/* a limit above the bound is bounded too: memory for 1000 rows is
+	 * not what max_rows allows */
+	q.limit = 1000;
+	CHECK_EQ(query_run(st, &q, &r, &err), -E2BIG);
+	CHECK(r == NULL);
+	CHECK_STR(err.msg, "more than 10 flows match: give a limit (-n) of at most 10 or narrow the filter");
+	/* ... while a limit within it keeps the best rows, as always */
+	q.limit = 10;
+	CHECK_EQ(query_run(st, &q, &r, &err), 0);
+	CHECK(r != NULL && r->nrows == 10);
+	query_result_free(r);
+	r = NULL;
 
 	static const struct { const char *in; const char *msg; } bad[] = {
 		{ "srcipx", "unknown aggregation key 'srcipx' (srcip, dstip, ip, srcport, dstport, port, "

@@ -5,9 +5,11 @@
 #include "store/store.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1004,7 +1006,184 @@ static void t_compaction_background(void)
 	rmdir_r(dir);
 }
 
-VT_TEST_MAIN(VT_T(t_roundtrip_files), VT_T(t_many_vms), VT_T(t_compaction),
+/* Every directory stream the store opens must sit on a descriptor with
+ * FD_CLOEXEC: a program the collector starts (fork + exec) while a
+ * reader refreshes its index must not inherit the store directory. The
+ * test binary's own fdopendir() stands in for libc's and checks. */
+static int dir_fds_inheritable;
+
+DIR *fdopendir(int fd)
+{
+	static DIR *(*real)(int);
+	int fl = fcntl(fd, F_GETFD);
+
+	if (!real)
+		real = (DIR * (*)(int))dlsym(RTLD_NEXT, "fdopendir");
+	if (fl >= 0 && !(fl & FD_CLOEXEC))
+		__atomic_add_fetch(&dir_fds_inheritable, 1, __ATOMIC_RELAXED);
+	return real(fd);
+}
+
+static void t_no_fd_leak_to_children(void)
+{
+	char *dir = tmpdir();
+	struct flow_row *rows = make_rows(12, 64, T0, 4 * HOUR);
+	struct store_stats s;
+
+	fake_now = T0 + 4 * HOUR;
+	dir_fds_inheritable = 0;
+	struct store *w = open_store(dir, STORE_WRITE, NULL);   /* recovery, leftovers */
+	CHECK(w != NULL);
+	CHECK_EQ(store_append(w, rows, 64), 0);
+	CHECK_EQ(store_flush(w), 0);
+	struct store *r = open_store(dir, STORE_RDONLY, NULL);
+	CHECK(r != NULL);
+	store_stats(r, &s);                                    /* a reader's refresh */
+	CHECK_EQ_U64(s.rows, 64);
+	CHECK_EQ_U64(scan_count(r, NULL, 0, UINT64_MAX, NULL), 64);
+	CHECK_EQ(dir_fds_inheritable, 0);
+	store_close(r);
+	store_close(w);
+	free(rows);
+	rmdir_r(dir);
+}
+
+/* A partition file whose header is damaged (a disk error: a crash
+ * cannot write a wrong header) is not a segment file: readers ignore it;
+ * the writer moves it aside, keeping its bytes, so that the rows of that
+ * time window can be written again instead of failing every flush. */
+static void t_damaged_file_header(void)
+{
+	char *dir = tmpdir();
+	struct flow_row *rows = make_rows(13, 500, T0, 60000);
+	struct store_stats s;
+	char path[600], aside[640];
+	size_t len;
+
+	fake_now = T0 + HOUR / 4;
+	struct store *w = open_store(dir, STORE_WRITE, NULL);
+	CHECK(w != NULL);
+	CHECK_EQ(store_append(w, rows, 200), 0);
+	CHECK_EQ(store_flush(w), 0);
+	store_close(w);
+	snprintf(path, sizeof(path), "%s", seg_path(dir));
+	uint8_t *img = slurp(path, &len);
+	img[20] ^= 0x40;                       /* partition start: header CRC fails */
+	spit(path, img, len);
+	struct store *r = open_store(dir, STORE_RDONLY, NULL);
+	CHECK(r != NULL);
+	CHECK_EQ_U64(scan_count(r, NULL, 0, UINT64_MAX, NULL), 0);
+	store_close(r);
+
+	w = open_store(dir, STORE_WRITE, NULL);
+	CHECK(w != NULL);
+	CHECK_EQ(store_append(w, rows + 200, 300), 0);
+	CHECK_EQ(store_flush(w), 0);
+	store_stats(w, &s);
+	CHECK_EQ_U64(s.flush_errors, 0);
+	CHECK_EQ_U64(s.rows_lost, 0);
+	CHECK_EQ_U64(s.rows, 300);
+	CHECK_EQ_U64(s.corrupt_blocks, 1);
+	CHECK_EQ_U64(s.corrupt_bytes, len);
+	CHECK_EQ_U64(scan_count(w, NULL, 0, UINT64_MAX, NULL), 300);
+	store_close(w);
+	/* the damaged file is kept, byte for byte, under another name */
+	snprintf(aside, sizeof(aside), "%s.damaged", path);
+	size_t alen = 0;
+	uint8_t *kept = slurp(aside, &alen);
+	CHECK_EQ_U64(alen, len);
+	CHECK(alen == len && memcmp(kept, img, len) == 0);
+	free(kept);
+	free(img);
+	free(rows);
+	rmdir_r(dir);
+}
+
+/* openat() of the test binary: when armed, renames <swap_from> over the
+ * file a reader is about to open, as a compaction in the writer process
+ * can between the reader's look at the directory and its open. */
+static struct {
+	const char *name;      /* the partition file name to intercept */
+	char from[600];        /* the replacement, renamed over it first */
+	int swapped;
+} swap;
+
+int openat(int dfd, const char *path, int flags, ...)
+{
+	static int (*real)(int, const char *, int, ...);
+	mode_t mode = 0;
+
+	if (!real)
+		real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, "openat");
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	if (swap.name && !strcmp(path, swap.name) && (flags & O_ACCMODE) == O_RDONLY) {
+		swap.name = NULL;
+		if (renameat(AT_FDCWD, swap.from, dfd, path) == 0)
+			swap.swapped = 1;
+	}
+	return real(dfd, path, flags, mode);
+}
+
+/* A reader indexing a file that was replaced between its look at the
+ * directory and its open must index the new file from its start, not go
+ * on from the old file's offset (which lands inside a block of the new
+ * one: a false "damaged region" and blocks of two files in one index). */
+static void t_reader_file_replaced_at_open(void)
+{
+	char *dir = tmpdir(), other[64], name[64];
+	struct flow_row *rows = make_rows(14, 1400, T0, 60000);
+	struct store_stats s;
+
+	fake_now = T0 + HOUR / 4;
+	struct store *w = open_store(dir, STORE_WRITE, NULL);
+	CHECK(w != NULL);
+	for (int i = 0; i < 3; i++) {          /* the old file: 3 blocks of 100 rows */
+		CHECK_EQ(store_append(w, rows + i * 100, 100), 0);
+		CHECK_EQ(store_flush(w), 0);
+	}
+	store_close(w);
+	struct store *r = open_store(dir, STORE_RDONLY, NULL);
+	CHECK(r != NULL);
+	store_stats(r, &s);
+	CHECK_EQ_U64(s.rows, 300);
+	/* the new file, built aside: a block of 1000 rows, then one of 100 */
+	snprintf(other, sizeof(other), "%s", tmpdir());
+	struct store_conf c;
+	conf_for(&c, other);
+	c.block_rows = 1024;
+	w = open_store(other, STORE_WRITE, &c);
+	CHECK(w != NULL);
+	CHECK_EQ(store_append(w, rows + 300, 1000), 0);
+	CHECK_EQ(store_flush(w), 0);
+	CHECK_EQ(store_append(w, rows + 1300, 100), 0);
+	CHECK_EQ(store_flush(w), 0);
+	store_close(w);
+	store_conf_free(&c);
+	const char *np = seg_path(other);
+	snprintf(name, sizeof(name), "%s", strrchr(np, '/') + 1);
+	CHECK_STR(name, strrchr(seg_path(dir), '/') + 1);
+	snprintf(swap.from, sizeof(swap.from), "%s", np);
+	swap.swapped = 0;
+	swap.name = name;
+	store_stats(r, &s);                    /* refresh: replaced under it */
+	swap.name = NULL;
+	CHECK_EQ(swap.swapped, 1);
+	CHECK_EQ_U64(s.rows, 1100);
+	CHECK_EQ_U64(s.corrupt_blocks, 0);
+	CHECK_EQ_U64(scan_count(r, NULL, 0, UINT64_MAX, NULL), 1100);
+	store_close(r);
+	free(rows);
+	rmdir_r(other);
+	rmdir_r(dir);
+}
+
+VT_TEST_MAIN(VT_T(t_roundtrip_files), VT_T(t_reader_file_replaced_at_open),
+	     VT_T(t_damaged_file_header), VT_T(t_no_fd_leak_to_children), VT_T(t_many_vms), VT_T(t_compaction),
 	     VT_T(t_compaction_file), VT_T(t_compaction_damaged), VT_T(t_compaction_background), VT_T(t_block_skipping), VT_T(t_torn_tail_every_offset),
 	     VT_T(t_partitions_and_retention), VT_T(t_single_writer),
 	     VT_T(t_flush_interval_and_readers), VT_T(t_concurrent_scan_append),

@@ -520,11 +520,21 @@ static void t_hold_expiry_and_bounds(void)
 {
 	struct cap c;
 	struct flowdec_conf conf;
+	struct mb m;
+
+	/* what one held 4-byte set body costs (its bytes and bookkeeping) */
+	struct flowdec *probe = fd_cap_new(&c, NULL);
+	mb_ipfix(&m, EXPT, 0, 1);
+	data_small(&m, 900);
+	feed(probe, EXP1, 10000, &m, 1);
+	uint64_t cost = exp_stats(probe, EXP1).held_bytes_now;
+	CHECK(cost > 4 && cost < 4 + 256);
+	flowdec_free(probe);
+
 	flowdec_conf_defaults(&conf);
 	conf.hold_ms = 1000;
-	conf.hold_bytes_per_exporter = 20;   /* five 4-byte set bodies */
+	conf.hold_bytes_per_exporter = 5 * cost;   /* five 4-byte set bodies */
 	struct flowdec *fd = fd_cap_new(&c, &conf);
-	struct mb m;
 
 	mb_ipfix(&m, EXPT, 0, 1);
 	data_small(&m, 900);
@@ -550,7 +560,8 @@ static void t_hold_expiry_and_bounds(void)
 		feed(fd, EXP1, 12000, &m, (uint64_t)(10 + i));
 	}
 	st = exp_stats(fd, EXP1);
-	CHECK_EQ(st.held_now, 5);            /* 5 x 4 bytes = 20 */
+	CHECK_EQ(st.held_now, 5);            /* 5 x cost */
+	CHECK_EQ_U64(st.held_bytes_now, 5 * cost);
 	CHECK_EQ(st.no_template_sets, 3);
 	mb_ipfix(&m, EXPT, 0, 1);
 	define_small(&m, 901);
@@ -697,6 +708,12 @@ static void t_timestamps(void)
 		  1699999000000ull + 5000, 1699999000000ull + 8000, 0 },
 		{ "uptime without reference", 22, 21, T_UP4, 5000, 8000, false,
 		  EMS - 3000, EMS, FLOWREC_F_TIME_ESTIMATED },
+		/* the uptime wrapped between start and end: a 356 ms flow */
+		{ "uptime without reference, wrapped", 22, 21, T_UP4, 0xffffff00u, 100, false,
+		  EMS - 356, EMS, FLOWREC_F_TIME_ESTIMATED },
+		/* end before start: 3 s, not 2^32 - 3000 ms (49.7 days) */
+		{ "uptime without reference, end before start", 22, 21, T_UP4, 8000, 5000, false,
+		  EMS - 3000, EMS, FLOWREC_F_TIME_ESTIMATED | FLOWREC_F_TIME_SWAPPED },
 		{ "8-byte uptime = absolute ms", 22, 21, T_UP8, 1699999990123ull, 1699999995456ull,
 		  false, 1699999990123ull, 1699999995456ull, 0 },
 		{ "zero absolute times", 152, 153, T_MS8, 0, 0, false, EMS, EMS,
@@ -779,6 +796,51 @@ static void t_sysinit_from_options(void)
 	flowdec_free(fd);
 }
 
+/* flowStart/EndSysUpTime are 32-bit milliseconds since
+ * systemInitTimeMilliseconds: on an exporter up for longer than 49.7
+ * days they have wrapped, and the time is the one nearest the export. */
+static void t_sysinit_uptime_wrap(void)
+{
+	static const struct {
+		const char *what;
+		uint64_t up_ms;          /* exporter uptime at export */
+	} cases[] = {
+		{ "up 1 hour", 3600000ull },
+		{ "up 30 days", 30 * 86400000ull },
+		{ "up 60 days (wrapped once)", 60 * 86400000ull },
+		{ "up 400 days (wrapped 8 times)", 400 * 86400000ull },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct cap c;
+		struct flowdec *fd = fd_cap_new(&c, NULL);
+		struct mb m;
+		uint64_t init = EMS - cases[i].up_ms;
+
+		vt_test_case = cases[i].what;
+		mb_ipfix(&m, EXPT, 0, 1);
+		mb_set(&m, 2);
+		wr_u16(&m.w, 256);
+		wr_u16(&m.w, 4);
+		mb_field(&m, 8, 4, 0);
+		mb_field(&m, 22, 4, 0);
+		mb_field(&m, 21, 4, 0);
+		mb_field(&m, 160, 8, 0);
+		mb_set_end(&m, 0);
+		mb_set(&m, 256);
+		mb_v4(&m, 1, 1, 1, 1);
+		wr_u32(&m.w, (uint32_t)(cases[i].up_ms - 10000));   /* started 10 s ago */
+		wr_u32(&m.w, (uint32_t)(cases[i].up_ms - 2000));    /* ended 2 s ago */
+		wr_u64(&m.w, init);
+		mb_set_end(&m, 0);
+		CHECK_EQ(feed(fd, EXP1, EMS, &m, 1), 1);
+		CHECK_EQ_U64(c.r[0].first_ms, EMS - 10000);
+		CHECK_EQ_U64(c.r[0].last_ms, EMS - 2000);
+		CHECK_EQ(c.r[0].dec_flags, 0);
+		flowdec_free(fd);
+	}
+	vt_test_case = "t_sysinit_uptime_wrap";
+}
+
 /* Sampling from options records: selector id -> packet interval/space,
  * and a domain-wide samplingInterval. */
 static void t_sampling(void)
@@ -846,6 +908,54 @@ static void t_sampling(void)
 	CHECK_EQ(c.r[0].sampling, 10);
 	CHECK_EQ_U64(c.r[0].bytes, 10000);
 	CHECK_EQ(exp_stats(fd, EXP1).sampling, 10);
+	flowdec_free(fd);
+}
+
+/* Options records scoped to an interface (scope ingressInterface):
+ * each rate holds for its interface only, as NetFlow v9's Interface
+ * scope does, never for the whole domain. */
+static void t_interface_sampling(void)
+{
+	struct cap c;
+	struct flowdec *fd = fd_cap_new(&c, NULL);
+	struct mb m;
+
+	mb_ipfix(&m, EXPT, 0, 1);
+	mb_set(&m, 3);
+	wr_u16(&m.w, 256);
+	wr_u16(&m.w, 2);
+	wr_u16(&m.w, 1);
+	mb_field(&m, 10, 4, 0);         /* scope: ingressInterface */
+	mb_field(&m, 34, 4, 0);         /* samplingInterval */
+	mb_set_end(&m, 0);
+	mb_set(&m, 256);
+	wr_u32(&m.w, 1);
+	wr_u32(&m.w, 100);
+	wr_u32(&m.w, 2);
+	wr_u32(&m.w, 10);
+	mb_set_end(&m, 0);
+	mb_set(&m, 2);
+	wr_u16(&m.w, 257);
+	wr_u16(&m.w, 3);
+	mb_field(&m, 10, 4, 0);
+	mb_field(&m, 1, 4, 0);
+	mb_field(&m, 2, 4, 0);
+	mb_set_end(&m, 0);
+	mb_set(&m, 257);
+	static const uint32_t ifs[] = { 1, 2, 3 }, want[] = { 100, 10, 1 };
+	for (size_t i = 0; i < ARRAY_SIZE(ifs); i++) {
+		wr_u32(&m.w, ifs[i]);
+		wr_u32(&m.w, 1000);
+		wr_u32(&m.w, 2);
+	}
+	mb_set_end(&m, 0);
+	CHECK_EQ(feed(fd, EXP1, EMS, &m, 1), 3);
+	for (size_t i = 0; i < ARRAY_SIZE(ifs); i++) {
+		CHECK_EQ(c.r[i].in_if, ifs[i]);
+		CHECK_EQ(c.r[i].sampling, want[i]);
+		CHECK_EQ_U64(c.r[i].bytes, 1000ull * want[i]);
+	}
+	CHECK_EQ(exp_stats(fd, EXP1).options_records, 2);
 	flowdec_free(fd);
 }
 
@@ -1052,6 +1162,6 @@ VT_TEST_MAIN(VT_T(t_setup), VT_T(t_template_and_data), VT_T(t_varlen_forms),
 	     VT_T(t_template_count_overflow), VT_T(t_data_before_template),
 	     VT_T(t_hold_expiry_and_bounds), VT_T(t_sequence), VT_T(t_sequence_options),
 	     VT_T(t_timestamps),
-	     VT_T(t_sysinit_from_options), VT_T(t_sampling), VT_T(t_template_reassignment),
+	     VT_T(t_sysinit_from_options), VT_T(t_sysinit_uptime_wrap), VT_T(t_sampling), VT_T(t_interface_sampling), VT_T(t_template_reassignment),
 	     VT_T(t_stream), VT_T(t_dispatch_errors), VT_T(t_exporter_bound),
 	     VT_T(t_conf_keys))

@@ -53,6 +53,12 @@ static void t_uptime_times(void)
 		{ "plain", 100000, 90000, 95000, EMS - 10000, EMS - 5000, 0 },
 		/* the uptime wrapped (49.7 days) after the flow started */
 		{ "uptime wrapped", 2000, 0xffffff00u, 1000, EMS - 2000 - 256, EMS - 1000, 0 },
+		/* LAST a few ms after sysUptime (exporters that stamp the
+		 * header before the record): a few ms after the export, not
+		 * 2^32 ms (49.7 days) before it */
+		{ "last after uptime", 100000, 90000, 100005, EMS - 10000, EMS + 5, 0 },
+		{ "both after uptime", 100000, 100002, 100005, EMS + 2, EMS + 5, 0 },
+		{ "last after a wrapped uptime", 10, 0xfffffff0u, 12, EMS - 26, EMS + 2, 0 },
 		{ "zero times", 100000, 0, 0, EMS, EMS, FLOWREC_F_TIME_ESTIMATED },
 		{ "last before first", 100000, 95000, 90000, EMS - 10000, EMS - 5000,
 		  FLOWREC_F_TIME_SWAPPED },

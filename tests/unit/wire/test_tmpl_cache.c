@@ -3,6 +3,7 @@
  * every kind of damage, atomic save. */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -377,6 +378,70 @@ static void t_save_load_file(void)
 	tmpl_cache_free(c);
 }
 
+/* Several savers of one file in one process (a collector's worker
+ * threads, each with its own decoder): every save must succeed and leave
+ * a whole file, never a mix of two writers' bytes, nor a temporary file. */
+struct saver {
+	struct tmpl_cache *c;
+	const char *path;
+	int failures;
+};
+
+static void *save_loop(void *arg)
+{
+	struct saver *sv = arg;
+
+	for (int i = 0; i < 300; i++) {
+		struct vt_err err = { 0 };
+		if (tmpl_cache_save(sv->c, sv->path, NULL, &err) != 0)
+			sv->failures++;
+	}
+	return NULL;
+}
+
+static void t_concurrent_save(void)
+{
+	char dir[] = "/tmp/vtap-tmpl-XXXXXX", path[256];
+	struct tmpl_owner a, b, x;
+	struct saver sv[2];
+	pthread_t th[2];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/templates.bin", dir);
+	sv[0] = (struct saver){ filled(&a, &b), path, 0 };
+	owner_init(&x, 9);
+	sv[1] = (struct saver){ cache(100, 100, 1 << 20, 1 << 20), path, 0 };
+	for (uint16_t id = 256; id < 296; id++)
+		CHECK(tmpl_cache_put(sv[1].c, &x, mk(10, 1, id, 40, 1)) >= 0);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pthread_create(&th[i], NULL, save_loop, &sv[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	CHECK_EQ(sv[0].failures, 0);
+	CHECK_EQ(sv[1].failures, 0);
+	/* the file is one saver's whole image */
+	struct tmpl_cache *d = cache(100, 100, 1 << 20, 1 << 20);
+	struct owners ow = { .refuse = -1 };
+	struct vt_err err = { 0 };
+	int n = tmpl_cache_load(d, path, get_owner, &ow, NULL, 0, &err);
+	if (n < 0)
+		fprintf(stderr, "  load: %s\n", err.msg);
+	CHECK(n == 3 || n == 40);
+	DIR *dh = opendir(dir);
+	int files = 0;
+	struct dirent *de;
+	while (dh && (de = readdir(dh)))
+		if (de->d_name[0] != '.' && unlinkat(dirfd(dh), de->d_name, 0) == 0)
+			files++;
+	if (dh)
+		closedir(dh);
+	CHECK_EQ(files, 1);
+	rmdir(dir);
+	tmpl_cache_free(d);
+	tmpl_cache_free(sv[0].c);
+	tmpl_cache_free(sv[1].c);
+}
+
 /* flowdec: templates survive a "restart" through the file, and data sent
  * after the restart without templates decodes. */
 static void t_flowdec_restart(void)
@@ -458,4 +523,4 @@ static void t_flowdec_restart(void)
 
 VT_TEST_MAIN(VT_T(t_keys_and_replace), VT_T(t_owner_bound_lru), VT_T(t_global_bounds),
 	     VT_T(t_withdraw_all), VT_T(t_round_trip), VT_T(t_corrupted_file),
-	     VT_T(t_save_load_file), VT_T(t_flowdec_restart))
+	     VT_T(t_save_load_file), VT_T(t_concurrent_save), VT_T(t_flowdec_restart))
