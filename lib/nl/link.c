@@ -332,6 +332,7 @@ int nl_link_parse(const struct nlmsg *m, struct nl_link_info *o)
 	memcpy(&ifi, m->payload, sizeof(ifi));
 	memset(o, 0, sizeof(*o));
 	o->ifindex = (uint32_t)ifi.ifi_index;
+	o->family = ifi.ifi_family;
 	o->flags = ifi.ifi_flags;
 	o->type = ifi.ifi_type;
 	o->link_netnsid = -1;

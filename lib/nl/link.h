@@ -112,6 +112,12 @@ int nl_link_build_del(struct nlb *b, uint32_t ifindex, const char *name);
 /* What a link dump or event says about a link. */
 struct nl_link_info {
 	uint32_t ifindex;
+	uint8_t family;          /* ifi_family: AF_UNSPEC for the link itself;
+				  * AF_BRIDGE for the bridge's view of a port
+				  * (RTNLGRP_LINK carries both: an AF_BRIDGE
+				  * RTM_DELLINK means "left the bridge", not
+				  * "deleted", and its RTM_NEWLINK has no
+				  * IFLA_LINKINFO nor IFLA_IFALIAS) */
 	char name[IFNAMSIZ];
 	char kind[16];           /* "bridge" "veth" "tun" "vxlan" "dummy"; "" none */
 	char slave_kind[16];     /* "bridge" when it is a bridge port */
