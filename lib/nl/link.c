@@ -333,7 +333,6 @@ int nl_link_parse(const struct nlmsg *m, struct nl_link_info *o)
 	memset(o, 0, sizeof(*o));
 	o->family = ifi.ifi_family;
 	o->ifindex = (uint32_t)ifi.ifi_index;
-	o->family = ifi.ifi_family;
 	o->flags = ifi.ifi_flags;
 	o->type = ifi.ifi_type;
 	o->link_netnsid = -1;

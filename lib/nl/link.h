@@ -114,12 +114,6 @@ struct nl_link_info {
 	uint8_t family;          /* AF_UNSPEC; AF_BRIDGE for the bridge's own
 				  * per-port notifications */
 	uint32_t ifindex;
-	uint8_t family;          /* ifi_family: AF_UNSPEC for the link itself;
-				  * AF_BRIDGE for the bridge's view of a port
-				  * (RTNLGRP_LINK carries both: an AF_BRIDGE
-				  * RTM_DELLINK means "left the bridge", not
-				  * "deleted", and its RTM_NEWLINK has no
-				  * IFLA_LINKINFO nor IFLA_IFALIAS) */
 	char name[IFNAMSIZ];
 	char kind[16];           /* "bridge" "veth" "tun" "vxlan" "dummy"; "" none */
 	char slave_kind[16];     /* "bridge" when it is a bridge port */
