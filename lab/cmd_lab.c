@@ -770,6 +770,7 @@ static const struct cmd cmd_lab_exec = {
 	.run = exec_run,
 	.min_args = 2,
 	.max_args = 256,
+	.stop_at_args = true,
 };
 
 static const struct cmd cmd_lab_migrate = {
