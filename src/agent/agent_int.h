@@ -30,7 +30,7 @@ struct aport {
 	enum id_source src;
 	uint8_t id_mac[6];             /* the VM MAC the identity source gave */
 	bool has_id_mac;
-	char cap_err[200];
+	char cap_err[VT_ERR_MSG_MAX];
 	uint64_t added_ms;
 	uint64_t arm_us;               /* link event received -> capture bound */
 };
