@@ -67,6 +67,8 @@ struct worker {
 	uint32_t mask;
 	_Atomic uint32_t head, tail;
 	bool pushed;
+	bool stuck;                         /* the last record was dropped on a full ring */
+	uint32_t stuck_tail;                /* ... and the consumer was here */
 	_Atomic uint64_t records_dropped, record_waits;
 
 	/* the batch being assembled for meter_packets() */
@@ -111,14 +113,22 @@ static void emit(void *arg, const struct flow_rec *r)
 			w->ring[head & w->mask] = *r;
 			atomic_store_explicit(&w->head, head + 1, memory_order_release);
 			w->pushed = true;
+			w->stuck = false;
 			return;
 		}
-		/* full: the control thread is behind; let it catch up a little */
+		/* full: the control thread is behind; let it catch up a little,
+		 * but not again for every record while it has not moved at all */
+		if (w->stuck && tail == w->stuck_tail) {
+			atomic_fetch_add_explicit(&w->records_dropped, 1, memory_order_relaxed);
+			return;
+		}
 		if (!waited_since) {
 			waited_since = mono_ms();
 			atomic_fetch_add_explicit(&w->record_waits, 1, memory_order_relaxed);
 		} else if (mono_ms() - waited_since > RECORD_WAIT_MS) {
 			atomic_fetch_add_explicit(&w->records_dropped, 1, memory_order_relaxed);
+			w->stuck = true;
+			w->stuck_tail = tail;
 			log_ratelimited(LOG_LVL_WARN, "worker %u: record ring full for %d ms: a flow "
 					"record was dropped", w->cfg.index, RECORD_WAIT_MS);
 			return;
