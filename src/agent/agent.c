@@ -73,6 +73,8 @@ static void resolve(struct agent *a, struct aport *ap, bool first)
 		memcpy(ap->id_mac, e.mac, 6);
 		ap->has_id_mac = true;
 	}
+	if (ap->has_id_mac && ap->wp)
+		atomic_store(&ap->wp->vm_mac_known, true);
 	if (!first && src == ap->src && memcmp(&vm, &ap->vm, sizeof(vm)) == 0)
 		return;
 	ap->vm = vm;
@@ -140,6 +142,11 @@ static void open_capture(struct agent *a, struct aport *ap)
 		if (a->wload[i] < a->wload[best])
 			best = i;
 	wp->owner = ap;
+	{
+		uint8_t one[1][6];
+		atomic_init(&wp->vm_mac_known,
+			    ap->has_id_mac || co_mac_list(macs(a), p->slot, one, 1) > 0);
+	}
 	if (worker_add_port(a->workers[best], wp) < 0) {
 		snprintf(ap->cap_err, sizeof(ap->cap_err), "cannot hand the port to a capture thread");
 		a->ops->close(wp->cap);

@@ -338,7 +338,7 @@ static inline bool mac_is_zero(const uint8_t m[6])
 	return (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) == 0;
 }
 
-void co_classify(struct co_mactab *macs, struct co_dedup *dd, uint32_t slot,
+void co_classify(struct co_mactab *macs, struct co_dedup *dd, uint32_t slot, bool knows_mac,
 		 const struct co_frame *f, struct co_result *out)
 {
 	const uint8_t *dst, *src;
@@ -383,7 +383,9 @@ void co_classify(struct co_mactab *macs, struct co_dedup *dd, uint32_t slot,
 			out->verdict = CO_COUNT;
 			return;
 		}
-		if (d != CO_SLOT_NONE) {
+		/* for another local VM, or for a VM elsewhere while this port's
+		 * VM is known to have another MAC: a flooded copy */
+		if (d != CO_SLOT_NONE || knows_mac) {
 			out->verdict = CO_SKIP_FLOOD;
 			return;
 		}

@@ -16,9 +16,13 @@
  *  - egress from outside, unicast to this port's VM: counted (remote).
  *  - egress from outside, unicast to ANOTHER local VM's MAC: a flooded
  *    copy (the bridge did not know the MAC yet): skipped.
- *  - egress from outside, to a group address or to a MAC no local VM has:
- *    the bridge flooded it to every port; the first copy (by kernel
- *    timestamp and content) is counted, the copies on other ports are not.
+ *  - egress from outside, to a group address: the bridge flooded it to
+ *    every port; the first copy (by kernel timestamp and content) is
+ *    counted, the copies on other ports are not.
+ *  - egress from outside, unicast to a MAC no local VM has: flooded too, to
+ *    a VM that is not here (unknown unicast) — skipped on ports whose VM's
+ *    MAC is known; on a port whose VM never spoke and has no identity MAC
+ *    it may be for that VM, so it is counted once like a group frame.
  *
  * Thread model: the MAC table is read and written lock-free by the capture
  * threads (64-bit atomic entries, open addressing, tombstones) and edited
@@ -125,9 +129,10 @@ struct co_result {
 };
 
 /* co_classify() : applies the rules above to frame <f> seen on the port of
- * slot <slot>. Ingress frames teach their (unicast) source MAC to <macs>.
- * <dd> may be NULL (then every flooded copy is counted). */
-void co_classify(struct co_mactab *macs, struct co_dedup *dd, uint32_t slot,
+ * slot <slot>; <knows_mac> says whether a MAC of that port's VM is known
+ * (identity or learned). Ingress frames teach their (unicast) source MAC
+ * to <macs>. <dd> may be NULL (then every flooded copy is counted). */
+void co_classify(struct co_mactab *macs, struct co_dedup *dd, uint32_t slot, bool knows_mac,
 		 const struct co_frame *f, struct co_result *out);
 
 /* co_flood_hash() : the content hash used for flooded copies: the bytes

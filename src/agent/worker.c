@@ -198,8 +198,10 @@ static void on_frame(void *arg, const struct cap_frame *f)
 	if (VT_UNLIKELY(atomic_load_explicit(&pc->first_ms, memory_order_relaxed) == 0))
 		ctr_set(&pc->first_ms, ts_ms);
 	ctr_set(&pc->last_ms, ts_ms);
-	co_classify(w->tab, w->sh->dedup, c->wp->slot, &cf, &cr);
+	co_classify(w->tab, w->sh->dedup, c->wp->slot,
+		    atomic_load_explicit(&c->wp->vm_mac_known, memory_order_relaxed), &cf, &cr);
 	if (VT_UNLIKELY(cr.learned)) {
+		atomic_store_explicit(&c->wp->vm_mac_known, true, memory_order_relaxed);
 		pthread_mutex_lock(&w->mu);
 		if (w->nlearned < LEARNED_MAX)
 			w->learned[w->nlearned++] = c->wp->slot;

@@ -60,6 +60,8 @@ struct worker_port {
 	const struct cap_ops *ops;
 	struct cap_port *cap;              /* owned by the worker once added */
 	struct port_ctr ctr;
+	_Atomic bool vm_mac_known;         /* a MAC of its VM is known (identity or
+					    * learned): frames for other MACs are floods */
 	unsigned worker;                   /* index of the owning worker */
 	void *owner;                       /* the control thread's */
 };
