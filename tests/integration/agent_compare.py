@@ -83,12 +83,18 @@ def tshark_flows(pcap, vm_mac):
         else:
             proto = int(v["ip.proto"] or 0)
         key = (norm_ip(src), norm_ip(dst), proto, sport, dport)
-        way = "out" if v["eth.src"].lower() == vm_mac else "in"
+        group = (int(v["eth.dst"].split(":")[0], 16) & 1) == 1
+        if v["eth.src"].lower() == vm_mac:
+            way = "out"
+        elif group or v["eth.dst"].lower() == vm_mac:
+            way = "in"
+        else:
+            continue   # a flooded frame for another MAC: the VM drops it
         f = flows[(key, way)]
         f[0] += 1
         f[1] += ln
         f[2] = max(f[2], int(v["frame.len"]))
-        f[3] = f[3] or (int(v["eth.dst"].split(":")[0], 16) & 1) == 1
+        f[3] = f[3] or group
     return flows
 
 
