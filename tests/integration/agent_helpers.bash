@@ -47,12 +47,12 @@ agent_status() {
 }
 
 agent_start() {
-	local host=$1 pid
-	bg_in_ns pid "$host" sh -c "exec '$VTAP' agent -c '$TMPDIR_T/$host.conf' >>'$TMPDIR_T/agent-$host.log' 2>&1"
-	printf -v "AGENT_PID_$host" '%s' "$pid"
+	local host=$1 ag_pid
+	bg_in_ns ag_pid "$host" sh -c "exec '$VTAP' agent -c '$TMPDIR_T/$host.conf' >>'$TMPDIR_T/agent-$host.log' 2>&1"
+	printf -v "AGENT_PID_$host" "%s" "$ag_pid"
 	wait_until 30 agent_status "$host" ||
 		fail "the agent of $host did not come up (log: $(tail -20 "$TMPDIR_T/agent-$host.log" 2>/dev/null))"
-	echo "ok   agent of $host running (pid $pid)"
+	echo "ok   agent of $host running (pid $ag_pid)"
 }
 
 # listening NS tcp|udp PORT : something listens on PORT in lab member NS
@@ -93,13 +93,13 @@ collector_stop() {
 }
 
 cap_start() {
-	local name=$1 ns=$2 filter=${3:-} pid
+	local name=$1 ns=$2 filter=${3:-} cap_pid
 	if [ -n "$filter" ]; then
-		bg_in_ns pid "$ns" dumpcap -q -p -i eth0 -f "$filter" -w "$TMPDIR_T/$name.pcapng"
+		bg_in_ns cap_pid "$ns" dumpcap -q -p -i eth0 -f "$filter" -w "$TMPDIR_T/$name.pcapng"
 	else
-		bg_in_ns pid "$ns" dumpcap -q -p -i eth0 -w "$TMPDIR_T/$name.pcapng"
+		bg_in_ns cap_pid "$ns" dumpcap -q -p -i eth0 -w "$TMPDIR_T/$name.pcapng"
 	fi
-	printf -v "CAP_PID_$name" '%s' "$pid"
+	printf -v "CAP_PID_$name" "%s" "$cap_pid"
 	# dumpcap writes the section and interface headers once it captures
 	wait_until 20 test -s "$TMPDIR_T/$name.pcapng" || fail "dumpcap on $ns did not start"
 }

@@ -54,14 +54,14 @@ check_eq "the TAP VM's port is tapped as a TAP" \
 	"$(agent_status h1 -j | jq -r '.ports[] | select(.name == "tp-vm3") | "\(.type) \(.vm.name)"')" "tap vm3"
 
 iperf_pair() { # iperf_pair SERVER CLIENT PORT ARGS...
-	local srv=$1 cli=$2 port=$3 spid
+	local srv=$1 cli=$2 port=$3 srv_pid
 	shift 3
-	bg_in_ns spid "$srv" iperf3 -s -1 -p "$port"
+	bg_in_ns srv_pid "$srv" iperf3 -s -1 -p "$port"
 	wait_until 10 listening "$srv" tcp "$port" ||
 		fail "iperf3 server on $srv:$port did not start"
 	in_ns "$cli" iperf3 -c "$(lab_json ".vms[] | select(.name == \"$srv\") | .ipv4")" -p "$port" "$@" \
 		>"$TMPDIR_T/iperf-$port.txt" 2>&1 || { cat "$TMPDIR_T/iperf-$port.txt"; fail "iperf3 $cli -> $srv:$port"; }
-	wait "$spid"
+	wait "$srv_pid"
 	echo "ok   iperf3 $cli -> $srv port $port $*"
 }
 
