@@ -222,7 +222,7 @@ def main():
         if group:
             per_host = collections.defaultdict(list)
             for r in receivers:
-                per_host[vms[r]["host"]].append(truth[r][(key, "in")][:2])
+                per_host[vms[r]["host"]].append(tuple(truth[r][(key, "in")][:2]))
             for h, counts in per_host.items():
                 if h == sender_host:
                     continue

@@ -94,21 +94,23 @@ collector_stop() {
 
 cap_start() {
 	local name=$1 ns=$2 filter=${3:-} cap_pid
-	if [ -n "$filter" ]; then
-		bg_in_ns cap_pid "$ns" dumpcap -q -p -i eth0 -f "$filter" -w "$TMPDIR_T/$name.pcapng"
-	else
-		bg_in_ns cap_pid "$ns" dumpcap -q -p -i eth0 -w "$TMPDIR_T/$name.pcapng"
-	fi
+	# headers are enough (128 bytes), in a large buffer: the ground truth
+	# must not drop (cap_stop checks)
+	bg_in_ns cap_pid "$ns" sh -c "exec dumpcap -q -p -i eth0 -s 128 -B 64 ${filter:+-f '$filter'} \
+		-w '$TMPDIR_T/$name.pcapng' 2>'$TMPDIR_T/$name.dumpcap'"
 	printf -v "CAP_PID_$name" "%s" "$cap_pid"
 	# dumpcap writes the section and interface headers once it captures
 	wait_until 20 test -s "$TMPDIR_T/$name.pcapng" || fail "dumpcap on $ns did not start"
 }
 
 cap_stop() {
-	local var="CAP_PID_$1"
+	local var="CAP_PID_$1" stats
 	kill -INT "${!var}" 2>/dev/null
 	wait "${!var}" 2>/dev/null
-	return 0
+	# "Packets received/dropped on interface 'eth0': 15655/0 (...)"
+	stats=$(grep -o 'received/dropped on interface[^:]*: [0-9]*/[0-9]*' "$TMPDIR_T/$1.dumpcap" | tail -1)
+	[ -n "$stats" ] || fail "capture $1: no statistics from dumpcap: $(cat "$TMPDIR_T/$1.dumpcap")"
+	[ "${stats##*/}" = 0 ] || fail "capture $1 dropped packets ($stats): no ground truth"
 }
 
 # port_ifindexes HOST: "--host-ifindex HOST:PORT=IFINDEX" arguments from the

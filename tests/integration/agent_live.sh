@@ -70,8 +70,8 @@ check "ping vm1 -> vm2 (same host)" in_ns vm1 ping -c 5 -i 0.2 198.18.1.2
 check "ping vm4 -> vm3 (across hosts, to the TAP VM)" in_ns vm4 ping -c 5 -i 0.2 198.18.1.3
 check "ping -6 vm5 -> vm1 (across hosts)" in_ns vm5 ping -6 -c 3 -i 0.2 2001:db8:18::1:1
 check "ping vm6 -> the outside" in_ns vm6 ping -c 3 -i 0.2 198.19.200.9
-iperf_pair vm2 vm1 5201 -n 4M                              # TCP, same host, veth-veth
-iperf_pair vm4 vm3 5202 -n 4M                              # TCP, across hosts, from the TAP VM
+iperf_pair vm2 vm1 5201 -n 4M -b 200M                      # TCP, same host, veth-veth
+iperf_pair vm4 vm3 5202 -n 4M -b 200M                      # TCP, across hosts, from the TAP VM
 iperf_pair vm3 vm2 5203 -u -b 20M -n 1M -l 1000            # UDP, same host, to the TAP VM
 iperf_pair vm1 vm5 5204 -u -b 20M -n 1M -l 1200            # UDP, across hosts
 check "a UDP broadcast from vm4" in_ns vm4 python3 -c '
@@ -85,7 +85,7 @@ for i in range(20):
 # ---- GSO: offloads on at the sender ----------------------------------------
 in_ns vm2 ethtool -K eth0 tso on gso on >/dev/null || fail "cannot turn TSO on in vm2"
 in_ns h1 ethtool -K vp-vm1 tso off gso off >/dev/null || fail "cannot turn TSO off on vp-vm1"
-iperf_pair vm1 vm2 5299 -n 16M                             # TCP with TSO, same host
+iperf_pair vm1 vm2 5299 -n 16M -b 400M                     # TCP with TSO, same host
 gso=$(agent_status h1 -j | jq '.ports[] | select(.name == "vp-vm2") | .gso_frames')
 [ "${gso:-0}" -gt 0 ] || fail "the agent saw no GSO super-frame on vp-vm2"
 echo "ok   the agent counted $gso GSO super-frames on vp-vm2 as their segments"
