@@ -13,7 +13,8 @@
 #                               (ASan: no leak, no error)
 #   collector_start             nfcapd and a capture of the IPFIX datagrams in mgmt
 #   collector_stop              flush nfcapd; $TMPDIR_T/flows.json = nfdump -o json
-#   cap_start NAME NS [FILTER]  dumpcap on eth0 of NS into $TMPDIR_T/NAME.pcapng
+#   cap_start NAME NS [FILTER [SNAPLEN]]  dumpcap on eth0 of NS into
+#                               $TMPDIR_T/NAME.pcapng (headers only by default)
 #   cap_stop NAME               stop it (the file is complete afterwards)
 
 COLLECTOR_IP=198.19.0.250
@@ -79,7 +80,7 @@ agent_stop() {
 collector_start() {
 	mkdir -p "$TMPDIR_T/nf"
 	bg_in_ns NFCAPD_PID mgmt nfcapd -w "$TMPDIR_T/nf" -p $COLLECTOR_PORT -b $COLLECTOR_IP -t 3600 -C none
-	cap_start ipfix mgmt "udp port $COLLECTOR_PORT"
+	cap_start ipfix mgmt "udp port $COLLECTOR_PORT" 65535
 	wait_until 10 listening mgmt udp $COLLECTOR_PORT ||
 		fail "nfcapd did not start"
 }
@@ -93,10 +94,10 @@ collector_stop() {
 }
 
 cap_start() {
-	local name=$1 ns=$2 filter=${3:-} cap_pid
-	# headers are enough (128 bytes), in a large buffer: the ground truth
+	local name=$1 ns=$2 filter=${3:-} snap=${4:-128} cap_pid
+	# headers are enough for the ground truth, in a large buffer: it
 	# must not drop (cap_stop checks)
-	bg_in_ns cap_pid "$ns" sh -c "exec dumpcap -q -p -i eth0 -s 128 -B 64 ${filter:+-f '$filter'} \
+	bg_in_ns cap_pid "$ns" sh -c "exec dumpcap -q -p -i eth0 -s $snap -B 64 ${filter:+-f '$filter'} \
 		-w '$TMPDIR_T/$name.pcapng' 2>'$TMPDIR_T/$name.dumpcap'"
 	printf -v "CAP_PID_$name" "%s" "$cap_pid"
 	# dumpcap writes the section and interface headers once it captures
