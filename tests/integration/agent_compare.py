@@ -263,25 +263,28 @@ def main():
         errors.append(f"unexpected record: {g[3]} dir {g[2]} at {g[0]} port {g[1]}: "
                       f"{got_w[g][0]} packets {got_w[g][1]} bytes ({got_w[g][2]} records)")
 
-    ident_ok = 0
+    ident_ok = data_recs = 0
     if a.ipfix:
         names = {(h, v["port"]): n for n, v in vms.items() for h in [v["host"]]}
         for src_ip, rec in ipfix_records(a.ipfix):
             el = collections.defaultdict(list)
             for k, v in rec:
                 el[k].append(v)
-            if "cflow.srcaddr" not in el and "cflow.srcaddr_v6" not in el:
-                continue
+            if "cflow.packets" not in el:
+                continue   # the options record (exporter statistics)
+            data_recs += 1
             host = [h for h, i in host_ip.items() if i == src_ip]
             port = el.get("cflow.virtual_station_interface_name", [None])[0]
-            key = "%s %s" % (el.get("cflow.srcaddr", el.get("cflow.srcaddr_v6"))[0],
-                             el.get("cflow.dstaddr", el.get("cflow.dstaddr_v6"))[0])
+            key = "%s %s" % (el.get("cflow.srcaddr", el.get("cflow.srcaddrv6"))[0],
+                             el.get("cflow.dstaddr", el.get("cflow.dstaddrv6"))[0])
             if not port or not host:
                 errors.append(f"identity: record {key} from {src_ip} names no port")
                 continue
             vm = names.get((host[0], port))
             if not vm:
-                continue   # a port that is not a lab VM's (not expected here)
+                errors.append(f"identity: record {key} from {host[0]} on port {port}, "
+                              "which is no lab VM's port there")
+                continue
             nm = el.get("cflow.virtual_station_name", [])
             uu = el.get("cflow.virtual_station_uuid", [])
             want_uuid = vms[vm]["uuid"].replace("-", "")
@@ -304,13 +307,15 @@ def main():
                               f"but is not a same-host flow ({src_vm}->{dst_vm})")
                 continue
             ident_ok += 1
-        if ident_ok == 0:
-            errors.append("identity: no IPFIX data record decoded")
+        if ident_ok == 0 or ident_ok != data_recs:
+            errors.append(f"identity: {ident_ok} of {data_recs} IPFIX data records checked")
 
     for e in errors:
         print("MISMATCH " + e)
-    print(f"flows checked: {len(keys)}; expected records matched: {ok}/{len(expect)}; "
-          f"identity records checked: {ident_ok}; mismatches: {len(errors)}")
+    nrec = sum(v[2] for v in got.values())
+    print(f"flows checked: {len(keys)}; expected records matched: {ok}/{len(expect)} "
+          f"({nrec} records from nfdump); IPFIX data records with the right identity: "
+          f"{ident_ok}/{data_recs}; mismatches: {len(errors)}")
     return 1 if errors else 0
 
 
