@@ -61,7 +61,7 @@ def tshark_flows(pcap, vm_mac):
     for f in FIELDS:
         cmd += ["-e", f]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    flows = collections.defaultdict(lambda: [0, 0, 0, False])
+    flows = collections.defaultdict(lambda: [0, 0, 0, False, ""])
     for line in out.splitlines():
         v = dict(zip(FIELDS, line.split("|")))
         if v["ip.src"]:
@@ -95,6 +95,7 @@ def tshark_flows(pcap, vm_mac):
         f[1] += ln
         f[2] = max(f[2], int(v["frame.len"]))
         f[3] = f[3] or group
+        f[4] = v["eth.src"].lower()
     return flows
 
 
@@ -198,15 +199,20 @@ def main():
             if wanted(key):
                 keys.add(key)
     for key in sorted(keys):
-        senders = [n for n in truth if (key, "out") in truth[n]]
         receivers = [n for n in truth if (key, "in") in truth[n]]
         group = any(truth[n][(key, w)][3] for n in truth for w in ("out", "in")
                     if (key, w) in truth[n])
+        # the sender: the VM owning the source MAC (captured or not)
+        macs = {truth[n][(key, w)][4] for n in truth for w in ("out", "in")
+                if (key, w) in truth[n]}
+        senders = sorted({by_mac[m] for m in macs if m in by_mac})
         sender = senders[0] if senders else None
         if len(senders) > 1:
             errors.append(f"{key}: sent by several VMs {senders}: cannot tell")
             continue
         rtruth = any(p in a.receiver_truth for p in (key[3], key[4])) and key[2] in (6, 17)
+        if sender and sender not in truth:
+            rtruth = True   # no capture of the sender: the receiver's is the truth
         if sender:
             h = vms[sender]["host"]
             if rtruth and not group:
