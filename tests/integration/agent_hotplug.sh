@@ -53,7 +53,7 @@ seq_stream() { # seq_stream FROM TO PORT COUNT : a UDP stream, received in full
 seq_stream vm2 vm5 9001 200
 
 # ---- migrate vm2 (veth) and vm3 (TAP) to h2 --------------------------------
-bg_in_ns watch_h1 h1 "$VTAP" lab watch --count 4 --ready-file "$TMPDIR_T/w1" h1 >"$TMPDIR_T/watch-h1.json"
+bg_in_ns watch_h1 h1 "$VTAP" lab watch --count 2 --ready-file "$TMPDIR_T/w1" h1 >"$TMPDIR_T/watch-h1.json"
 bg_in_ns watch_h2 h2 "$VTAP" lab watch --count 2 --ready-file "$TMPDIR_T/w2" h2 >"$TMPDIR_T/watch-h2.json"
 wait_until 10 test -f "$TMPDIR_T/w1" -a -f "$TMPDIR_T/w2" || fail "lab watch did not start"
 for p in 9002 9003; do
