@@ -272,6 +272,7 @@ static void *identity_main(void *arg)
 {
 	struct identity *id = arg;
 
+	pthread_setname_np(pthread_self(), "vtap-ident");
 	pthread_mutex_lock(&id->mu);
 	for (;;) {
 		while (!id->stop && id->req_gen == id->done_gen)

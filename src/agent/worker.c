@@ -454,6 +454,11 @@ static void *worker_main(void *arg)
 	struct epoll_event evs[64];
 	uint64_t next_tick = mono_ms() + w->cfg.tick_ms, next_stats = mono_ms() + 1000;
 	bool stop = false;
+	char name[16];
+
+	/* top -H, perf and the benchmark find the capture threads by name */
+	snprintf(name, sizeof(name), "vtap-cap%u", w->cfg.index);
+	pthread_setname_np(pthread_self(), name);
 
 	while (!stop) {
 		uint64_t now = mono_ms();
