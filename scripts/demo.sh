@@ -123,8 +123,8 @@ EOC
 	# which port (exporter address + ifindex) belongs to which VM
 	for h in h1 h2; do
 		"$VTAP" agent status --socket "$tmp/$h.sock" -j |
-			jq -c --arg ip "$("$VTAP" lab status --prefix "$P" -j | jq -r --arg h "$h" \
-				'.inventory.hosts[] | select(.name == $h) | .mgmt_ip')" \
+			jq -c --arg ip "$(jq -r --arg h "$h" '.hosts[] | select(.name == $h) | .mgmt_ip' \
+				"/run/vtap/lab/$P/inventory.json")" \
 				'.ports[] | {key: "\($ip)/\(.ifindex)", value: (.vm.name // "unknown")}'
 	done | jq -s 'from_entries' >"$tmp/ports.json"
 	for p in "${pids[@]:1}"; do kill -TERM "$p"; done
