@@ -1,8 +1,9 @@
 # agent_helpers.bash — helpers shared by the agent's integration tests
 # (agent_*.sh), sourced after lib.sh. Not a test itself (test.sh runs *.sh).
 #
-#   agent_conf HOST [LINE...]   write $TMPDIR_T/HOST.conf: bridge br0 without
-#                               the uplink, libvirt test driver of HOST,
+#   agent_conf HOST [LINE...]   write $TMPDIR_T/HOST.conf: bridge br0 (or
+#                               $AGENT_BRIDGES) without the uplink, libvirt
+#                               test driver of HOST,
 #                               export to the collector in mgmt, control
 #                               socket $TMPDIR_T/HOST.sock; extra lines are
 #                               appended (sections and keys)
@@ -28,7 +29,7 @@ agent_conf() {
 		echo "name = $host"
 		echo "threads = 2"
 		echo "[ports]"
-		echo "bridge = br0"
+		echo "bridge = ${AGENT_BRIDGES:-br0}"
 		echo "exclude = up0"
 		echo "[identity]"
 		echo "libvirt = test:///run/vtap/lab/$LAB_PREFIX/$host.xml"
