@@ -53,13 +53,13 @@ expect "the interface alias names the VM" port_is vp-x \
 	'.vm.name == "extra" and .vm.uuid == "0b7b3a51-1d2e-4f00-9c1a-5c1d7a9e0099" and .identity_source == "alias"'
 
 # ---- a VM port renamed: same VM, matched by its MAC -------------------------
-check "vm2 talks" in_ns vm2 ping -c 2 -i 0.2 198.18.1.1
-$H link set vp-vm2 down
-$H link set vp-vm2 name vp-renamed
+check "vm1 talks" in_ns vm1 ping -c 2 -i 0.2 198.18.1.2
+$H link set vp-vm1 down
+$H link set vp-vm1 name vp-renamed
 $H link set vp-renamed up
 expect "the renamed port keeps its VM (libvirt, by MAC)" port_is vp-renamed \
-	'.vm.name == "vm2" and .identity_source == "libvirt"'
-port_gone vp-vm2 || fail "the old name is still listed"
+	'.vm.name == "vm1" and .identity_source == "libvirt"'
+port_gone vp-vm1 || fail "the old name is still listed"
 
 # ---- released and re-enslaved; an unconfigured bridge; a new MAC ---------------
 $H link set vp-x nomaster
