@@ -50,10 +50,10 @@ agent_status() {
 
 agent_start() {
 	local host=$1 ag_pid
-	bg_in_ns ag_pid "$host" sh -c "exec '$VTAP' agent -c '$TMPDIR_T/$host.conf' >>'$TMPDIR_T/agent-$host.log' 2>&1"
+	# the agent logs into the test's output (shown when the test fails)
+	bg_in_ns ag_pid "$host" "$VTAP" agent -c "$TMPDIR_T/$host.conf"
 	printf -v "AGENT_PID_$host" "%s" "$ag_pid"
-	wait_until 30 agent_status "$host" ||
-		fail "the agent of $host did not come up (log: $(tail -20 "$TMPDIR_T/agent-$host.log" 2>/dev/null))"
+	wait_until 30 agent_status "$host" || fail "the agent of $host did not come up"
 	echo "ok   agent of $host running (pid $ag_pid)"
 }
 
@@ -74,7 +74,7 @@ agent_stop() {
 	kill -TERM "${!var}"
 	wait "${!var}"
 	rc=$?
-	[ $rc -eq 0 ] || { tail -40 "$TMPDIR_T/agent-$host.log"; fail "the agent of $host exited with $rc after SIGTERM"; }
+	[ $rc -eq 0 ] || fail "the agent of $host exited with $rc after SIGTERM"
 	echo "ok   agent of $host exported everything and exited cleanly after SIGTERM"
 }
 
