@@ -103,6 +103,7 @@ unknown=$(tshark -n -r "$TMPDIR_T/ipfix.pcapng" -d udp.port==4739,cflow \
 [ -n "$unknown" ] || fail "no record of the unknown VM's flow names its port vp-x"
 echo "ok   the unknown VM's flows were exported with its port name: $(echo "$unknown" | tr '\n\t' '; ')"
 
+ip netns del "$X"
 lab_down >/dev/null
 compare_root_netns "$TMPDIR_T/root"
 echo PASS
