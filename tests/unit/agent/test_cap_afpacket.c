@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <linux/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -65,6 +66,14 @@ static int veth(const char *a, const char *b, const char *addr_a, const char *ad
 	return 0;
 }
 
+/* A test killed by its timeout still removes its namespaces. */
+static void on_signal(int sig)
+{
+	teardown();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* setup() : two namespaces joined by veth pairs cap0/cap1 (addressed)
  * and cap2/cap3 (bare). Exits 77 without the privilege. */
 static void setup(void)
@@ -92,6 +101,8 @@ static void setup(void)
 		exit(1);
 	}
 	atexit(teardown);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
 	fd_a = nl_netns_open(ns_a);
 	fd_b = nl_netns_open(ns_b);
 	sk_a = nl_netns_sock_open(fd_a, 0);
