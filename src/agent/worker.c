@@ -471,12 +471,18 @@ static void *worker_main(void *arg)
 		atomic_store(&w->qs, QS_IDLE);
 		n = epoll_wait(w->epfd, evs, ARRAY_SIZE(evs), tmo);
 		turn_begin(w);
+		bool cmds = false;
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.ptr == NULL)
-				run_cmds(w);
+				cmds = true;
 			else
 				read_port(w, evs[i].data.ptr, w->cfg.read_budget);
 		}
+		/* commands last: a removal hands the port back to the control
+		 * thread, which frees it, and a later event of this batch must
+		 * not name it any more */
+		if (cmds)
+			run_cmds(w);
 		now = mono_ms();
 		if (now >= next_tick) {
 			meter_tick(w->meter, wall_ms());
