@@ -140,6 +140,15 @@ for r in $RATES; do
 	rows+=("| vtap agent (1 capture thread) | $r | ${pps%.*} | $sent | $frames | $drops | $acc | $ns |")
 	echo "${rows[-1]}"
 done
+# tap latency: ports appearing while the agent runs (link event -> bound)
+for i in $(seq 20); do
+	"$VTAP" lab exec --prefix $P h1 -- ip link add "vp-b$i" type veth peer name "vp-b$i-p"
+	"$VTAP" lab exec --prefix $P h1 -- ip link set "vp-b$i" master br0 up
+done
+sleep 1
+lat=$(status | jq -r '[.ports[] | select(.name | startswith("vp-b")) | .tap_latency_us] | sort |
+	"\(length) ports: min \(.[0]) us, median \(.[length / 2 | floor]) us, max \(.[-1]) us"')
+for i in $(seq 20); do "$VTAP" lab exec --prefix $P h1 -- ip link del "vp-b$i"; done
 kill -TERM $apid
 wait $apid || true
 
@@ -169,6 +178,8 @@ for r in $RATES; do
 	echo "${rows[-1]}"
 done
 
+echo
+echo "tap latency (link event received -> capture bound), release build: $lat"
 echo
 echo "| meter | rate asked (pps) | rate achieved (pps) | sent | captured | dropped (reported) | captured + dropped = sent | CPU ns/packet |"
 echo "|---|---|---|---|---|---|---|---|"

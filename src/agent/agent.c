@@ -454,8 +454,14 @@ static int make_exporter(struct agent *a, struct vt_err *err)
 static int make_workers(struct agent *a, struct vt_err *err)
 {
 	const struct agent_conf *c = a->c;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n = c->agent.threads ? (unsigned)c->agent.threads : auto_threads();
 
+	/* more capture threads than cores only adds contention */
+	if (cpus > 0 && n > (unsigned)cpus) {
+		log_warn("agent: [agent] threads = %u but %ld cores: using %ld", n, cpus, cpus);
+		n = (unsigned)cpus;
+	}
 	n = VT_MIN(n, (unsigned)MAX_WORKERS);
 	for (unsigned i = 0; i < n; i++) {
 		struct worker_cfg wc = {
