@@ -17,6 +17,10 @@
 #   cap_start NAME NS [FILTER [SNAPLEN]]  dumpcap on eth0 of NS into
 #                               $TMPDIR_T/NAME.pcapng (headers only by default)
 #   cap_stop NAME               stop it (the file is complete afterwards)
+#   lab_quiet                   wait until the lab's own start-up chatter (the
+#                               MLD reports of new IPv6 addresses, repeated
+#                               for a second or two) is over: 2 s without an
+#                               ICMPv6 packet on the fabric (at most 30 s)
 
 COLLECTOR_IP=198.19.0.250
 COLLECTOR_PORT=4739
@@ -119,4 +123,15 @@ cap_stop() {
 # agent's own view of its ports
 port_ifindexes() {
 	agent_status "$1" -j | jq -r --arg h "$1" '.ports[] | "--host-ifindex=\($h):\(.name)=\(.ifindex)"'
+}
+
+lab_quiet() {
+	local i rc
+	for i in $(seq 15); do
+		rc=0
+		ip netns exec "$LAB_PREFIX-fabric" timeout 2 tcpdump -c 1 -nq -i vmnet icmp6 \
+			>/dev/null 2>&1 || rc=$?
+		[ $rc -eq 124 ] && return 0
+	done
+	fail "the lab never became quiet"
 }

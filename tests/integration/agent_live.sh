@@ -29,6 +29,9 @@ snapshot_root_netns "$TMPDIR_T/root"
 
 lab_up --hosts 2 --vms-per-host 3 >/dev/null
 inv=/run/vtap/lab/$LAB_PREFIX/inventory.json
+# the flows compared are those of this test: the lab's start-up chatter
+# must be over before the captures and the agents start
+lab_quiet
 for vm in vm1 vm2 vm3 vm4 vm5 vm6; do
 	in_ns "$vm" ethtool -K eth0 tso off gso off gro off >/dev/null ||
 		fail "cannot turn offloads off on $vm"
