@@ -221,6 +221,10 @@ def main():
                     errors.append(f"{key}: no receiver capture for the GSO check")
                     continue
                 pk, by = truth[dst_vm][(key, "in")][:2]
+            elif (key, "out") not in truth[sender]:
+                errors.append(f"{key}: others received it from {sender}, whose own capture "
+                              "does not have it (sent before its capture started?)")
+                continue
             else:
                 pk, by = truth[sender][(key, "out")][:2]
             expect[(host_ip[h], ifx[(h, vms[sender]["port"])], 0, key)] = (pk, by)
