@@ -15,6 +15,8 @@ extern const struct cmd cmd_config_keys;
 extern const struct cmd cmd_lab;
 extern const struct cmd cmd_decode;
 extern const struct cmd cmd_flowdecode;      /* src/collector/cmd_flowdecode.c */
+extern const struct cmd cmd_flows;
+extern const struct cmd cmd_store;
 
 #include "core/conf.h"
 /* Config schemas of every daemon, NULL-terminated (cmd_meta.c). */

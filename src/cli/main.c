@@ -15,6 +15,8 @@ static const struct cmd *const root_subs[] = {
 	&cmd_lab,
 	&cmd_decode,
 	&cmd_flowdecode,
+	&cmd_flows,
+	&cmd_store,
 	NULL,
 };
 
