@@ -12,8 +12,10 @@ extern const struct cmd cmd_help;
 extern const struct cmd cmd_man;
 extern const struct cmd cmd_docs;
 extern const struct cmd cmd_config_keys;
+extern const struct cmd cmd_agent;
 extern const struct cmd cmd_lab;
 extern const struct cmd cmd_decode;
+extern const struct cmd cmd_meter;
 extern const struct cmd cmd_flowdecode;      /* src/collector/cmd_flowdecode.c */
 extern const struct cmd cmd_flows;
 extern const struct cmd cmd_store;
