@@ -58,3 +58,95 @@ lab_act() {
 	rm -rf "$tmp"
 }
 lab_act
+
+# ---- act: the agent --------------------------------------------------------------
+# One `vtap agent` per hypervisor of a fresh lab, VM identities from the
+# libvirt test driver, IPFIX to nfcapd in the management network; VM-to-VM
+# traffic on one host and across hosts; the agent's own view (vtap agent
+# status), then the flows the collector stored, per VM, with VM names.
+agent_act() {
+	local P=demoa$$ tmp h pids=()
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "== agent: skipped (needs root for network namespaces)"
+		return 0
+	fi
+	for c in nfcapd nfdump jq iperf3; do
+		command -v $c >/dev/null || { echo "== agent: skipped ($c missing: scripts/deps.sh)"; return 0; }
+	done
+	tmp=$(mktemp -d)
+	# shellcheck disable=SC2064
+	trap "kill \${pids[*]} 2>/dev/null; '$VTAP' lab down --prefix $P >/dev/null 2>&1; rm -rf '$tmp'" EXIT
+	echo
+	echo "== agent: a lab with an agent per host, exporting IPFIX to nfcapd in mgmt"
+	"$VTAP" lab up --prefix "$P" --hosts 2 --vms-per-host 3 --no-ipv6 >/dev/null
+	mkdir -p "$tmp/nf"
+	"$VTAP" lab exec --prefix "$P" mgmt -- nfcapd -w "$tmp/nf" -p 4739 -b 198.19.0.250 -t 3600 \
+		-C none >/dev/null 2>&1 &
+	pids+=($!)
+	for h in h1 h2; do
+		cat >"$tmp/$h.conf" <<EOC
+[agent]
+name = $h
+[ports]
+bridge = br0
+exclude = up0
+[identity]
+libvirt = test:///run/vtap/lab/$P/$h.xml
+[export]
+collector = udp://198.19.0.250:4739
+[control]
+listen = unix:$tmp/$h.sock
+EOC
+		"$VTAP" lab exec --prefix "$P" "$h" -- "$VTAP" agent -c "$tmp/$h.conf" \
+			>"$tmp/agent-$h.log" 2>&1 &
+		pids+=($!)
+	done
+	for h in h1 h2; do
+		for _ in $(seq 100); do
+			"$VTAP" agent status --socket "$tmp/$h.sock" -j 2>/dev/null |
+				jq -e '[.ports[].identity_source] | all(. == "libvirt")' >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+	done
+	echo "== agent: traffic — vm1 pings vm2 (same host) and vm4 (other host); iperf3 TCP vm3 (TAP) -> vm5"
+	"$VTAP" lab exec --prefix "$P" vm1 -- ping -c 3 -i 0.2 -q 198.18.1.2 | tail -1
+	"$VTAP" lab exec --prefix "$P" vm1 -- ping -c 3 -i 0.2 -q 198.18.1.4 | tail -1
+	"$VTAP" lab exec --prefix "$P" vm5 -- iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	local srv=$!
+	sleep 0.5
+	"$VTAP" lab exec --prefix "$P" vm3 -- iperf3 -c 198.18.1.5 -p 5201 -n 2M -b 100M |
+		grep -E 'sender|receiver' || true
+	wait $srv || true
+	echo
+	echo "== agent: vtap agent status (h1)"
+	"$VTAP" agent status --socket "$tmp/h1.sock"
+	# which port (exporter address + ifindex) belongs to which VM
+	for h in h1 h2; do
+		"$VTAP" agent status --socket "$tmp/$h.sock" -j |
+			jq -c --arg ip "$(jq -r --arg h "$h" '.hosts[] | select(.name == $h) | .mgmt_ip' \
+				"/run/vtap/lab/$P/inventory.json")" \
+				'.ports[] | {key: "\($ip)/\(.ifindex)", value: (.vm.name // "unknown")}'
+	done | jq -s 'from_entries' >"$tmp/ports.json"
+	for p in "${pids[@]:1}"; do kill -TERM "$p"; done
+	for p in "${pids[@]:1}"; do wait "$p" || true; done
+	sleep 1
+	kill -TERM "${pids[0]}"
+	wait "${pids[0]}" || true
+	pids=()
+	echo
+	echo "== agent: the flows nfcapd stored, per VM (nfdump, names from the agents' ports)"
+	nfdump -R "$tmp/nf" -o json | jq -r --slurpfile m "$tmp/ports.json" '
+		.[] | select(.type == "FLOW") |
+		(if .direction == 1 then .output_snmp else .input_snmp end) as $if |
+		[($m[0]["\(.ip4_router)/\($if)"] // "?"),
+		 (if .direction == 1 then "in " else "out" end),
+		 "\(.src4_addr):\(.src_port // .icmp_type) -> \(.dst4_addr):\(.dst_port // .icmp_code)",
+		 (if .proto == 6 then "tcp" elif .proto == 17 then "udp" elif .proto == 1 then "icmp" else "\(.proto)" end),
+		 "\(.in_packets) pkts", "\(.in_bytes) bytes", "seen by \(.ip4_router)"] | @tsv' |
+		sort | column -t -s "$(printf '\t')"
+	echo "(each same-host flow appears once, at the sender's port; cross-host flows once per host)"
+	"$VTAP" lab down --prefix "$P" >/dev/null
+	trap - EXIT
+	rm -rf "$tmp"
+}
+agent_act

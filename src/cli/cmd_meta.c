@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "agent/agent.h"
 #include "cli/commands.h"
 #include "store/store.h"
 
@@ -114,6 +115,7 @@ const struct cmd cmd_docs = {
 
 /* Add each daemon's schema here. */
 const struct conf_schema *const vtap_conf_schemas[] = {
+	&agent_conf_schema,
 	&store_conf_schema,
 	NULL,
 };

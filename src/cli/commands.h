@@ -12,6 +12,7 @@ extern const struct cmd cmd_help;
 extern const struct cmd cmd_man;
 extern const struct cmd cmd_docs;
 extern const struct cmd cmd_config_keys;
+extern const struct cmd cmd_agent;
 extern const struct cmd cmd_lab;
 extern const struct cmd cmd_decode;
 extern const struct cmd cmd_meter;

@@ -12,6 +12,7 @@ static const struct cmd *const root_subs[] = {
 	&cmd_man,
 	&cmd_docs,
 	&cmd_config_keys,
+	&cmd_agent,
 	&cmd_lab,
 	&cmd_decode,
 	&cmd_meter,
