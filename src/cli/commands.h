@@ -13,6 +13,7 @@ extern const struct cmd cmd_man;
 extern const struct cmd cmd_docs;
 extern const struct cmd cmd_config_keys;
 extern const struct cmd cmd_lab;
+extern const struct cmd cmd_decode;
 
 #include "core/conf.h"
 /* Config schemas of every daemon, NULL-terminated (cmd_meta.c). */

@@ -13,6 +13,7 @@ static const struct cmd *const root_subs[] = {
 	&cmd_docs,
 	&cmd_config_keys,
 	&cmd_lab,
+	&cmd_decode,
 	NULL,
 };
 
