@@ -1,0 +1,1114 @@
+/* api.c — the collector's HTTP API (api.h).
+ *
+ * Routing and parameter validation happen on the loop thread; anything
+ * that may take time (a store query, walking every VM, asking each ingest
+ * thread for its decoder's statistics) is a job for the pool: a bounded
+ * queue (a full one answers 503) and a few threads that answer through
+ * http_defer. Every error is {"error": ..., "detail": ...} naming the bad
+ * parameter. */
+#include "collector/api.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector/collector.h"
+#include "collector/enrich.h"
+#include "collector/ingest.h"
+#include "collector/sink.h"
+#include "collector/vmstats.h"
+#include "core/compiler.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/out.h"
+#include "core/timeutil.h"
+#include "http/prom.h"
+#include "query/filter.h"
+#include "query/qout.h"
+#include "query/query.h"
+#include "store/store.h"
+
+#define API_THREADS 2
+#define API_QUEUE 32
+#define API_BODY_MAX (256u << 20)
+#define CALL_TIMEOUT_MS 10000
+#define JSON_CT "application/json"
+
+/* ---- jobs ---------------------------------------------------------------- */
+
+struct job;
+typedef void (*job_fn)(struct api *a, struct job *j);
+
+struct job {
+	job_fn fn;
+	struct http_defer *d;
+	char id[128];                    /* route parameter */
+	struct query q;                  /* /flows */
+	struct filter *filter;
+	enum out_fmt fmt;
+	uint64_t limit, window_ms;
+	int sort;
+	bool pretty;
+	struct job *next;
+};
+
+struct api {
+	struct api_ctx *x;
+	struct http_router *router;
+	struct http_server *srv;
+	pthread_t th[API_THREADS];
+	unsigned nth;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *head, *tail;
+	unsigned queued;
+	bool stop;
+	uint64_t jobs_run, jobs_refused;
+};
+
+void api_ctx_init(struct api_ctx *x)
+{
+	pthread_mutex_init(&x->mu, NULL);
+}
+
+void api_ctx_destroy(struct api_ctx *x)
+{
+	pthread_mutex_destroy(&x->mu);
+}
+
+void api_inventory_status(struct api_ctx *x, const char *error, size_t vms)
+{
+	pthread_mutex_lock(&x->mu);
+	x->inv_loads++;
+	if (error) {
+		x->inv_errors++;
+		snprintf(x->inv_error, sizeof(x->inv_error), "%s", error);
+	} else {
+		x->inv_error[0] = '\0';
+		x->inv_vms = vms;
+		x->inv_loaded_ms = wall_ms();
+	}
+	pthread_mutex_unlock(&x->mu);
+}
+
+static void job_free(struct job *j)
+{
+	filter_free(j->filter);
+	free(j);
+}
+
+static void *job_main(void *arg)
+{
+	struct api *a = arg;
+
+	for (;;) {
+		struct job *j;
+		pthread_mutex_lock(&a->mu);
+		while (!a->head && !a->stop)
+			pthread_cond_wait(&a->cv, &a->mu);
+		j = a->head;
+		if (!j) {
+			pthread_mutex_unlock(&a->mu);
+			return NULL;
+		}
+		a->head = j->next;
+		if (!a->head)
+			a->tail = NULL;
+		a->queued--;
+		a->jobs_run++;
+		pthread_mutex_unlock(&a->mu);
+		j->fn(a, j);
+		job_free(j);
+	}
+}
+
+/* Queues <j> (owned afterwards) answering <req> later; answers 503 itself
+ * when the queue is full. */
+static void submit(struct api *a, struct http_req *req, struct job *j)
+{
+	pthread_mutex_lock(&a->mu);
+	if (a->queued >= API_QUEUE || a->stop) {
+		a->jobs_refused++;
+		pthread_mutex_unlock(&a->mu);
+		job_free(j);
+		http_set_header(req, "Retry-After", "1");
+		http_respond_error(req, 503, "busy", "%d requests are waiting; retry later", API_QUEUE);
+		return;
+	}
+	pthread_mutex_unlock(&a->mu);
+	j->d = http_defer(req);
+	if (!j->d) {
+		job_free(j);
+		http_respond_error(req, 500, "out of memory", NULL);
+		return;
+	}
+	pthread_mutex_lock(&a->mu);
+	j->next = NULL;
+	if (a->tail)
+		a->tail->next = j;
+	else
+		a->head = j;
+	a->tail = j;
+	a->queued++;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+static struct job *job_new(job_fn fn, struct http_req *req)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	const char *p = http_req_query(req, "pretty");
+
+	if (!j)
+		return NULL;
+	j->fn = fn;
+	j->pretty = p && strcmp(p, "0") && strcmp(p, "false");
+	return j;
+}
+
+static void respond_vbuf(struct job *j, int status, const char *ct, struct vbuf *b)
+{
+	if (b->len >= b->max)
+		http_defer_error(j->d, 500, "response too large", "more than %u bytes", API_BODY_MAX);
+	else
+		http_defer_respond(j->d, status, ct, b->data, b->len);
+	j->d = NULL;
+	vbuf_free(b);
+}
+
+/* ---- parameters ---------------------------------------------------------- */
+
+static int param_u64(struct http_req *req, const char *key, uint64_t min, uint64_t max,
+		     uint64_t def, uint64_t *out)
+{
+	const char *v = http_req_query(req, key);
+
+	*out = def;
+	if (!v)
+		return 0;
+	if (parse_u64(v, min, max, out) < 0) {
+		http_respond_error(req, 400, "bad parameter", "%s: '%s' is not a number in %" PRIu64
+				   "..%" PRIu64, key, v, min, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int param_duration(struct http_req *req, const char *key, uint64_t def, uint64_t *out)
+{
+	const char *v = http_req_query(req, key);
+
+	*out = def;
+	if (!v)
+		return 0;
+	if (parse_duration_ms(v, out) < 0 || *out == 0) {
+		http_respond_error(req, 400, "bad parameter",
+				   "%s: '%s' is not a duration (e.g. 60s, 5m, 1h)", key, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- /api/v1/status ------------------------------------------------------ */
+
+static void status_json(struct api *a, struct jw *w)
+{
+	struct api_ctx *x = a->x;
+	struct sink_stats ks;
+	struct store_stats ss;
+	char ab[64];
+	uint64_t now = wall_ms();
+
+	jw_str(w, "version", VTAP_VERSION);
+	jw_uint(w, "pid", (uint64_t)getpid());
+	jw_uint(w, "started_ms", x->started_ms);
+	jw_uint(w, "uptime_ms", now - x->started_ms);
+	jw_obj_open(w, "listen");
+	jw_arr_open(w, "udp");
+	for (size_t i = 0; x->ig && i < ingest_nlisten(x->ig); i++)
+		jw_str(w, NULL, ingest_listen_addr(x->ig, i, ab, sizeof(ab)));
+	jw_arr_close(w);
+	jw_arr_open(w, "tcp");
+	for (size_t i = 0; x->tcp && i < tcp_ingest_nlisten(x->tcp); i++)
+		jw_str(w, NULL, tcp_ingest_listen_addr(x->tcp, i, ab, sizeof(ab)));
+	jw_arr_close(w);
+	jw_str(w, "api", api_addr(a, 0));
+	jw_obj_close(w);
+
+	jw_obj_open(w, "ingest");
+	struct ingest_worker_stats tot;
+	memset(&tot, 0, sizeof(tot));
+	jw_arr_open(w, "workers");
+	for (unsigned i = 0; x->ig && i < ingest_workers(x->ig); i++) {
+		struct ingest_worker_stats st;
+		ingest_worker_stats(x->ig, i, &st);
+		jw_obj_open(w, NULL);
+		jw_uint(w, "worker", i);
+		jw_uint(w, "datagrams", st.path.datagrams);
+		jw_uint(w, "bytes", st.path.bytes);
+		jw_uint(w, "records", st.path.records);
+		jw_uint(w, "rejected", st.path.rejected);
+		jw_uint(w, "truncated", st.truncated);
+		jw_uint(w, "kernel_drops", st.kernel_drops);
+		jw_uint(w, "rows_dropped", st.path.rows_dropped);
+		jw_uint(w, "templates_loaded", st.path.templates_loaded);
+		jw_uint(w, "template_saves", st.path.template_saves);
+		jw_uint(w, "template_save_errors", st.path.template_save_errors);
+		jw_obj_close(w);
+		tot.path.datagrams += st.path.datagrams;
+		tot.path.bytes += st.path.bytes;
+		tot.path.records += st.path.records;
+		tot.path.rejected += st.path.rejected;
+		tot.path.rows_dropped += st.path.rows_dropped;
+		tot.truncated += st.truncated;
+		tot.kernel_drops += st.kernel_drops;
+	}
+	jw_arr_close(w);
+	jw_uint(w, "receive_buffer", x->ig ? ingest_rcvbuf(x->ig) / 2 : 0);
+	jw_uint(w, "datagrams", tot.path.datagrams);
+	jw_uint(w, "bytes", tot.path.bytes);
+	jw_uint(w, "records", tot.path.records);
+	jw_uint(w, "rejected", tot.path.rejected);
+	jw_uint(w, "truncated", tot.truncated);
+	jw_uint(w, "kernel_drops", tot.kernel_drops);
+	jw_uint(w, "rows_dropped", tot.path.rows_dropped);
+	if (x->tcp) {
+		struct tcp_ingest_stats ts;
+		tcp_ingest_get_stats(x->tcp, &ts);
+		jw_obj_open(w, "tcp");
+		jw_uint(w, "accepted", ts.accepted);
+		jw_uint(w, "active", ts.active);
+		jw_uint(w, "refused", ts.refused);
+		jw_uint(w, "closed_peer", ts.closed_peer);
+		jw_uint(w, "closed_idle", ts.closed_idle);
+		jw_uint(w, "closed_error", ts.closed_error);
+		jw_uint(w, "desync", ts.desync);
+		jw_uint(w, "bytes", ts.bytes);
+		jw_uint(w, "messages", ts.path.datagrams);
+		jw_uint(w, "records", ts.path.records);
+		jw_uint(w, "rejected", ts.path.rejected);
+		jw_uint(w, "rows_dropped", ts.path.rows_dropped);
+		jw_uint(w, "templates_loaded", ts.path.templates_loaded);
+		jw_obj_close(w);
+	}
+	jw_obj_close(w);
+
+	sink_get_stats(x->sink, &ks);
+	jw_obj_open(w, "writer");
+	jw_uint(w, "queued", ks.queued);
+	jw_uint(w, "queue_peak", ks.queue_peak);
+	jw_uint(w, "rows_in", ks.rows_in);
+	jw_uint(w, "rows_written", ks.rows_written);
+	jw_uint(w, "rows_dropped", ks.rows_dropped);
+	jw_uint(w, "rows_lost", ks.rows_lost);
+	jw_uint(w, "waits", ks.waits);
+	jw_uint(w, "held", ks.held);
+	jw_uint(w, "held_now", ks.held_now);
+	jw_uint(w, "hold_overflow", ks.hold_overflow);
+	jw_uint(w, "metered_vms", ks.metered_vms);
+	jw_uint(w, "metered_hosts", ks.metered_hosts);
+	jw_obj_close(w);
+
+	store_stats(x->store, &ss);
+	jw_obj_open(w, "store");
+	jw_str(w, "dir", x->conf->store.dir);
+	jw_uint(w, "rows_appended", ss.rows_appended);
+	jw_uint(w, "rows_flushed", ss.rows_flushed);
+	jw_uint(w, "rows_pending", ss.rows_pending);
+	jw_uint(w, "rows_lost", ss.rows_lost);
+	jw_uint(w, "flushes", ss.flushes);
+	jw_uint(w, "flush_errors", ss.flush_errors);
+	jw_uint(w, "last_flush_ms", ss.last_flush_ms);
+	jw_uint(w, "rows", ss.rows);
+	jw_uint(w, "bytes_on_disk", ss.bytes_on_disk);
+	jw_uint(w, "partitions", ss.partitions);
+	jw_uint(w, "oldest_ms", ss.oldest_ms);
+	jw_uint(w, "newest_ms", ss.newest_ms);
+	jw_obj_close(w);
+
+	vmstats_json_totals(x->vs, w, "totals");
+
+	pthread_mutex_lock(&x->mu);
+	jw_obj_open(w, "inventory");
+	jw_uint(w, "files", x->conf->inv.file.n);
+	jw_uint(w, "vms", x->inv_vms);
+	jw_uint(w, "loads", x->inv_loads);
+	jw_uint(w, "errors", x->inv_errors);
+	jw_uint(w, "loaded_ms", x->inv_loaded_ms);
+	jw_str(w, "last_error", x->inv_error);
+	jw_obj_close(w);
+	pthread_mutex_unlock(&x->mu);
+}
+
+static void h_status(struct http_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct vbuf b;
+	struct jw w;
+
+	vbuf_init(&b, 1 << 20);
+	jw_init(&w, &b, http_req_query(req, "pretty") != NULL);
+	jw_obj_open(&w, NULL);
+	status_json(a, &w);
+	jw_obj_close(&w);
+	if (w.err)
+		http_respond_error(req, 500, "response too large", NULL);
+	else
+		http_respond_json(req, 200, &b);
+	vbuf_free(&b);
+}
+
+/* ---- /api/v1/flows ------------------------------------------------------- */
+
+static void j_flows(struct api *a, struct job *j)
+{
+	struct query_result *res = NULL;
+	struct vt_err err = { 0 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+	struct out o;
+	int r;
+
+	r = query_run(a->x->store, &j->q, &res, &err);
+	if (r < 0) {
+		http_defer_error(j->d, r == -E2BIG ? 422 : 500, "query failed", "%s", err.msg);
+		return;
+	}
+	fp = open_memstream(&buf, &len);
+	if (!fp) {
+		query_result_free(res);
+		http_defer_error(j->d, 500, "out of memory", NULL);
+		return;
+	}
+	out_init(&o, fp, j->fmt, j->pretty);
+	r = qout_print(&o, &j->q, res, j->fmt == OUT_FMT_TEXT);
+	out_finish(&o);
+	fclose(fp);
+	query_result_free(res);
+	if (r < 0)
+		http_defer_error(j->d, 500, "out of memory", NULL);
+	else
+		http_defer_respond(j->d, 200,
+				   j->fmt == OUT_FMT_JSON ? JSON_CT
+				   : j->fmt == OUT_FMT_CSV ? "text/csv; charset=utf-8"
+							   : "text/plain; charset=utf-8",
+				   buf, len);
+	free(buf);
+}
+
+static void h_flows(struct http_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct job *j = job_new(j_flows, req);
+	struct vt_err err = { 0 };
+	const char *v;
+	uint64_t now = wall_ms(), u;
+
+	if (!j) {
+		http_respond_error(req, 500, "out of memory", NULL);
+		return;
+	}
+	j->q.until_ms = UINT64_MAX;
+	if ((v = http_req_query(req, "since")) && parse_time_ms(v, now, &j->q.since_ms) < 0) {
+		http_respond_error(req, 400, "bad parameter",
+				   "since: '%s' is not a time (e.g. 1h, 1700000000, 2026-11-21T10:00:00Z)", v);
+		goto fail;
+	}
+	if ((v = http_req_query(req, "until")) && parse_time_ms(v, now, &j->q.until_ms) < 0) {
+		http_respond_error(req, 400, "bad parameter",
+				   "until: '%s' is not a time (e.g. 10m, 1700000000, 2026-11-21T10:00:00Z)", v);
+		goto fail;
+	}
+	if (j->q.until_ms < j->q.since_ms) {
+		http_respond_error(req, 400, "bad parameter", "until is before since");
+		goto fail;
+	}
+	if ((v = http_req_query(req, "aggregate")) && v[0] &&
+	    query_parse_keys(v, j->q.keys, &j->q.nkeys, &err) < 0) {
+		http_respond_error(req, 400, "bad parameter", "aggregate: %s", err.msg);
+		goto fail;
+	}
+	v = http_req_query(req, "sort");
+	if (!v || !strcmp(v, "bytes"))
+		j->q.sort = QS_BYTES;
+	else if (!strcmp(v, "packets"))
+		j->q.sort = QS_PACKETS;
+	else if (!strcmp(v, "flows"))
+		j->q.sort = QS_FLOWS;
+	else {
+		http_respond_error(req, 400, "bad parameter", "sort: '%s' is not bytes, packets or flows", v);
+		goto fail;
+	}
+	if (param_u64(req, "limit", 0, UINT64_MAX, 100, &u) < 0)
+		goto fail;
+	j->q.limit = u;
+	if (param_u64(req, "max_groups", 1, UINT64_MAX, QUERY_DEFAULT_MAX_GROUPS, &u) < 0)
+		goto fail;
+	j->q.max_groups = u;
+	/* a listing of everything is bounded like any other answer */
+	j->q.max_rows = 1000000;
+	v = http_req_query(req, "oldest");
+	j->q.oldest_first = v && strcmp(v, "0") && strcmp(v, "false");
+	v = http_req_query(req, "format");
+	if (!v || !strcmp(v, "json"))
+		j->fmt = OUT_FMT_JSON;
+	else if (!strcmp(v, "csv"))
+		j->fmt = OUT_FMT_CSV;
+	else if (!strcmp(v, "text"))
+		j->fmt = OUT_FMT_TEXT;
+	else {
+		http_respond_error(req, 400, "bad parameter", "format: '%s' is not json, csv or text", v);
+		goto fail;
+	}
+	j->filter = filter_compile(http_req_query(req, "filter"), &err);
+	if (!j->filter) {
+		http_respond_error(req, 400, "bad filter", "%s", err.msg);
+		goto fail;
+	}
+	j->q.filter = j->filter;
+	submit(a, req, j);
+	return;
+fail:
+	job_free(j);
+}
+
+/* ---- VMs ----------------------------------------------------------------- */
+
+static void j_vms(struct api *a, struct job *j)
+{
+	struct vbuf b;
+	struct jw w;
+
+	vbuf_init(&b, API_BODY_MAX);
+	jw_init(&w, &b, j->pretty);
+	jw_obj_open(&w, NULL);
+	jw_uint(&w, "now_ms", wall_ms());
+	vmstats_json_totals(a->x->vs, &w, "totals");
+	vmstats_json_list(a->x->vs, &w, "vms", a->x->zones, wall_ms(), j->window_ms,
+			  (enum vms_sort)j->sort, j->limit);
+	jw_obj_close(&w);
+	respond_vbuf(j, 200, JSON_CT, &b);
+}
+
+static int vms_params(struct http_req *req, struct job *j)
+{
+	const char *v = http_req_query(req, "sort");
+
+	if (!v || !strcmp(v, "bytes"))
+		j->sort = VMS_SORT_BYTES;
+	else if (!strcmp(v, "name"))
+		j->sort = VMS_SORT_NAME;
+	else {
+		http_respond_error(req, 400, "bad parameter", "sort: '%s' is not bytes or name", v);
+		return -EINVAL;
+	}
+	if (param_u64(req, "limit", 0, UINT64_MAX, 0, &j->limit) < 0 ||
+	    param_duration(req, "window", 60000, &j->window_ms) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static void h_vms(struct http_req *req, void *arg)
+{
+	struct job *j = job_new(j_vms, req);
+
+	if (!j) {
+		http_respond_error(req, 500, "out of memory", NULL);
+		return;
+	}
+	if (vms_params(req, j) < 0) {
+		job_free(j);
+		return;
+	}
+	submit(arg, req, j);
+}
+
+static void j_vm(struct api *a, struct job *j)
+{
+	struct vbuf b;
+	struct jw w;
+
+	vbuf_init(&b, API_BODY_MAX);
+	jw_init(&w, &b, j->pretty);
+	jw_obj_open(&w, NULL);
+	jw_uint(&w, "now_ms", wall_ms());
+	if (vmstats_json_vm(a->x->vs, &w, "vm", j->id, a->x->zones, wall_ms(), j->window_ms) < 0) {
+		vbuf_free(&b);
+		http_defer_error(j->d, 404, "unknown VM", "no statistics for a VM named '%s'", j->id);
+		j->d = NULL;
+		return;
+	}
+	jw_obj_close(&w);
+	respond_vbuf(j, 200, JSON_CT, &b);
+}
+
+static void h_vm(struct http_req *req, void *arg)
+{
+	struct job *j = job_new(j_vm, req);
+	const char *id = http_req_param(req, "id");
+
+	if (!j) {
+		http_respond_error(req, 500, "out of memory", NULL);
+		return;
+	}
+	if (!id || strlen(id) >= sizeof(j->id) || vms_params(req, j) < 0) {
+		if (id && strlen(id) >= sizeof(j->id))
+			http_respond_error(req, 400, "bad parameter", "VM name too long");
+		job_free(j);
+		return;
+	}
+	snprintf(j->id, sizeof(j->id), "%s", id);
+	submit(arg, req, j);
+}
+
+/* ---- exporters ----------------------------------------------------------- */
+
+#define MAX_EXPORTERS_LISTED 2000000
+
+struct exp_row {
+	struct fd_exporter_stats st;
+	unsigned worker;
+};
+
+struct exp_collect {
+	pthread_mutex_t mu;
+	struct exp_row *v;
+	size_t n, cap;
+	bool full;
+	unsigned worker;
+	/* detail */
+	const struct vt_addr *only;
+	struct flowdec_tmpl_info tmpl[256];
+	size_t ntmpl;
+};
+
+static void exp_cb(void *arg, const struct fd_exporter_stats *st)
+{
+	struct exp_collect *c = arg;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct exp_row *v;
+		if (cap > MAX_EXPORTERS_LISTED || !(v = realloc(c->v, cap * sizeof(*v)))) {
+			c->full = true;
+			return;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n].st = *st;
+	c->v[c->n].worker = c->worker;
+	c->n++;
+}
+
+static void exp_each(unsigned worker, struct flowdec *fd, void *arg)
+{
+	struct exp_collect *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	c->worker = worker;
+	if (c->only) {
+		struct fd_exporter_stats st;
+		if (flowdec_exporter_stats(fd, c->only, &st) == 0) {
+			exp_cb(c, &st);
+			c->ntmpl = flowdec_exporter_templates(fd, c->only, c->tmpl, ARRAY_SIZE(c->tmpl));
+			if (c->ntmpl > ARRAY_SIZE(c->tmpl))
+				c->ntmpl = ARRAY_SIZE(c->tmpl);
+		}
+	} else {
+		flowdec_foreach_exporter(fd, exp_cb, c);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+static int cmp_exp(const void *a, const void *b)
+{
+	const struct exp_row *x = a, *y = b;
+
+	if (x->st.last_seen_ms != y->st.last_seen_ms)
+		return x->st.last_seen_ms > y->st.last_seen_ms ? -1 : 1;
+	return addr_cmp(&x->st.addr, &y->st.addr);
+}
+
+/* Gathers every ingest thread's exporters (heap state owned by the caller:
+ * a worker that times out may still write into it, so it is freed only
+ * when every call returned). */
+static int exp_gather(struct api *a, struct exp_collect *c)
+{
+	int r = 0;
+
+	if (a->x->ig)
+		r = ingest_each(a->x->ig, exp_each, c, CALL_TIMEOUT_MS);
+	if (r == 0 && a->x->tcp)
+		r = tcp_ingest_each(a->x->tcp, a->x->ig ? ingest_workers(a->x->ig) : 0, exp_each, c,
+				    CALL_TIMEOUT_MS);
+	pthread_mutex_lock(&c->mu);
+	qsort(c->v, c->n, sizeof(*c->v), cmp_exp);
+	pthread_mutex_unlock(&c->mu);
+	return r;
+}
+
+static void exp_json(struct api *a, struct jw *w, const struct exp_row *e)
+{
+	const struct fd_exporter_stats *s = &e->st;
+	char ab[VT_ADDRSTRLEN], wb[16];
+	unsigned nw = a->x->ig ? ingest_workers(a->x->ig) : 0;
+
+	if (e->worker >= nw)
+		snprintf(wb, sizeof(wb), "tcp");
+	else
+		snprintf(wb, sizeof(wb), "udp-%u", e->worker);
+	jw_str(w, "address", addr_fmt(&s->addr, ab, sizeof(ab)));
+	jw_str(w, "worker", wb);
+	jw_uint(w, "first_seen_ms", s->first_seen_ms);
+	jw_uint(w, "last_seen_ms", s->last_seen_ms);
+	jw_uint(w, "packets", s->packets);
+	jw_uint(w, "bytes", s->bytes);
+	jw_obj_open(w, "packets_by_version");
+	jw_uint(w, "netflow5", s->packets_v5);
+	jw_uint(w, "netflow9", s->packets_v9);
+	jw_uint(w, "ipfix", s->packets_ipfix);
+	jw_uint(w, "sflow5", s->packets_sflow);
+	jw_obj_close(w);
+	jw_uint(w, "records", s->records);
+	jw_uint(w, "options_records", s->options_records);
+	jw_uint(w, "errors", s->errors);
+	jw_obj_open(w, "errors_by_reason");
+	for (int k = 0; k < FD_ERR__COUNT; k++)
+		if (s->error[k])
+			jw_uint(w, flowdec_err_name((enum fd_err)k), s->error[k]);
+	jw_obj_close(w);
+	jw_uint(w, "held_sets", s->held_sets);
+	jw_uint(w, "late_sets", s->late_sets);
+	jw_uint(w, "no_template_sets", s->no_template_sets);
+	jw_uint(w, "sequence_gaps", s->seq_gaps);
+	jw_uint(w, "sequence_lost", s->seq_lost);
+	jw_uint(w, "sequence_resets", s->seq_resets);
+	jw_uint(w, "sequence_quirks", s->seq_quirks);
+	jw_uint(w, "templates", s->templates);
+	jw_uint(w, "templates_defined", s->templates_defined);
+	jw_uint(w, "templates_withdrawn", s->templates_withdrawn);
+	jw_uint(w, "templates_evicted", s->templates_evicted);
+	jw_uint(w, "sampling", s->sampling);
+	jw_uint(w, "sflow_flow_samples", s->sflow_flow_samples);
+	jw_uint(w, "sflow_counter_samples", s->sflow_counter_samples);
+}
+
+static struct exp_collect *exp_collect_new(void)
+{
+	struct exp_collect *c = calloc(1, sizeof(*c));
+
+	if (c)
+		pthread_mutex_init(&c->mu, NULL);
+	return c;
+}
+
+static void exp_collect_free(struct exp_collect *c, int r)
+{
+	/* after a timeout a worker may still write into it: leak on purpose */
+	if (!c || r == -ETIMEDOUT)
+		return;
+	free(c->v);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+static void j_exporters(struct api *a, struct job *j)
+{
+	struct exp_collect *c = exp_collect_new();
+	struct vbuf b;
+	struct jw w;
+	int r;
+
+	if (!c) {
+		http_defer_error(j->d, 500, "out of memory", NULL);
+		return;
+	}
+	r = exp_gather(a, c);
+	if (r < 0) {
+		http_defer_error(j->d, 503, "ingest threads busy", "%s", strerror(-r));
+		exp_collect_free(c, r);
+		return;
+	}
+	vbuf_init(&b, API_BODY_MAX);
+	jw_init(&w, &b, j->pretty);
+	jw_obj_open(&w, NULL);
+	jw_uint(&w, "now_ms", wall_ms());
+	jw_uint(&w, "exporters", c->n);
+	jw_bool(&w, "truncated", c->full);
+	jw_arr_open(&w, "list");
+	for (size_t i = 0; i < c->n && (!j->limit || i < j->limit); i++) {
+		jw_obj_open(&w, NULL);
+		exp_json(a, &w, &c->v[i]);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	exp_collect_free(c, 0);
+	respond_vbuf(j, 200, JSON_CT, &b);
+}
+
+static void h_exporters(struct http_req *req, void *arg)
+{
+	struct job *j = job_new(j_exporters, req);
+
+	if (!j) {
+		http_respond_error(req, 500, "out of memory", NULL);
+		return;
+	}
+	if (param_u64(req, "limit", 0, UINT64_MAX, 0, &j->limit) < 0) {
+		job_free(j);
+		return;
+	}
+	submit(arg, req, j);
+}
+
+static void j_exporter(struct api *a, struct job *j)
+{
+	struct exp_collect *c = exp_collect_new();
+	struct vt_addr addr;
+	struct vbuf b;
+	struct jw w;
+	int r;
+
+	if (!c) {
+		http_defer_error(j->d, 500, "out of memory", NULL);
+		return;
+	}
+	addr_parse(j->id, &addr);
+	c->only = &addr;
+	r = exp_gather(a, c);
+	if (r < 0 || !c->n) {
+		if (r < 0)
+			http_defer_error(j->d, 503, "ingest threads busy", "%s", strerror(-r));
+		else
+			http_defer_error(j->d, 404, "unknown exporter", "no exporter %s", j->id);
+		exp_collect_free(c, r);
+		return;
+	}
+	vbuf_init(&b, 1 << 20);
+	jw_init(&w, &b, j->pretty);
+	jw_obj_open(&w, NULL);
+	/* the same address over UDP and TCP: two decoders, two entries */
+	jw_arr_open(&w, "sessions");
+	for (size_t i = 0; i < c->n; i++) {
+		jw_obj_open(&w, NULL);
+		exp_json(a, &w, &c->v[i]);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_arr_open(&w, "templates");
+	for (size_t i = 0; i < c->ntmpl; i++) {
+		jw_obj_open(&w, NULL);
+		jw_uint(&w, "version", c->tmpl[i].version);
+		jw_uint(&w, "domain", c->tmpl[i].domain);
+		jw_uint(&w, "id", c->tmpl[i].id);
+		jw_bool(&w, "options", c->tmpl[i].options);
+		jw_uint(&w, "fields", c->tmpl[i].nfields);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	exp_collect_free(c, 0);
+	respond_vbuf(j, 200, JSON_CT, &b);
+}
+
+static void h_exporter(struct http_req *req, void *arg)
+{
+	const char *id = http_req_param(req, "addr");
+	struct vt_addr addr;
+	struct job *j;
+
+	if (!id || addr_parse(id, &addr) < 0) {
+		http_respond_error(req, 400, "bad parameter", "'%s' is not an IP address", id ? id : "");
+		return;
+	}
+	j = job_new(j_exporter, req);
+	if (!j) {
+		http_respond_error(req, 500, "out of memory", NULL);
+		return;
+	}
+	snprintf(j->id, sizeof(j->id), "%s", id);
+	submit(arg, req, j);
+}
+
+/* ---- zones --------------------------------------------------------------- */
+
+static void h_zones(struct http_req *req, void *arg)
+{
+	struct api *a = arg;
+	const struct collector_conf *c = a->x->conf;
+	struct vbuf b;
+	struct jw w;
+
+	vbuf_init(&b, 1 << 22);
+	jw_init(&w, &b, http_req_query(req, "pretty") != NULL);
+	jw_obj_open(&w, NULL);
+	jw_arr_open(&w, "zones");
+	for (size_t i = 0; i < c->nzones; i++) {
+		jw_obj_open(&w, NULL);
+		jw_uint(&w, "index", i + 1);
+		jw_str(&w, "name", c->zones[i].name);
+		const struct conf_strlist *l[3] = { &c->zones[i].vm, &c->zones[i].attr, &c->zones[i].net };
+		static const char *const keys[3] = { "vm", "attr", "net" };
+		for (int k = 0; k < 3; k++) {
+			jw_arr_open(&w, keys[k]);
+			for (size_t m = 0; m < l[k]->n; m++)
+				jw_str(&w, NULL, l[k]->v[m]);
+			jw_arr_close(&w);
+		}
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	http_respond_json(req, 200, &b);
+	vbuf_free(&b);
+}
+
+/* ---- /metrics ------------------------------------------------------------ */
+
+static void metrics_ingest(struct api *a, struct prom *p)
+{
+	struct api_ctx *x = a->x;
+	unsigned nw = x->ig ? ingest_workers(x->ig) : 0;
+	struct ingest_worker_stats st[INGEST_MAX_WORKERS];
+	char wb[16];
+	static const struct {
+		const char *name, *help;
+		int kind;
+	} fam[] = {
+		{ "vtap_ingest_datagrams_total", "Datagrams received by a UDP worker.", 0 },
+		{ "vtap_ingest_bytes_total", "Bytes of the datagrams received.", 1 },
+		{ "vtap_ingest_records_total", "Flow records decoded.", 2 },
+		{ "vtap_ingest_rejected_total", "Datagrams the decoder refused whole.", 3 },
+		{ "vtap_ingest_kernel_drops_total",
+		  "Datagrams the kernel dropped on a worker's sockets (receive buffer full).", 4 },
+		{ "vtap_ingest_truncated_total", "Datagrams larger than the receive buffer.", 5 },
+		{ "vtap_ingest_rows_dropped_total", "Rows dropped because the writer queue stayed full.", 6 },
+	};
+
+	for (unsigned i = 0; i < nw; i++)
+		ingest_worker_stats(x->ig, i, &st[i]);
+	for (size_t f = 0; f < ARRAY_SIZE(fam); f++) {
+		prom_family(p, fam[f].name, PROM_COUNTER, fam[f].help);
+		for (unsigned i = 0; i < nw; i++) {
+			const uint64_t v[] = { st[i].path.datagrams, st[i].path.bytes, st[i].path.records,
+					       st[i].path.rejected, st[i].kernel_drops, st[i].truncated,
+					       st[i].path.rows_dropped };
+			snprintf(wb, sizeof(wb), "udp-%u", i);
+			prom_u64(p, v[fam[f].kind], "worker", wb, NULL);
+		}
+	}
+	if (x->tcp) {
+		struct tcp_ingest_stats ts;
+		tcp_ingest_get_stats(x->tcp, &ts);
+		prom_family(p, "vtap_tcp_connections", PROM_GAUGE, "IPFIX-over-TCP connections open.");
+		prom_u64(p, ts.active, NULL);
+		prom_family(p, "vtap_tcp_accepted_total", PROM_COUNTER, "IPFIX-over-TCP connections accepted.");
+		prom_u64(p, ts.accepted, NULL);
+		prom_family(p, "vtap_tcp_messages_total", PROM_COUNTER, "IPFIX messages received over TCP.");
+		prom_u64(p, ts.path.datagrams, NULL);
+		prom_family(p, "vtap_tcp_records_total", PROM_COUNTER, "Flow records decoded from TCP.");
+		prom_u64(p, ts.path.records, NULL);
+		prom_family(p, "vtap_tcp_desync_total", PROM_COUNTER,
+			    "TCP streams closed because their IPFIX framing was lost.");
+		prom_u64(p, ts.desync, NULL);
+	}
+}
+
+static void metrics_exporters(struct api *a, struct prom *p, struct exp_collect *c)
+{
+	uint64_t max = a->x->conf->main.metrics_exporters;
+	size_t n = c->n < max ? c->n : (size_t)max;
+	char ab[VT_ADDRSTRLEN];
+	static const char *const names[] = {
+		"vtap_exporter_packets_total", "vtap_exporter_records_total",
+		"vtap_exporter_sequence_gaps_total", "vtap_exporter_sequence_lost_total",
+		"vtap_exporter_no_template_sets_total",
+	};
+	static const char *const helps[] = {
+		"Export packets (datagrams, TCP messages) from an exporter.",
+		"Flow records decoded from an exporter.",
+		"Times an exporter's sequence number jumped forward.",
+		"Records (v9: packets) the sequence numbers say were lost.",
+		"Data sets whose template never came.",
+	};
+
+	prom_family(p, "vtap_exporters", PROM_GAUGE, "Exporters tracked by the decoders.");
+	prom_u64(p, c->n, NULL);
+	for (size_t f = 0; f < ARRAY_SIZE(names); f++) {
+		prom_family(p, names[f], PROM_COUNTER, helps[f]);
+		for (size_t i = 0; i < n; i++) {
+			const struct fd_exporter_stats *s = &c->v[i].st;
+			const uint64_t v[] = { s->packets, s->records, s->seq_gaps, s->seq_lost,
+					       s->no_template_sets };
+			prom_u64(p, v[f], "exporter", addr_fmt(&s->addr, ab, sizeof(ab)), NULL);
+		}
+	}
+	prom_family(p, "vtap_exporter_errors_total", PROM_COUNTER,
+		    "Decode errors of an exporter, by reason.");
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < FD_ERR__COUNT; k++)
+			if (c->v[i].st.error[k])
+				prom_u64(p, c->v[i].st.error[k], "exporter",
+					 addr_fmt(&c->v[i].st.addr, ab, sizeof(ab)), "reason",
+					 flowdec_err_name((enum fd_err)k), NULL);
+	prom_family(p, "vtap_exporter_templates", PROM_GAUGE, "Templates held for an exporter.");
+	for (size_t i = 0; i < n; i++)
+		prom_u64(p, c->v[i].st.templates, "exporter",
+			 addr_fmt(&c->v[i].st.addr, ab, sizeof(ab)), NULL);
+}
+
+static void j_metrics(struct api *a, struct job *j)
+{
+	struct api_ctx *x = a->x;
+	struct exp_collect *c = exp_collect_new();
+	struct sink_stats ks;
+	struct store_stats ss;
+	struct vbuf b;
+	struct prom p;
+	int r;
+
+	if (!c) {
+		http_defer_error(j->d, 500, "out of memory", NULL);
+		return;
+	}
+	r = exp_gather(a, c);
+	if (r < 0) {
+		http_defer_error(j->d, 503, "ingest threads busy", "%s", strerror(-r));
+		exp_collect_free(c, r);
+		return;
+	}
+	vbuf_init(&b, API_BODY_MAX);
+	prom_init(&p, &b);
+	prom_family(&p, "vtap_collector_uptime_seconds", PROM_GAUGE, "Seconds since the collector started.");
+	prom_u64(&p, (wall_ms() - x->started_ms) / 1000, NULL);
+	metrics_ingest(a, &p);
+	sink_get_stats(x->sink, &ks);
+	prom_family(&p, "vtap_writer_queue_batches", PROM_GAUGE, "Row batches waiting for the writer.");
+	prom_u64(&p, ks.queued, NULL);
+	prom_family(&p, "vtap_writer_rows_total", PROM_COUNTER, "Rows the writer appended to the store.");
+	prom_u64(&p, ks.rows_written, NULL);
+	prom_family(&p, "vtap_writer_rows_dropped_total", PROM_COUNTER,
+		    "Rows dropped: the writer queue stayed full past queue_wait.");
+	prom_u64(&p, ks.rows_dropped, NULL);
+	prom_family(&p, "vtap_writer_rows_lost_total", PROM_COUNTER, "Rows the store refused (append errors).");
+	prom_u64(&p, ks.rows_lost, NULL);
+	store_stats(x->store, &ss);
+	prom_family(&p, "vtap_store_rows_flushed_total", PROM_COUNTER, "Rows written to segment files.");
+	prom_u64(&p, ss.rows_flushed, NULL);
+	prom_family(&p, "vtap_store_rows_pending", PROM_GAUGE, "Rows buffered for the next flush.");
+	prom_u64(&p, ss.rows_pending, NULL);
+	prom_family(&p, "vtap_store_bytes", PROM_GAUGE, "Bytes of segment files on disk.");
+	prom_u64(&p, ss.bytes_on_disk, NULL);
+	prom_family(&p, "vtap_store_flush_errors_total", PROM_COUNTER, "Flushes that failed.");
+	prom_u64(&p, ss.flush_errors, NULL);
+	metrics_exporters(a, &p, c);
+	exp_collect_free(c, 0);
+	vmstats_metrics(x->vs, &p);
+	http_server_metrics(a->srv, &p);
+	r = prom_finish(&p);
+	if (r < 0) {
+		vbuf_free(&b);
+		http_defer_error(j->d, 500, "metrics", "%s", strerror(-r));
+		return;
+	}
+	http_defer_respond(j->d, 200, PROM_CONTENT_TYPE, b.data, b.len);
+	vbuf_free(&b);
+}
+
+static void h_metrics(struct http_req *req, void *arg)
+{
+	struct job *j = job_new(j_metrics, req);
+
+	if (!j) {
+		http_respond_error(req, 500, "out of memory", NULL);
+		return;
+	}
+	submit(arg, req, j);
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+struct api *api_new(struct evloop *ev, const struct http_server_conf *conf, struct api_ctx *x,
+		    struct vt_err *err)
+{
+	struct api *a = calloc(1, sizeof(*a));
+	static const struct {
+		const char *path;
+		http_handler_fn fn;
+	} routes[] = {
+		{ "/api/v1/status", h_status },
+		{ "/api/v1/flows", h_flows },
+		{ "/api/v1/vms", h_vms },
+		{ "/api/v1/vms/{id}", h_vm },
+		{ "/api/v1/exporters", h_exporters },
+		{ "/api/v1/exporters/{addr}", h_exporter },
+		{ "/api/v1/zones", h_zones },
+		{ "/metrics", h_metrics },
+	};
+
+	if (!a) {
+		vt_err_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	a->x = x;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	a->router = http_router_new();
+	if (!a->router)
+		goto oom;
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++)
+		if (http_router_add(a->router, HTTP_GET, routes[i].path, routes[i].fn, a) < 0)
+			goto oom;
+	a->srv = http_server_new(ev, conf, a->router);
+	if (!a->srv)
+		goto oom;
+	if (http_server_listen_conf(a->srv, err) < 0)
+		goto fail;
+	for (unsigned i = 0; i < API_THREADS; i++) {
+		if (pthread_create(&a->th[i], NULL, job_main, a)) {
+			vt_err_set(err, -EAGAIN, "cannot start the API threads");
+			goto fail;
+		}
+		a->nth++;
+	}
+	return a;
+oom:
+	vt_err_set(err, -ENOMEM, "out of memory");
+fail:
+	api_free(a);
+	return NULL;
+}
+
+const char *api_addr(const struct api *a, unsigned i)
+{
+	return a && a->srv ? http_server_addr(a->srv, i) : NULL;
+}
+
+void api_free(struct api *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->stop = true;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	for (unsigned i = 0; i < a->nth; i++)
+		pthread_join(a->th[i], NULL);
+	/* jobs never started are answered by the server's cancel */
+	for (struct job *j = a->head, *n; j; j = n) {
+		n = j->next;
+		http_defer_error(j->d, 503, "shutting down", NULL);
+		job_free(j);
+	}
+	http_server_free(a->srv);
+	http_router_free(a->router);
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->cv);
+	free(a);
+}
