@@ -1,0 +1,123 @@
+# collector_lib.bash — helpers for the collector's integration tests
+# (source after lib.sh; not a test: scripts/test.sh runs *.sh only).
+#
+#   coll_start NAME [-o KEY=VALUE ...]   start `vtap collector` with its store,
+#                    state and ready file under $TMPDIR_T/NAME; sets
+#                    COLL_PID, COLL_API (host:port), COLL_UDP, COLL_TCP,
+#                    COLL_DIR; stopped on exit
+#   coll_stop        SIGTERM and wait (a clean stop stores everything)
+#   coll_api PATH    GET http://$COLL_API/PATH (fails on a non-2xx answer)
+#   coll_settle      wait until the collector has decoded and written
+#                    everything it received (counters stable for 1 s)
+#   nf_start DIR PORT [ARGS]  start nfcapd writing DIR on 127.0.0.1:PORT; NF_PID
+#   nf_drain PORT    wait until nfcapd has read everything queued for it
+#   nf_stop          SIGTERM nfcapd and wait (it writes its file then)
+#   wait_udp_port PORT    wait until something listens on UDP PORT
+
+COLL_PID=""
+NF_PID=""
+
+coll_start() {
+	local name=$1
+	shift
+	COLL_DIR=$TMPDIR_T/$name
+	mkdir -p "$COLL_DIR"
+	rm -f "$COLL_DIR/ready.json"
+	"$VTAP" collector -o "store.dir=$COLL_DIR/store" -o "collector.state_dir=$COLL_DIR/state" \
+		-o "api.listen=127.0.0.1:0" --ready-file "$COLL_DIR/ready.json" "$@" \
+		>>"$COLL_DIR/collector.log" 2>&1 &
+	COLL_PID=$!
+	on_exit "kill -9 $COLL_PID 2>/dev/null"
+	if ! wait_until 30 test -s "$COLL_DIR/ready.json"; then
+		cat "$COLL_DIR/collector.log" >&2
+		fail "collector $name did not start"
+	fi
+	COLL_API=$(jq -r .api "$COLL_DIR/ready.json")
+	COLL_UDP=$(jq -r '.udp[0] // ""' "$COLL_DIR/ready.json")
+	COLL_TCP=$(jq -r '.tcp[0] // ""' "$COLL_DIR/ready.json")
+}
+
+coll_stop() {
+	[ -n "$COLL_PID" ] || return 0
+	kill -TERM "$COLL_PID" 2>/dev/null
+	if ! wait "$COLL_PID"; then
+		cat "$COLL_DIR/collector.log" >&2
+		fail "collector exited with an error"
+	fi
+	COLL_PID=""
+}
+
+coll_api() {
+	curl -sf --max-time 30 "http://$COLL_API/$1"
+}
+
+_coll_counts() {
+	coll_api api/v1/status | jq -c '[.ingest.datagrams, (.ingest.tcp.messages // 0),
+		.writer.rows_in + .writer.rows_dropped, .ingest.records + (.ingest.tcp.records // 0),
+		.writer.rows_written + .writer.rows_lost, .writer.queued]'
+}
+
+coll_settle() {
+	local prev="" cur stable=0 i
+	for i in $(seq 300); do
+		cur=$(_coll_counts) || fail "collector API not answering"
+		# every decoded record handed over and written, nothing queued
+		if [ "$cur" == "$prev" ] && jq -e '.[2] == .[3] and .[4] == .[2] and .[5] == 0' \
+			<<<"$cur" >/dev/null; then
+			stable=$((stable + 1))
+			[ $stable -ge 5 ] && return 0
+		else
+			stable=0
+		fi
+		prev=$cur
+		sleep 0.2
+	done
+	fail "collector did not settle: $cur"
+}
+
+wait_udp_port() {
+	wait_until 10 sh -c "ss -Hlun 'sport = :$1' | grep -q ." || fail "nothing listens on UDP $1"
+}
+
+nf_start() {
+	local dir=$1 port=$2
+	shift 2
+	mkdir -p "$dir"
+	nfcapd -w "$dir" -p "$port" -b 127.0.0.1 -t 3600 -B 4194304 "$@" >"$dir.log" 2>&1 &
+	NF_PID=$!
+	on_exit "kill -9 $NF_PID 2>/dev/null"
+	wait_udp_port "$port"
+}
+
+# udp_backlog PORT : bytes waiting in the receive queue of the socket on PORT
+udp_backlog() {
+	ss -Hlun "sport = :$1" | awk '{s += $2} END {print s + 0}'
+}
+
+# nf_drain PORT : wait until nfcapd has read everything queued on PORT (it
+# stops reading at SIGTERM: what is still queued then is lost to it)
+nf_drain() {
+	local i n=0
+	for i in $(seq 600); do
+		if [ "$(udp_backlog "$1")" -eq 0 ]; then
+			n=$((n + 1))
+			[ $n -ge 10 ] && return 0
+		else
+			n=0
+		fi
+		sleep 0.1
+	done
+	fail "nfcapd on port $1 does not drain its socket"
+}
+
+nf_stop() {
+	[ -n "$NF_PID" ] || return 0
+	kill -TERM "$NF_PID" 2>/dev/null
+	wait "$NF_PID" 2>/dev/null
+	NF_PID=""
+}
+
+# rss_kb PID : resident memory of a process in KiB
+rss_kb() {
+	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+}
