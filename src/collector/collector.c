@@ -92,6 +92,9 @@ static const struct conf_key main_keys[] = {
 	  false },
 	{ "tcp_idle_timeout", CONF_DURATION, M(tcp_idle_ms), 0, 86400000, "10m",
 	  "a TCP exporter silent this long is disconnected (0: never)", NULL, NULL, NULL, false },
+	{ "tcp_close_grace", CONF_DURATION, M(tcp_close_grace_ms), 0, 60000, "2s",
+	  "at stop, each TCP exporter gets a FIN and is read until it closes its side, at most "
+	  "this long (an exporter that reacts to the FIN loses nothing)", NULL, NULL, NULL, false },
 	{ "metrics_exporters", CONF_UINT, M(metrics_exporters), 0, 1000000, "1000",
 	  "exporters with their own series in /metrics (the most recently seen); the API lists all",
 	  NULL, NULL, NULL, false },
@@ -541,6 +544,7 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 		tc.nlisten = c->main.tcp_listen.n;
 		tc.max_conns = c->main.tcp_max_conns;
 		tc.idle_timeout_ms = c->main.tcp_idle_ms;
+		tc.close_grace_ms = c->main.tcp_close_grace_ms;
 		tc.batch_delay_ms = c->main.batch_delay_ms;
 		tc.state_dir = c->main.state_dir;
 		tc.template_save_ms = c->main.template_save_ms;

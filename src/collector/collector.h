@@ -54,6 +54,7 @@ struct coll_main_conf {             /* [collector] */
 	uint64_t template_save_ms;
 	uint64_t tcp_max_conns;
 	uint64_t tcp_idle_ms;
+	uint64_t tcp_close_grace_ms;
 	uint64_t metrics_exporters;     /* per-exporter series in /metrics */
 	int log_level;
 };

@@ -176,7 +176,10 @@ void ingest_path_finish(struct ingest_path *p)
 	if (!p->fd)
 		return;
 	ingest_path_flush(p);
-	if (p->tmpl_path && flowdec_template_generation(p->fd) != p->saved_gen)
+	/* also an empty file: the set of files tells the next start which
+	 * worker count wrote them */
+	if (p->tmpl_path && (flowdec_template_generation(p->fd) != p->saved_gen ||
+			     access(p->tmpl_path, F_OK) < 0))
 		ingest_path_save(p);
 }
 
@@ -227,6 +230,7 @@ struct ingest {
 	unsigned nw;
 	bool started;
 	volatile bool stop;
+	bool stale_files;                /* template files of another worker count */
 	uint64_t rcvbuf;
 	/* ingest_each() */
 	pthread_mutex_t call_mu, mu;
@@ -242,45 +246,71 @@ static void tmpl_name(char *buf, size_t len, const char *dir, unsigned i, unsign
 	snprintf(buf, len, "%s/templates-udp-%u-of-%u.bin", dir, i, n);
 }
 
-/* Loads the templates of each worker: its own file when the worker count
- * is the one the files were written with, else every UDP file there is. */
+/* Loads the templates of each worker: its own file when every template
+ * file there was written with this worker count (the steering is the
+ * same: each exporter comes back to the worker that saved it), else every
+ * file into every worker (the steering changed; bounds apply, and each
+ * worker's next save writes its own file under the new name). */
 static void load_templates(struct ingest *ig)
 {
 	char path[4096];
 	DIR *d;
 	struct dirent *de;
-	bool own = true;
+	bool mixed = false;
 
-	for (unsigned i = 0; i < ig->nw; i++) {
-		tmpl_name(path, sizeof(path), ig->c.state_dir, i, ig->nw);
-		if (access(path, F_OK) < 0)
-			own = false;
-	}
-	if (own) {
-		for (unsigned i = 0; i < ig->nw; i++) {
-			tmpl_name(path, sizeof(path), ig->c.state_dir, i, ig->nw);
-			ingest_path_load(&ig->w[i].path, path);
-		}
-		return;
-	}
 	d = opendir(ig->c.state_dir);
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
 		unsigned a, b;
 		char tail[8];
+		if (sscanf(de->d_name, "templates-udp-%u-of-%u.bi%1s", &a, &b, tail) == 3 &&
+		    (b != ig->nw || a >= b))
+			mixed = true;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		unsigned a, b;
+		char tail[8];
 		if (sscanf(de->d_name, "templates-udp-%u-of-%u.bi%1s", &a, &b, tail) != 3)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", ig->c.state_dir, de->d_name);
+		if (!mixed) {
+			ingest_path_load(&ig->w[a].path, path);
+			continue;
+		}
 		log_info("collector: worker count changed (%u -> %u): every worker loads %s", b,
 			 ig->nw, de->d_name);
 		for (unsigned i = 0; i < ig->nw; i++) {
 			ingest_path_load(&ig->w[i].path, path);
-			/* saved under the new name at the first save */
-			ig->w[i].path.saved_gen = 0;
+			ig->w[i].path.saved_gen = UINT64_MAX;   /* save under the new name */
 		}
 	}
 	closedir(d);
+	ig->stale_files = mixed;
+}
+
+/* After a worker-count change, once every worker saved its own file, the
+ * files of the old count go. */
+static void remove_stale(struct ingest *ig)
+{
+	char path[4096];
+	DIR *d;
+	struct dirent *de;
+
+	if (!ig->stale_files || !(d = opendir(ig->c.state_dir)))
+		return;
+	while ((de = readdir(d))) {
+		unsigned a, b;
+		char tail[8];
+		if (sscanf(de->d_name, "templates-udp-%u-of-%u.bi%1s", &a, &b, tail) == 3 &&
+		    b != ig->nw) {
+			snprintf(path, sizeof(path), "%s/%s", ig->c.state_dir, de->d_name);
+			unlink(path);
+		}
+	}
+	closedir(d);
+	ig->stale_files = false;
 }
 
 struct ingest *ingest_new(const struct ingest_conf *c, struct sink *sink, struct enrich *en,
@@ -467,6 +497,11 @@ void ingest_stop(struct ingest *ig)
 	for (unsigned i = 0; i < ig->nw; i++)
 		pthread_join(ig->w[i].th, NULL);
 	ig->started = false;
+	bool saved = true;
+	for (unsigned i = 0; i < ig->nw; i++)
+		saved &= ig->w[i].path.st.template_save_errors == 0;
+	if (saved)
+		remove_stale(ig);
 }
 
 void ingest_free(struct ingest *ig)

@@ -143,6 +143,7 @@ struct tcp_ingest_conf {
 	size_t nlisten;
 	uint64_t max_conns;
 	uint64_t idle_timeout_ms;        /* a silent connection is closed */
+	uint64_t close_grace_ms;         /* at stop: wait for exporters to close */
 	uint64_t batch_delay_ms;
 	const char *state_dir;
 	uint64_t template_save_ms;
@@ -161,8 +162,9 @@ struct tcp_ingest;
 struct tcp_ingest *tcp_ingest_new(const struct tcp_ingest_conf *c, struct sink *sink,
 				  struct enrich *en, struct vt_err *err);
 int tcp_ingest_start(struct tcp_ingest *t);
-/* tcp_ingest_stop() : stops accepting, reads what every connection has
- * delivered, decodes it, saves templates, closes. */
+/* tcp_ingest_stop() : stops accepting, sends every exporter a FIN, reads
+ * until each closes its side (or close_grace passes), decodes it all,
+ * saves templates, closes. */
 void tcp_ingest_stop(struct tcp_ingest *t);
 void tcp_ingest_free(struct tcp_ingest *t);
 size_t tcp_ingest_nlisten(const struct tcp_ingest *t);

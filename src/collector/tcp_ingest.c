@@ -5,9 +5,14 @@
  * most one partial message, < 64 KiB, buffered per connection) and decoded
  * by this thread's own decode path (ingest.h), keyed by the exporter's
  * address like UDP. A stream that loses framing is closed (the exporter
- * reconnects and starts with templates). A stop reads everything each
- * connection has delivered before closing, so what the kernel acknowledged
- * is decoded and stored. */
+ * reconnects and starts with templates).
+ *
+ * Stopping loses nothing an exporter sent: the listeners close, every
+ * connection gets a FIN (shutdown(SHUT_WR): "this collector is going
+ * away") and is read until the exporter closes its side or close_grace
+ * passes. An exporter that watches for the FIN (poll POLLRDHUP before a
+ * write), stops writing, closes and reconnects has every message it wrote
+ * decoded: what was in flight when the FIN was sent is still read. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -62,7 +67,8 @@ struct tcp_ingest {
 	uint8_t *rbuf;
 	int efd;
 	struct ev_io eio;
-	struct ev_timer tick;
+	struct ev_timer tick, grace;
+	bool closing;
 	pthread_t th;
 	bool started;
 	volatile bool stop;
@@ -130,13 +136,21 @@ static bool conn_read(struct tcp_ingest *t, struct tconn *c, unsigned max)
 	return true;
 }
 
+static void finish_all(struct tcp_ingest *t);
+
 static void on_conn(struct evloop *ev, struct ev_io *io, uint32_t events)
 {
 	struct tconn *c = io->arg;
+	struct tcp_ingest *t = c->t;
 
 	(void)ev;
 	(void)events;
-	conn_read(c->t, c, READS_PER_WAKE);
+	conn_read(t, c, READS_PER_WAKE);
+	/* closing: the last exporter has said goodbye */
+	if (t->closing && !t->conns) {
+		ev_timer_stop(t->ev, &t->grace);
+		finish_all(t);
+	}
 }
 
 static void on_accept(struct evloop *ev, struct ev_io *io, uint32_t events)
@@ -212,14 +226,9 @@ static void run_call(struct tcp_ingest *t)
 	pthread_mutex_unlock(&t->mu);
 }
 
-static void shutdown_all(struct tcp_ingest *t)
+/* The end: whatever each connection still holds is decoded, then closed. */
+static void finish_all(struct tcp_ingest *t)
 {
-	for (size_t i = 0; i < t->nl; i++) {
-		ev_io_del(t->ev, &t->l[i].io);
-		close(t->l[i].fd);
-		t->l[i].fd = -1;
-	}
-	/* what each exporter's connection delivered is decoded */
 	while (t->conns) {
 		struct tconn *c = t->conns;
 		if (conn_read(t, c, UINT32_MAX))
@@ -228,6 +237,34 @@ static void shutdown_all(struct tcp_ingest *t)
 	run_call(t);
 	ingest_path_finish(&t->path);
 	ev_stop(t->ev);
+}
+
+static void on_grace(struct evloop *ev, struct ev_timer *tm)
+{
+	(void)ev;
+	finish_all(tm->arg);
+}
+
+/* Stop: no new connections; tell each exporter with a FIN and keep
+ * reading until it closes (on_conn sees EOF) or the grace period ends. */
+static void start_closing(struct tcp_ingest *t)
+{
+	if (t->closing)
+		return;
+	t->closing = true;
+	for (size_t i = 0; i < t->nl; i++) {
+		ev_io_del(t->ev, &t->l[i].io);
+		close(t->l[i].fd);
+		t->l[i].fd = -1;
+	}
+	for (struct tconn *c = t->conns; c; c = c->next)
+		shutdown(c->fd, SHUT_WR);
+	if (!t->conns || !t->c.close_grace_ms) {
+		finish_all(t);
+		return;
+	}
+	ev_timer_init(&t->grace, on_grace, t);
+	ev_timer_start(t->ev, &t->grace, t->c.close_grace_ms, 0);
 }
 
 static void on_event(struct evloop *ev, struct ev_io *io, uint32_t events)
@@ -241,7 +278,7 @@ static void on_event(struct evloop *ev, struct ev_io *io, uint32_t events)
 		log_ratelimited(LOG_LVL_WARN, "collector: eventfd: %s", strerror(errno));
 	run_call(t);
 	if (t->stop)
-		shutdown_all(t);
+		start_closing(t);
 }
 
 static void on_tick(struct evloop *ev, struct ev_timer *tm)
