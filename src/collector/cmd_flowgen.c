@@ -49,7 +49,7 @@ static const char *const tmpl_names[] = { "once", "every", "never", "interval", 
 struct flowgen_opts {
 	const char *to, *tcp;
 	int format;
-	uint64_t exporters;
+	uint64_t exporters, first;
 	const char *src_base;
 	uint64_t sport;
 	uint64_t records;
@@ -73,6 +73,9 @@ static const struct opt_def flowgen_opt_defs[] = {
 	  "ipfix" },
 	{ "exporters", 'e', OPT_UINT, O(exporters), "N", "exporters to play (needs --src-base when > 1)",
 	  1, GEN_MAX_EXPORTERS, NULL, "1" },
+	{ "first-exporter", 0, OPT_UINT, O(first), "I",
+	  "number of the first exporter played (its records and template follow from it; "
+	  "split a population over several processes)", 0, GEN_MAX_EXPORTERS, NULL, "0" },
 	{ "src-base", 0, OPT_STR, O(src_base), "ADDR",
 	  "source address of exporter 0; exporter i sends from ADDR + i (must be local, e.g. 127.1.0.1)",
 	  0, 0, NULL, NULL },
@@ -241,9 +244,10 @@ static void put_record(struct gen *g, struct vt_wr *w, uint64_t e, uint64_t n, u
 
 /* build_msg() : the next message of exporter <e> into <buf>; returns its
  * length (0 when the exporter has nothing left). */
-static size_t build_msg(struct gen *g, uint64_t e, uint8_t *buf, size_t cap, uint64_t now)
+static size_t build_msg(struct gen *g, uint64_t slot, uint8_t *buf, size_t cap, uint64_t now)
 {
-	struct gexp *x = &g->ex[e];
+	struct gexp *x = &g->ex[slot];
+	uint64_t e = g->o->first + slot;   /* the exporter's number */
 	struct vt_wr w = wr_init(buf, cap);
 	size_t hdr = g->v9 ? 20 : 16, rl = rec_len(g, e), k = 0, max;
 	bool tmpl;
