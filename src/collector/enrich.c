@@ -432,8 +432,9 @@ static int vm_add_ip(struct inv_vm *vm, const struct json_val *v, const char *sr
 }
 
 static int parse_vm(struct inventory *inv, const struct json_val *o, size_t idx, const char *src,
-		    struct inv_vm *vm, struct inv_attr *attrs, struct vt_err *err)
+		    struct inv_vm *vm, struct vt_err *err)
 {
+	struct inv_attr attrs[INV_MAX_ATTRS];
 	char nb[32];
 	int r;
 
@@ -494,7 +495,13 @@ static int parse_vm(struct inventory *inv, const struct json_val *o, size_t idx,
 	if (!vm->name[0] && uuid_is_nil(vm->uuid))
 		return vt_err_set(err, -EINVAL, "inventory %s: vms[%zu] has neither a name nor a uuid",
 				  src, idx);
-	vm->attr = attrs;
+	/* exactly what this VM has (the caller frees it) */
+	if (vm->nattr) {
+		vm->attr = malloc(vm->nattr * sizeof(*vm->attr));
+		if (!vm->attr)
+			return vt_err_set(err, -ENOMEM, "inventory %s: out of memory", src);
+		memcpy(vm->attr, attrs, vm->nattr * sizeof(*vm->attr));
+	}
 	return 0;
 }
 
@@ -538,7 +545,6 @@ int inv_parse_json(struct inventory *inv, const char *text, size_t len, const ch
 	struct json_val *doc;
 	const struct json_val *vms, *hosts;
 	struct inv_vm *vmv = NULL;
-	struct inv_attr *attrv = NULL;
 	struct inv_host *hostv = NULL;
 	size_t nvm = 0, nhost = 0;
 	struct vt_err jerr = { 0 };
@@ -564,15 +570,13 @@ int inv_parse_json(struct inventory *inv, const char *text, size_t len, const ch
 	nvm = vms ? vms->u.list.n : 0;
 	nhost = hosts ? hosts->u.list.n : 0;
 	vmv = calloc(nvm + 1, sizeof(*vmv));
-	attrv = calloc((nvm + 1) * INV_MAX_ATTRS, sizeof(*attrv));
 	hostv = calloc(nhost + 1, sizeof(*hostv));
-	if (!vmv || !attrv || !hostv) {
+	if (!vmv || !hostv) {
 		r = vt_err_set(err, -ENOMEM, "inventory %s: out of memory", source);
 		goto out;
 	}
 	for (size_t i = 0; i < nvm; i++)
-		if ((r = parse_vm(inv, vms->u.list.items[i], i, source, &vmv[i],
-				  &attrv[i * INV_MAX_ATTRS], err)) < 0)
+		if ((r = parse_vm(inv, vms->u.list.items[i], i, source, &vmv[i], err)) < 0)
 			goto out;
 	for (size_t i = 0; i < nhost; i++)
 		if ((r = parse_host(hosts->u.list.items[i], i, source, &hostv[i], err)) < 0)
@@ -591,8 +595,9 @@ oom:
 out:
 	if (r < 0)
 		inv->st.source_errors++;
+	for (size_t i = 0; vmv && i < nvm; i++)
+		free(vmv[i].attr);
 	free(vmv);
-	free(attrv);
 	free(hostv);
 	json_free(doc);
 	return r;
