@@ -5,6 +5,8 @@
 #                    state and ready file under $TMPDIR_T/NAME; sets
 #                    COLL_PID, COLL_API (host:port), COLL_UDP, COLL_TCP,
 #                    COLL_DIR; stopped on exit
+#                    With COLL_NS set (a lab member: mgmt), it runs there and
+#                    coll_api reaches it there.
 #   coll_stop        SIGTERM and wait (a clean stop stores everything)
 #   coll_api PATH    GET http://$COLL_API/PATH (fails on a non-2xx answer)
 #   coll_settle      wait until the collector has decoded and written
@@ -23,7 +25,9 @@ coll_start() {
 	COLL_DIR=$TMPDIR_T/$name
 	mkdir -p "$COLL_DIR"
 	rm -f "$COLL_DIR/ready.json"
-	"$VTAP" collector -o "store.dir=$COLL_DIR/store" -o "collector.state_dir=$COLL_DIR/state" \
+	local pre=()
+	[ -n "${COLL_NS:-}" ] && pre=("$VTAP" lab exec "$COLL_NS" --)
+	"${pre[@]}" "$VTAP" collector -o "store.dir=$COLL_DIR/store" -o "collector.state_dir=$COLL_DIR/state" \
 		-o "api.listen=127.0.0.1:0" --ready-file "$COLL_DIR/ready.json" "$@" \
 		>>"$COLL_DIR/collector.log" 2>&1 &
 	COLL_PID=$!
@@ -48,7 +52,9 @@ coll_stop() {
 }
 
 coll_api() {
-	curl -sf --max-time 30 "http://$COLL_API/$1"
+	local pre=()
+	[ -n "${COLL_NS:-}" ] && pre=("$VTAP" lab exec "$COLL_NS" --)
+	"${pre[@]}" curl -sf --max-time 30 "http://$COLL_API/$1"
 }
 
 _coll_counts() {
