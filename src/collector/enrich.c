@@ -847,11 +847,6 @@ const struct inv_host *enrich_host_by_addr(const struct enrich_snap *s, const st
 
 /* ---- attribution ------------------------------------------------------- */
 
-bool vm_known(const struct vm_ident *v)
-{
-	return v->name[0] || !uuid_is_nil(v->uuid);
-}
-
 static bool same_vm(const struct vm_ident *a, const struct vm_ident *b)
 {
 	if (!uuid_is_nil(a->uuid) && !uuid_is_nil(b->uuid))

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/conf.h"
 #include "core/err.h"
@@ -166,8 +167,18 @@ struct enrich_info {
 void enrich_flow(const struct enrich_snap *s, const struct flow_rec *r, struct flow_attr *a,
 		 struct enrich_info *info);
 
-/* vm_known() : the identity names a VM (UUID or name). */
-bool vm_known(const struct vm_ident *v);
+/* vm_known() : the identity names a VM (UUID or name). Inline: it runs
+ * several times per record on the ingest and writer paths. */
+static inline bool vm_known(const struct vm_ident *v)
+{
+	uint64_t a, b;
+
+	if (v->name[0])
+		return true;
+	memcpy(&a, v->uuid, 8);
+	memcpy(&b, v->uuid + 8, 8);
+	return (a | b) != 0;
+}
 
 /* ---- count once --------------------------------------------------------
  *

@@ -412,8 +412,17 @@ static void decide(struct sink *s, const struct flow_row *row, uint64_t now, boo
 {
 	const struct flow_rec *r = &row->rec;
 	const struct flow_attr *a = &row->attr;
-	enum obs_side side = enrich_obs_side(r, a);
 	bool sv = vm_known(&a->src_vm), dv = vm_known(&a->dst_vm);
+
+	/* the common case of plain NetFlow: no VM anywhere, counted once */
+	if (!sv && !dv && !vm_known(&r->vm)) {
+		if (s->vs) {
+			struct vmstats_hint h = { true, NULL, NULL };
+			vmstats_add(s->vs, r, a, &h, now);
+		}
+		return;
+	}
+	enum obs_side side = enrich_obs_side(r, a);
 	bool sm = sv && metered(s, &a->src_vm, now), dm = dv && metered(s, &a->dst_vm, now);
 	bool primary = enrich_is_primary(r, a, sm, dm);
 	bool open = side == OBS_DST ? sv && !sm : side == OBS_NONE && ((sv && !sm) || (dv && !dm));
