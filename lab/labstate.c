@@ -675,12 +675,14 @@ uint64_t lab_proc_start(pid_t pid)
 	return strtoull(p + 1, NULL, 10);
 }
 
-bool lab_proc_is_tapd(pid_t pid, const char *prefix, uint64_t start)
+/* tapd_cmdline() : whether <pid> runs `vtap lab tapd` for lab <prefix>
+ * and, when <vm> is not NULL, for that VM. */
+static bool tapd_cmdline(pid_t pid, const char *prefix, const char *vm)
 {
 	char path[64], buf[4096];
 	ssize_t n;
 	int fd;
-	bool lab = false, tapd = false, ours = false;
+	bool lab = false, tapd = false, ours = false, its = vm == NULL;
 
 	if (pid <= 1)
 		return false;
@@ -701,8 +703,20 @@ bool lab_proc_is_tapd(pid_t pid, const char *prefix, uint64_t start)
 			tapd = true;
 		else if (strcmp(prev, "--prefix") == 0 && strcmp(a, prefix) == 0)
 			ours = true;
+		else if (vm && strcmp(prev, "--vm") == 0 && strcmp(a, vm) == 0)
+			its = true;
 	}
-	if (!(lab && tapd && ours))
+	return lab && tapd && ours && its;
+}
+
+bool lab_proc_is_tapd(pid_t pid, const char *prefix, uint64_t start)
+{
+	if (!tapd_cmdline(pid, prefix, NULL))
 		return false;
 	return start == 0 || lab_proc_start(pid) == start;
+}
+
+bool lab_proc_is_tapd_of(pid_t pid, const char *prefix, const char *vm)
+{
+	return tapd_cmdline(pid, prefix, vm);
 }

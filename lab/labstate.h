@@ -129,5 +129,9 @@ uint64_t lab_proc_start(pid_t pid);
  * <prefix> (checked on /proc/PID/cmdline), and, when <start> is not 0,
  * still is the process that was recorded. */
 bool lab_proc_is_tapd(pid_t pid, const char *prefix, uint64_t start);
+/* lab_proc_is_tapd_of() : whether <pid> runs `vtap lab tapd` for VM <vm>
+ * of lab <prefix>, recorded or not (a killed migration can leave one that
+ * the state file never named). */
+bool lab_proc_is_tapd_of(pid_t pid, const char *prefix, const char *vm);
 
 #endif

@@ -266,13 +266,42 @@ static char *unquote(char *s)
 	return s;
 }
 
-#define MAX_SEEN 512
-
+/* Which keys a file set, per section instance, and on which line: one
+ * entry per distinct (key, instance), so the set is bounded by the schema
+ * and the instances it allows, never by how often a list key repeats. */
 struct seen_key {
 	const struct conf_key *k;
 	void *inst;
 	unsigned line;
 };
+
+struct seen_set {
+	struct seen_key *v;     /* owned */
+	size_t n, cap;
+};
+
+static const struct seen_key *seen_find(const struct seen_set *s, const struct conf_key *k,
+					 const void *inst)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].k == k && s->v[i].inst == inst)
+			return &s->v[i];
+	return NULL;
+}
+
+static int seen_add(struct seen_set *s, const struct conf_key *k, void *inst, unsigned line)
+{
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		struct seen_key *v = realloc(s->v, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = ncap;
+	}
+	s->v[s->n++] = (struct seen_key){ k, inst, line };
+	return 0;
+}
 
 int conf_parse(const char *text, size_t len, const char *fname,
 	       const struct conf_section *secs, size_t nsecs, void *root,
@@ -280,15 +309,12 @@ int conf_parse(const char *text, size_t len, const char *fname,
 {
 	const struct conf_section *sec = NULL;
 	void *inst = NULL;
-	struct seen_key *seen = calloc(MAX_SEEN, sizeof(*seen));
-	size_t nseen = 0;
+	struct seen_set seen = { NULL, 0, 0 };
 	unsigned lineno = 0;
 	size_t pos = 0;
 	char line[CONF_MAX_LINE + 1];
 	int r = 0;
 
-	if (!seen)
-		return vt_err_set(err, -ENOMEM, "out of memory");
 	while (pos < len) {
 		size_t end = pos, n;
 		char *s, *eq;
@@ -391,25 +417,21 @@ int conf_parse(const char *text, size_t len, const char *fname,
 					       fname, lineno, key, sec->name);
 			goto out;
 		}
-		if (k->type != CONF_STRLIST) {
-			for (size_t i = 0; i < nseen; i++) {
-				if (seen[i].k == k && seen[i].inst == inst) {
-					r = vt_err_set(err, -EINVAL, "%s:%u: [%s] %s: already set on line %u",
-						       fname, lineno, sec->name, key, seen[i].line);
-					goto out;
-				}
-			}
-		} else {
-			/* the first occurrence in a file replaces the default list */
-			bool first = true;
-			for (size_t i = 0; i < nseen; i++)
-				if (seen[i].k == k && seen[i].inst == inst)
-					first = false;
-			if (first)
-				key_free(k, inst);
+		const struct seen_key *prev = seen_find(&seen, k, inst);
+		if (prev && k->type != CONF_STRLIST) {
+			r = vt_err_set(err, -EINVAL, "%s:%u: [%s] %s: already set on line %u",
+				       fname, lineno, sec->name, key, prev->line);
+			goto out;
 		}
-		if (nseen < MAX_SEEN)
-			seen[nseen++] = (struct seen_key){ k, inst, lineno };
+		if (!prev) {
+			/* the first occurrence of a list replaces its default */
+			if (k->type == CONF_STRLIST)
+				key_free(k, inst);
+			if (seen_add(&seen, k, inst, lineno) < 0) {
+				r = vt_err_set(err, -ENOMEM, "out of memory");
+				goto out;
+			}
+		}
 		struct vt_err e = { 0 };
 		if (key_set(k, inst, val, &e) < 0) {
 			r = vt_err_set(err, e.code, "%s:%u: [%s] %s: %s", fname, lineno,
@@ -426,8 +448,8 @@ int conf_parse(const char *text, size_t len, const char *fname,
 			bool found = false;
 			if (!k->required)
 				continue;
-			for (size_t s2 = 0; s2 < nseen; s2++)
-				found |= seen[s2].k == k;
+			for (size_t s2 = 0; s2 < seen.n; s2++)
+				found |= seen.v[s2].k == k;
 			if (!found) {
 				r = vt_err_set(err, -EINVAL, "%s: [%s] %s is required (%s)",
 					       fname, secs[i].name, k->name, k->help);
@@ -436,7 +458,7 @@ int conf_parse(const char *text, size_t len, const char *fname,
 		}
 	}
 out:
-	free(seen);
+	free(seen.v);
 	return r;
 }
 
