@@ -14,7 +14,8 @@ extern const struct cmd cmd_docs;
 extern const struct cmd cmd_config_keys;
 extern const struct cmd cmd_lab;
 extern const struct cmd cmd_decode;
-extern const struct cmd cmd_flowdecode;      /* src/collector/cmd_flowdecode.c */
+extern const struct cmd cmd_flowdecode;   /* src/collector/cmd_flowdecode.c */
+extern const struct cmd cmd_flowgen;      /* src/collector/cmd_flowgen.c (hidden) */
 
 #include "core/conf.h"
 /* Config schemas of every daemon, NULL-terminated (cmd_meta.c). */

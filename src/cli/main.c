@@ -15,6 +15,7 @@ static const struct cmd *const root_subs[] = {
 	&cmd_lab,
 	&cmd_decode,
 	&cmd_flowdecode,
+	&cmd_flowgen,
 	NULL,
 };
 

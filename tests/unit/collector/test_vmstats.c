@@ -116,7 +116,7 @@ static int64_t geti(const struct json_val *o, const char *path)
 	return out;
 }
 
-static const char *gets(const struct json_val *o, const char *path)
+static const char *getstr(const struct json_val *o, const char *path)
 {
 	char buf[128], *save = NULL;
 	const struct json_val *v = o;
@@ -220,9 +220,9 @@ static void test_accounting(void)
 	CHECK_EQ(t.vms, 3);
 
 	v = detail(vs, "vm1");
-	CHECK_STR(gets(v, "vm.name"), "vm1");
-	CHECK_STR(gets(v, "vm.uuid"), "00000000-0000-0000-0000-000000000001");
-	CHECK_STR(gets(v, "vm.host"), "h2");   /* the last hint for its side wins */
+	CHECK_STR(getstr(v, "vm.name"), "vm1");
+	CHECK_STR(getstr(v, "vm.uuid"), "00000000-0000-0000-0000-000000000001");
+	CHECK_STR(getstr(v, "vm.host"), "h2");   /* the last hint for its side wins */
 	CHECK_EQ(geti(v, "vm.bytes_out"), 100000 + 500 + 60);
 	CHECK_EQ(geti(v, "vm.bytes_in"), 4000 + 7000 + 40);
 	CHECK_EQ(geti(v, "vm.flows_out"), 3);
@@ -246,15 +246,15 @@ static void test_accounting(void)
 	CHECK_EQ(geti(v, "vm.l4.0.in.bytes"), 4000);
 	CHECK_EQ(geti(v, "vm.l4.1.port"), 80);
 	/* peers: vm4 (a VM) and 198.19.200.1 */
-	CHECK_STR(gets(v, "vm.peers.0.vm"), "vm4");
-	CHECK_STR(gets(v, "vm.peers.0.locality"), "cross_host");
+	CHECK_STR(getstr(v, "vm.peers.0.vm"), "vm4");
+	CHECK_STR(getstr(v, "vm.peers.0.locality"), "cross_host");
 	CHECK_EQ(geti(v, "vm.peers.0.out.bytes"), 100060);
-	CHECK_STR(gets(v, "vm.peers.1.addr"), "198.19.200.1");
-	CHECK_STR(gets(v, "vm.peers.1.vm"), "");
+	CHECK_STR(getstr(v, "vm.peers.1.addr"), "198.19.200.1");
+	CHECK_STR(getstr(v, "vm.peers.1.vm"), "");
 	json_free(v);
 
 	v = detail(vs, "00000000-0000-0000-0000-000000000004");
-	CHECK_STR(gets(v, "vm.name"), "vm4");
+	CHECK_STR(getstr(v, "vm.name"), "vm4");
 	CHECK_EQ(geti(v, "vm.bytes_in"), 100000 + 60 + 300);
 	/* offered: tcp/23 refused, tcp/5201 with two clients, one answer */
 	CHECK_EQ(geti(v, "vm.services_offered.0.port"), 23);
@@ -280,9 +280,9 @@ static void test_accounting(void)
 	jw_obj_close(&w);
 	v = json_parse((const char *)b.data, b.len, 1 << 20, &err);
 	CHECK(v != NULL);
-	CHECK_STR(gets(v, "vms.0.name"), "vm1");
-	CHECK_STR(gets(v, "vms.1.name"), "vm4");
-	CHECK_STR(gets(v, "vms.2.name"), "vm2");
+	CHECK_STR(getstr(v, "vms.0.name"), "vm1");
+	CHECK_STR(getstr(v, "vms.1.name"), "vm4");
+	CHECK_STR(getstr(v, "vms.2.name"), "vm2");
 	CHECK_EQ(json_len(json_get(json_at(json_get(v, "vms"), 1), "services")), 1);
 	CHECK_EQ(geti(v, "vms.1.services.0.port"), 5201);
 	CHECK_EQ(geti(v, "totals.duplicates.flows"), 1);
