@@ -708,7 +708,9 @@ static const char *proto_name(uint8_t p, char *buf, size_t len)
 	}
 }
 
-/* Bytes and packets of complete buckets in the <window_ms> before now. */
+/* Bytes and packets of the last <window_ms>: the buckets it spans, the
+ * current one included; *<span_ms> is the time they cover (the current
+ * bucket only as far as it has run), so the rate is right at any moment. */
 static void series_window(const struct vmstats *vs, const struct vm_entry *e, uint64_t now_ms,
 			  uint64_t window_ms, struct bucket *sum, uint64_t *span_ms)
 {
@@ -719,10 +721,10 @@ static void series_window(const struct vmstats *vs, const struct vm_entry *e, ui
 	memset(sum, 0, sizeof(*sum));
 	if ((uint64_t)n > P)
 		n = (int64_t)P;
-	*span_ms = (uint64_t)n * I;
+	*span_ms = (uint64_t)(n - 1) * I + now_ms % I + 1;
 	if (!e->ser || e->head < 0)
 		return;
-	for (int64_t b = b_now - n; b < b_now; b++) {
+	for (int64_t b = b_now - n + 1; b <= b_now; b++) {
 		if (b > e->head || b <= e->head - (int64_t)P || b < 0)
 			continue;
 		const struct bucket *k = &e->ser[(uint64_t)b % P];
@@ -800,7 +802,8 @@ static void vm_summary_json(const struct vmstats *vs, struct jw *w, const struct
 	char ub[VT_UUIDSTRLEN];
 	struct bucket win;
 	uint64_t span;
-	const char *zn = zones_name(zones, e->zone);
+	/* zone 0 is "outside" for addresses; a VM in no zone has none */
+	const char *zn = e->zone ? zones_name(zones, e->zone) : "";
 
 	jw_str(w, "name", e->name);
 	jw_str(w, "uuid", uuid_is_nil(e->uuid) ? "" : uuid_fmt(e->uuid, ub, sizeof(ub)));

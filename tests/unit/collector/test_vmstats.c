@@ -346,6 +346,25 @@ static void test_series(void)
 	struct vmstats_totals t;
 	vmstats_totals(vs, &t);
 	CHECK_EQ(t.series_late, 1);
+
+	/* rates over the last 20 s at 5 s into bucket T0+40000: that bucket
+	 * (5 bytes so far) and the one before (10,000), over 15.001 s */
+	struct vbuf b;
+	struct jw w;
+	struct vt_err err = { 0 };
+	vbuf_init(&b, 1 << 20);
+	jw_init(&w, &b, false);
+	jw_obj_open(&w, NULL);
+	vmstats_json_list(vs, &w, "vms", NULL, T0 + 45000, 20000, VMS_SORT_NAME, 0);
+	jw_obj_close(&w);
+	v = json_parse((const char *)b.data, b.len, 10000, &err);
+	const struct json_val *vm = json_at(json_get(v, "vms"), 0);
+	CHECK_EQ(geti(v, "vms.0.rate_window_ms"), 15001);
+	const struct json_val *bps = json_get(vm, "bps_out");
+	CHECK(bps && bps->u.num > 5335.0 && bps->u.num < 5336.0);
+	CHECK_STR(getstr(v, "vms.0.zone"), "");
+	json_free(v);
+	vbuf_free(&b);
 	vmstats_free(vs);
 }
 
