@@ -571,14 +571,21 @@ int labnet_spawn_tapd(const struct lab *lab, struct lab_vm *vm, const char *exe,
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		setsid();
+		/* enter the namespace before rearranging descriptors: hfd may be
+		 * one of 0..3 */
+		if (nl_netns_enter(hfd, 0) < 0)
+			_exit(126);
 		if (nul >= 0)
 			dup2(nul, 0);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		dup2(pfd[1], 3);
-		if (nl_netns_enter(hfd, 0) < 0)
+		/* the relay's ready pipe is fd 3; dup2(3, 3) would keep
+		 * close-on-exec, so clear it explicitly */
+		if (pfd[1] != 3 && dup2(pfd[1], 3) < 0)
+			_exit(126);
+		if (fcntl(3, F_SETFD, 0) < 0)
 			_exit(126);
 		execv(exe, argv);
 		_exit(127);

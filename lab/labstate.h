@@ -111,10 +111,12 @@ struct vbuf;
 int lab_inventory_json(const struct lab *lab, struct vbuf *out, bool pretty);
 /* lab_host_xml() : the libvirt test-driver node XML of host <host>. */
 int lab_host_xml(const struct lab *lab, unsigned host, struct vbuf *out);
-/* lab_remove_files() : removes the lab directory and what is in it. */
+/* lab_remove_files() : removes the lab directory and what is in it, and
+ * the lab's lock file; call it with the lab's lock held. */
 int lab_remove_files(const char *prefix);
 
-/* lab_lock() : an exclusive flock on the lab's lock file, waiting up to
+/* lab_lock() : an exclusive flock on the lab's lock file
+ * (LAB_RUN_DIR/.locks/PREFIX, outside the lab directory), waiting up to
  * <wait_ms>; the lab directory is made when <create>, else a lab without
  * one gives -ENOENT. Returns the fd to close (which unlocks), -EBUSY when
  * the wait ran out, or a negative errno. */

@@ -57,7 +57,9 @@ static int key_set(const struct conf_key *k, void *sec, const char *val,
 		if (strlen(val) > max)
 			return vt_err_set(err, -ERANGE, "longer than %zu characters", max);
 		if (k->min && strlen(val) < k->min)
-			return vt_err_set(err, -EINVAL, "must not be empty");
+			return k->min == 1 ? vt_err_set(err, -EINVAL, "must not be empty") :
+				vt_err_set(err, -EINVAL, "shorter than %llu characters",
+					   (unsigned long long)k->min);
 		char *s = strdup(val);
 		if (!s)
 			return vt_err_set(err, -ENOMEM, "out of memory");
@@ -471,8 +473,10 @@ int conf_load(const char *path, const struct conf_section *secs, size_t nsecs,
 	int fd, r;
 
 	r = conf_defaults(secs, nsecs, root, err);
-	if (r < 0 || !path)
+	if (r < 0)
 		return r;
+	if (!path) /* defaults only, but required keys are still required */
+		return conf_parse("", 0, "(no config file)", secs, nsecs, root, err);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return vt_err_set(err, -errno, "%s: %s", path, strerror(errno));
@@ -506,14 +510,16 @@ int conf_set(const char *assign, const struct conf_section *secs, size_t nsecs,
 	const char *dot = strchr(assign, '.'), *eq = strchr(assign, '=');
 	char secname[64], keyname[64];
 	const char *suggest;
+	bool append;
 
 	if (!dot || !eq || dot > eq || (size_t)(dot - assign) >= sizeof(secname) ||
 	    (size_t)(eq - dot - 1) >= sizeof(keyname))
 		return vt_err_set(err, -EINVAL, "'%s': expected section.key=value", assign);
+	append = eq > dot + 1 && eq[-1] == '+';
 	memcpy(secname, assign, (size_t)(dot - assign));
 	secname[dot - assign] = '\0';
-	memcpy(keyname, dot + 1, (size_t)(eq - dot - 1));
-	keyname[eq - dot - 1] = '\0';
+	memcpy(keyname, dot + 1, (size_t)(eq - dot - 1 - append));
+	keyname[eq - dot - 1 - append] = '\0';
 	for (size_t i = 0; i < nsecs; i++) {
 		if (strcmp(secs[i].name, secname) != 0 || secs[i].instance)
 			continue;
@@ -523,6 +529,13 @@ int conf_set(const char *assign, const struct conf_section *secs, size_t nsecs,
 					  assign, keyname, secname, suggest ? " (did you mean '" : "",
 					  suggest ? suggest : "", suggest ? "'?)" : "");
 		struct vt_err e = { 0 };
+		if (append && k->type != CONF_STRLIST)
+			return vt_err_set(err, -EINVAL, "'%s': [%s] %s is not a list; use '='",
+					  assign, secname, keyname);
+		/* key=value replaces a list (as the first occurrence in a file
+		 * does); key+=value appends to it */
+		if (k->type == CONF_STRLIST && !append)
+			key_free(k, (char *)root + secs[i].off);
 		if (key_set(k, (char *)root + secs[i].off, eq + 1, &e) < 0)
 			return vt_err_set(err, e.code, "[%s] %s: %s", secname, keyname, e.msg);
 		return 0;

@@ -194,7 +194,41 @@ static void t_override(void)
 	CHECK_CONTAINS(err.msg, "[meter] idle_timeout: 'forever' is not a duration");
 	CHECK(conf_set("nodot", secs, 2, &r, &err) < 0);
 	CHECK_CONTAINS(err.msg, "expected section.key=value");
+	/* lists: '=' replaces the default, '+=' appends */
+	CHECK_EQ(r.meter.collectors.n, 1);
+	CHECK_EQ(conf_set("meter.collector=tcp://x:1", secs, 2, &r, &err), 0);
+	CHECK_EQ(r.meter.collectors.n, 1);
+	CHECK_STR(r.meter.collectors.v[0], "tcp://x:1");
+	CHECK_EQ(conf_set("meter.collector+=udp://y:2", secs, 2, &r, &err), 0);
+	CHECK_EQ(r.meter.collectors.n, 2);
+	CHECK_STR(r.meter.collectors.v[1], "udp://y:2");
+	CHECK(conf_set("meter.mode+=nfv9", secs, 2, &r, &err) < 0);
+	CHECK_CONTAINS(err.msg, "[meter] mode is not a list");
 	free_root(&r);
+}
+
+static const struct conf_key req_keys[] = {
+	{ "uri", CONF_STR, 0, 3, 64, NULL, "where to connect", NULL, NULL, NULL, true },
+};
+static const struct conf_section req_secs[] = {
+	{ "x", "", req_keys, 1, 0, NULL },
+};
+
+static void t_required_without_file(void)
+{
+	char *uri = NULL;
+	struct vt_err err = { 0 };
+
+	/* no file at all: the defaults apply, but a required key is missing */
+	CHECK(conf_load(NULL, req_secs, 1, &uri, &err) < 0);
+	CHECK_CONTAINS(err.msg, "(no config file): [x] uri is required (where to connect)");
+	vt_err_clear(&err);
+	CHECK(conf_parse("[x]\nuri = ab\n", 12, "r.conf", req_secs, 1, &uri, &err) < 0);
+	CHECK_CONTAINS(err.msg, "r.conf:2: [x] uri: shorter than 3 characters");
+	vt_err_clear(&err);
+	CHECK_EQ(conf_parse("[x]\nuri = abc\n", 13, "r.conf", req_secs, 1, &uri, &err), 0);
+	CHECK_STR(uri, "abc");
+	free(uri);
 }
 
 static void t_doc(void)
@@ -280,4 +314,4 @@ static void t_many_keys(void)
 }
 
 VT_TEST_MAIN(VT_T(t_defaults), VT_T(t_values), VT_T(t_errors_name_key_and_line),
-	     VT_T(t_override), VT_T(t_doc), VT_T(t_many_keys))
+	     VT_T(t_override), VT_T(t_required_without_file), VT_T(t_doc), VT_T(t_many_keys))
