@@ -836,6 +836,63 @@ static void h_exporter(struct http_req *req, void *arg)
 	submit(arg, req, j);
 }
 
+/* ---- inventory ----------------------------------------------------------- */
+
+static void j_inventory(struct api *a, struct job *j)
+{
+	struct enrich_snap *snap = enrich_get(a->x->en);
+	const struct inventory *inv = enrich_snap_inventory(snap);
+	char b[VT_UUIDSTRLEN > VT_ADDRSTRLEN ? VT_UUIDSTRLEN : VT_ADDRSTRLEN];
+	struct vbuf out;
+	struct jw w;
+
+	vbuf_init(&out, API_BODY_MAX);
+	jw_init(&w, &out, j->pretty);
+	jw_obj_open(&w, NULL);
+	jw_uint(&w, "vms", inv_count(inv));
+	jw_arr_open(&w, "list");
+	for (size_t i = 0; i < inv_count(inv) && (!j->limit || i < j->limit); i++) {
+		const struct inv_vm *vm = inv_vm_at(inv, i);
+		jw_obj_open(&w, NULL);
+		jw_str(&w, "name", vm->name);
+		jw_str(&w, "uuid", uuid_is_nil(vm->uuid) ? "" : uuid_fmt(vm->uuid, b, sizeof(b)));
+		jw_str(&w, "host", vm->host);
+		jw_str(&w, "zone", vm->vm_zone ? zones_name(a->x->zones, vm->vm_zone) : "");
+		jw_arr_open(&w, "macs");
+		for (uint8_t k = 0; k < vm->nmac; k++)
+			jw_str(&w, NULL, mac_fmt(vm->mac[k], b, sizeof(b)));
+		jw_arr_close(&w);
+		jw_arr_open(&w, "ips");
+		for (uint8_t k = 0; k < vm->nip; k++)
+			jw_str(&w, NULL, addr_fmt(&vm->ip[k], b, sizeof(b)));
+		jw_arr_close(&w);
+		jw_obj_open(&w, "attributes");
+		for (uint8_t k = 0; k < vm->nattr; k++)
+			jw_str(&w, vm->attr[k].key, vm->attr[k].val);
+		jw_obj_close(&w);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	enrich_put(a->x->en, snap);
+	respond_vbuf(j, 200, JSON_CT, &out);
+}
+
+static void h_inventory(struct http_req *req, void *arg)
+{
+	struct job *j = job_new(j_inventory, req);
+
+	if (!j) {
+		http_respond_error(req, 500, "out of memory", NULL);
+		return;
+	}
+	if (param_u64(req, "limit", 0, UINT64_MAX, 0, &j->limit) < 0) {
+		job_free(j);
+		return;
+	}
+	submit(arg, req, j);
+}
+
 /* ---- zones --------------------------------------------------------------- */
 
 static void h_zones(struct http_req *req, void *arg)
@@ -1049,6 +1106,7 @@ struct api *api_new(struct evloop *ev, const struct http_server_conf *conf, stru
 		{ "/api/v1/exporters", h_exporters },
 		{ "/api/v1/exporters/{addr}", h_exporter },
 		{ "/api/v1/zones", h_zones },
+		{ "/api/v1/inventory", h_inventory },
 		{ "/metrics", h_metrics },
 	};
 

@@ -108,9 +108,15 @@ static const struct conf_key inv_keys[] = {
 	{ "file", CONF_STRLIST, I(file), 0, COLL_MAX_INVENTORIES, NULL,
 	  "an inventory JSON file (the lab's inventory.json format, docs/collector.md); "
 	  "repeatable; reread when it changes", NULL, NULL, NULL, false },
+	{ "libvirt", CONF_STRLIST, I(libvirt), 0, COLL_MAX_INVENTORIES, NULL,
+	  "a hypervisor's libvirt, [HOST=]URI (h1=qemu+ssh://h1/system, the lab's "
+	  "h1=test:///run/vtap/lab/P/h1.xml): its domains with their UUIDs and guest MACs; "
+	  "without HOST= the connection's hostname; repeatable", NULL, NULL, NULL, false },
 	{ "reload_interval", CONF_DURATION, I(reload_ms), 100, 3600000, "2s",
-	  "how often inventory files are checked for changes (SIGHUP rereads at once)", NULL,
-	  NULL, NULL, false },
+	  "how often inventory files (and test:/// libvirt files) are checked for changes "
+	  "(SIGHUP rereads everything at once)", NULL, NULL, NULL, false },
+	{ "libvirt_refresh", CONF_DURATION, I(libvirt_refresh_ms), 1000, 86400000, "30s",
+	  "how often the other libvirt connections are asked again", NULL, NULL, NULL, false },
 	{ "max_vms", CONF_UINT, I(max_vms), 1, 10000000, "100000",
 	  "VMs an inventory may describe; more are skipped (counted)", NULL, NULL, NULL, false },
 	{ "metered_ttl", CONF_DURATION, I(metered_ttl_ms), 1000, 86400000, "15m",
@@ -257,7 +263,7 @@ fail:
 /* ---- the daemon --------------------------------------------------------- */
 
 struct inv_file {
-	const char *path;
+	const char *path;           /* a file to watch */
 	struct timespec mtime;
 	off_t size;
 	bool seen;
@@ -275,8 +281,10 @@ struct collector {
 	struct tcp_ingest *tcp;
 	struct api *api;
 	struct api_ctx actx;
-	struct inv_file inv[COLL_MAX_INVENTORIES];
+	struct inv_file inv[2 * COLL_MAX_INVENTORIES];   /* inventory files, test:/// files */
 	size_t ninv;
+	bool libvirt_remote;        /* a libvirt URI that is not a test:/// file */
+	uint64_t libvirt_loaded_ms; /* monotonic */
 	struct ev_timer inv_timer;
 };
 
@@ -303,9 +311,12 @@ static int inventory_load(struct collector *co, bool initial)
 			co->inv[i].size = sb.st_size;
 		}
 		co->inv[i].seen = true;
-		if ((r = inv_load_file(inv, co->inv[i].path, &err)) < 0)
-			break;
 	}
+	for (size_t i = 0; i < co->c->inv.file.n && r == 0; i++)
+		r = inv_load_file(inv, co->c->inv.file.v[i], &err);
+	for (size_t i = 0; i < co->c->inv.libvirt.n && r == 0; i++)
+		r = inv_load_libvirt(inv, co->c->inv.libvirt.v[i], &err);
+	co->libvirt_loaded_ms = mono_ms();
 	api_inventory_status(&co->actx, r < 0 ? err.msg : NULL, inv_count(inv));
 	if (r < 0) {
 		if (initial)
@@ -324,8 +335,8 @@ static int inventory_load(struct collector *co, bool initial)
 		return -ENOMEM;
 	enrich_swap(&co->en, s);
 	if (r == 0)
-		log_info("collector: inventory: %zu VMs from %zu file(s)",
-			 inv_count(enrich_snap_inventory(s)), co->ninv);
+		log_info("collector: inventory: %zu VMs from %zu file(s) and %zu libvirt connection(s)",
+			 inv_count(enrich_snap_inventory(s)), co->c->inv.file.n, co->c->inv.libvirt.n);
 	return r;
 }
 
@@ -343,8 +354,20 @@ static void on_inv_timer(struct evloop *ev, struct ev_timer *t)
 		    sb.st_mtim.tv_nsec != co->inv[i].mtime.tv_nsec || sb.st_size != co->inv[i].size)
 			changed = true;
 	}
+	if (co->libvirt_remote && mono_ms() - co->libvirt_loaded_ms >= co->c->inv.libvirt_refresh_ms)
+		changed = true;
 	if (changed)
 		inventory_load(co, false);
+}
+
+/* The file behind a libvirt test-driver URI (test:///path.xml), or NULL. */
+static const char *libvirt_test_file(const char *spec)
+{
+	const char *u = strstr(spec, "test:///");
+
+	if (!u || !strcmp(u, "test:///default"))
+		return NULL;
+	return u + 7;
 }
 
 static void on_signal(struct evloop *ev, int signo, void *arg)
@@ -504,6 +527,13 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 	api_ctx_init(&co.actx);
 	for (size_t i = 0; i < c->inv.file.n; i++)
 		co.inv[co.ninv++].path = c->inv.file.v[i];
+	for (size_t i = 0; i < c->inv.libvirt.n; i++) {
+		const char *f = libvirt_test_file(c->inv.libvirt.v[i]);
+		if (f)
+			co.inv[co.ninv++].path = f;
+		else
+			co.libvirt_remote = true;
+	}
 	inventory_load(&co, true);
 
 	sink_conf_defaults(&kc);
@@ -562,7 +592,7 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 		log_err("collector: api: %s", err.msg);
 		goto out;
 	}
-	if (co.ninv) {
+	if (co.ninv || co.libvirt_remote) {
 		ev_timer_init(&co.inv_timer, on_inv_timer, &co);
 		ev_timer_start(co.ev, &co.inv_timer, c->inv.reload_ms, c->inv.reload_ms);
 	}

@@ -61,7 +61,9 @@ struct coll_main_conf {             /* [collector] */
 
 struct coll_inv_conf {              /* [inventory] */
 	struct conf_strlist file;
+	struct conf_strlist libvirt;    /* [HOST=]URI */
 	uint64_t reload_ms;
+	uint64_t libvirt_refresh_ms;
 	uint64_t max_vms;
 	uint64_t metered_ttl_ms;
 	uint64_t dedup_delay_ms;

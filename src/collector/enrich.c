@@ -641,6 +641,52 @@ int inv_load_file(struct inventory *inv, const char *path, struct vt_err *err)
 	return r;
 }
 
+/* ---- libvirt domain descriptions ---------------------------------------- */
+
+/* find() : the first occurrence of <pat> in [p, end), or NULL. */
+static const char *find(const char *p, const char *end, const char *pat)
+{
+	size_t n = strlen(pat);
+
+	for (; p && (size_t)(end - p) >= n; p++)
+		if (*p == pat[0] && !memcmp(p, pat, n))
+			return p;
+	return NULL;
+}
+
+size_t inv_domain_macs(const char *xml, size_t len, uint8_t (*macs)[6], size_t max)
+{
+	const char *p = xml, *end = xml + len;
+	size_t n = 0;
+
+	/* libvirt writes canonical XML: <interface ...> <mac address='..'/>
+	 * ... </interface>; the MAC of each interface is all we need */
+	while (n < max && (p = find(p, end, "<interface"))) {
+		const char *close = find(p, end, "</interface>");
+		const char *stop = close ? close : end;
+		const char *m = find(p, stop, "<mac");
+		p = close ? close + 12 : end;
+		if (!m)
+			continue;
+		const char *tag_end = find(m, stop, ">");
+		const char *a = find(m, tag_end ? tag_end : stop, "address=");
+		if (!a || (size_t)(stop - a) < 10)
+			continue;
+		char q = a[8];
+		if (q != '\'' && q != '"')
+			continue;
+		const char *v = a + 9, *ve = memchr(v, q, (size_t)(stop - v));
+		char buf[VT_MACSTRLEN];
+		if (!ve || (size_t)(ve - v) >= sizeof(buf))
+			continue;
+		memcpy(buf, v, (size_t)(ve - v));
+		buf[ve - v] = '\0';
+		if (mac_parse(buf, macs[n]) == 0)
+			n++;
+	}
+	return n;
+}
+
 /* ---- snapshots: hash tables over the inventory ------------------------- */
 
 enum ktab_kind { KT_MAC, KT_IP, KT_UUID, KT_NAME, KT_HOST };

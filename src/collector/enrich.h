@@ -127,6 +127,16 @@ int inv_parse_json(struct inventory *inv, const char *text, size_t len, const ch
 		   struct vt_err *err);
 /* inv_load_file() : reads <path> (at most INV_FILE_MAX) and parses it. */
 int inv_load_file(struct inventory *inv, const char *path, struct vt_err *err);
+/* inv_domain_macs() : the guest MACs of a libvirt domain XML description
+ * (<mac address='...'/> inside each <interface>), at most <max>. Returns
+ * how many were found; malformed or foreign markup is skipped, never read
+ * past <len>. */
+size_t inv_domain_macs(const char *xml, size_t len, uint8_t (*macs)[6], size_t max);
+/* inv_load_libvirt() : adds every domain of a libvirt connection: name,
+ * UUID, guest MACs, on host HOST. <spec> is "HOST=URI" or "URI" (the host
+ * is then the connection's hostname). inv_libvirt.c; -ENOTSUP in a build
+ * without libvirt. */
+int inv_load_libvirt(struct inventory *inv, const char *spec, struct vt_err *err);
 void inv_get_stats(const struct inventory *inv, struct inv_stats *st);
 size_t inv_count(const struct inventory *inv);
 const struct inv_vm *inv_vm_at(const struct inventory *inv, size_t i);
