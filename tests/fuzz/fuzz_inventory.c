@@ -3,7 +3,7 @@
  * collector's modules are linked into the vtap binary, not libvtap, so the
  * module is compiled in here. Invariants: a rejected document adds
  * nothing; an accepted one yields a snapshot whose lookups find the VMs it
- * holds. */
+ * holds. The same bytes also go through the libvirt domain-XML scanner. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!inv)
 		return 0;
+	uint8_t macs[INV_MAX_ADDRS][6];
+	if (inv_domain_macs((const char *)data, size, macs, INV_MAX_ADDRS) > INV_MAX_ADDRS)
+		__builtin_trap();
 	if (inv_parse_json(inv, (const char *)data, size, "fuzz", &err) < 0) {
 		if (inv_count(inv) != 0 || !err.msg[0])
 			__builtin_trap();

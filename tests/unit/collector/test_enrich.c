@@ -390,5 +390,44 @@ static void test_snapshot_swap(void)
 	enrich_destroy(&e);
 }
 
-VT_TEST_MAIN(VT_T(test_inventory_parse), VT_T(test_inventory_errors), VT_T(test_zones_errors),
+static void test_domain_macs(void)
+{
+	static const struct {
+		const char *xml;
+		size_t want;
+		const char *first;
+	} cases[] = {
+		/* the lab's test-driver node, two interfaces */
+		{ "<domain type='test'><name>vm1</name><devices>"
+		  "<interface type='bridge'><mac address='52:54:00:18:00:01'/><source bridge='br0'/>"
+		  "<target dev='vp-vm1'/></interface>"
+		  "<interface type='network'>\n  <mac address=\"52:54:00:18:01:01\"/>\n</interface>"
+		  "</devices></domain>", 2, "52:54:00:18:00:01" },
+		/* no interface, a <mac> elsewhere is not a NIC */
+		{ "<domain><mac address='52:54:00:00:00:09'/></domain>", 0, NULL },
+		/* a bad MAC is skipped, the next interface counts */
+		{ "<interface><mac address='zz'/></interface><interface><mac address='02:00:00:00:00:01'/>"
+		  "</interface>", 1, "02:00:00:00:00:01" },
+		/* truncated in the middle of the attribute: nothing read past the end */
+		{ "<interface><mac address='52:54:00:18:0", 0, NULL },
+		{ "<interface><mac address=", 0, NULL },
+		{ "<interface><mac address=52:54:00:18:00:01/></interface>", 0, NULL },
+		{ "", 0, NULL },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		uint8_t macs[4][6];
+		char b[VT_MACSTRLEN];
+		size_t n = inv_domain_macs(cases[i].xml, strlen(cases[i].xml), macs, 4);
+		CHECK_EQ(n, cases[i].want);
+		if (n && cases[i].first)
+			CHECK_STR(mac_fmt(macs[0], b, sizeof(b)), cases[i].first);
+	}
+	/* the bound */
+	const char *two = "<interface><mac address='02:00:00:00:00:01'/></interface>"
+			  "<interface><mac address='02:00:00:00:00:02'/></interface>";
+	uint8_t one[1][6];
+	CHECK_EQ(inv_domain_macs(two, strlen(two), one, 1), 1);
+}
+
+VT_TEST_MAIN(VT_T(test_inventory_parse), VT_T(test_domain_macs), VT_T(test_inventory_errors), VT_T(test_zones_errors),
 	     VT_T(test_attribution), VT_T(test_primary), VT_T(test_snapshot_swap))
