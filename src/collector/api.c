@@ -652,18 +652,15 @@ static int exp_gather(struct api *a, struct exp_collect *c)
 	return r;
 }
 
+static const char *worker_name(struct api *a, unsigned w, char *buf, size_t len);
+
 static void exp_json(struct api *a, struct jw *w, const struct exp_row *e)
 {
 	const struct fd_exporter_stats *s = &e->st;
 	char ab[VT_ADDRSTRLEN], wb[16];
-	unsigned nw = a->x->ig ? ingest_workers(a->x->ig) : 0;
 
-	if (e->worker >= nw)
-		snprintf(wb, sizeof(wb), "tcp");
-	else
-		snprintf(wb, sizeof(wb), "udp-%u", e->worker);
 	jw_str(w, "address", addr_fmt(&s->addr, ab, sizeof(ab)));
-	jw_str(w, "worker", wb);
+	jw_str(w, "worker", worker_name(a, e->worker, wb, sizeof(wb)));
 	jw_uint(w, "first_seen_ms", s->first_seen_ms);
 	jw_uint(w, "last_seen_ms", s->last_seen_ms);
 	jw_uint(w, "packets", s->packets);
@@ -977,11 +974,24 @@ static void metrics_ingest(struct api *a, struct prom *p)
 	}
 }
 
+static const char *worker_name(struct api *a, unsigned w, char *buf, size_t len)
+{
+	unsigned nw = a->x->ig ? ingest_workers(a->x->ig) : 0;
+
+	if (w >= nw)
+		snprintf(buf, len, "tcp");
+	else
+		snprintf(buf, len, "udp-%u", w);
+	return buf;
+}
+
+/* Per exporter and decode path: an exporter that sends over UDP and TCP
+ * has a session in each, so the worker is part of the series' labels. */
 static void metrics_exporters(struct api *a, struct prom *p, struct exp_collect *c)
 {
 	uint64_t max = a->x->conf->main.metrics_exporters;
 	size_t n = c->n < max ? c->n : (size_t)max;
-	char ab[VT_ADDRSTRLEN];
+	char ab[VT_ADDRSTRLEN], wb[16];
 	static const char *const names[] = {
 		"vtap_exporter_packets_total", "vtap_exporter_records_total",
 		"vtap_exporter_sequence_gaps_total", "vtap_exporter_sequence_lost_total",
@@ -995,7 +1005,7 @@ static void metrics_exporters(struct api *a, struct prom *p, struct exp_collect 
 		"Data sets whose template never came.",
 	};
 
-	prom_family(p, "vtap_exporters", PROM_GAUGE, "Exporters tracked by the decoders.");
+	prom_family(p, "vtap_exporters", PROM_GAUGE, "Exporter sessions tracked by the decoders.");
 	prom_u64(p, c->n, NULL);
 	for (size_t f = 0; f < ARRAY_SIZE(names); f++) {
 		prom_family(p, names[f], PROM_COUNTER, helps[f]);
@@ -1003,7 +1013,8 @@ static void metrics_exporters(struct api *a, struct prom *p, struct exp_collect 
 			const struct fd_exporter_stats *s = &c->v[i].st;
 			const uint64_t v[] = { s->packets, s->records, s->seq_gaps, s->seq_lost,
 					       s->no_template_sets };
-			prom_u64(p, v[f], "exporter", addr_fmt(&s->addr, ab, sizeof(ab)), NULL);
+			prom_u64(p, v[f], "exporter", addr_fmt(&s->addr, ab, sizeof(ab)), "worker",
+				 worker_name(a, c->v[i].worker, wb, sizeof(wb)), NULL);
 		}
 	}
 	prom_family(p, "vtap_exporter_errors_total", PROM_COUNTER,
@@ -1012,12 +1023,14 @@ static void metrics_exporters(struct api *a, struct prom *p, struct exp_collect 
 		for (int k = 0; k < FD_ERR__COUNT; k++)
 			if (c->v[i].st.error[k])
 				prom_u64(p, c->v[i].st.error[k], "exporter",
-					 addr_fmt(&c->v[i].st.addr, ab, sizeof(ab)), "reason",
+					 addr_fmt(&c->v[i].st.addr, ab, sizeof(ab)), "worker",
+					 worker_name(a, c->v[i].worker, wb, sizeof(wb)), "reason",
 					 flowdec_err_name((enum fd_err)k), NULL);
 	prom_family(p, "vtap_exporter_templates", PROM_GAUGE, "Templates held for an exporter.");
 	for (size_t i = 0; i < n; i++)
 		prom_u64(p, c->v[i].st.templates, "exporter",
-			 addr_fmt(&c->v[i].st.addr, ab, sizeof(ab)), NULL);
+			 addr_fmt(&c->v[i].st.addr, ab, sizeof(ab)), "worker",
+			 worker_name(a, c->v[i].worker, wb, sizeof(wb)), NULL);
 }
 
 static void j_metrics(struct api *a, struct job *j)
