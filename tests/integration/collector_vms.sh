@@ -8,9 +8,10 @@
 #   vm5 (h2) -> 198.19.200.1 (the outside)  ping   outside
 # Each host's VM ports are metered and exported from the host's management
 # address to the collector in the mgmt namespace (inventory: the lab's
-# inventory.json). The agent does this when it has landed; until then the
-# host's port captures go through `vtap meter` with the VM of each port
-# (--vm), which is the agent's meter run offline.
+# inventory.json): each port is captured on its host and the host's
+# captures go through `vtap meter` with the VM of each port (--vm) — the
+# agent's meter and exporter run offline, exporting from the host as the
+# agent would.
 # Checks, through `vtap vms -j` / `vtap vm`:
 #  - every VM's bytes and packets in/out equal the sums of the stored flows
 #    under the count-once rule, recomputed here from the stored rows;
@@ -24,10 +25,8 @@
 need_netadmin
 need_cmd jq curl tcpdump mergecap iperf3 python3
 
-have_agent=0
-"$VTAP" agent --help >/dev/null 2>&1 && have_agent=1
-if [ $have_agent = 0 ] && ! "$VTAP" meter --help >/dev/null 2>&1; then
-	echo "skipped: needs vtap agent or vtap meter (not in this build)"
+if ! "$VTAP" meter --help >/dev/null 2>&1; then
+	echo "skipped: needs vtap meter (not in this build)"
 	exit 77
 fi
 
@@ -40,10 +39,6 @@ coll_start c -o "collector.listen=0.0.0.0:4739" -o "collector.tcp_listen=" \
 	-o "inventory.file=$INV" -o "api.listen=127.0.0.1:4740" -o "inventory.dedup_delay=3s"
 
 vm_ip() { lab_json ".vms[] | select(.name == \"$1\") | .ipv4"; }
-
-if [ $have_agent = 1 ]; then
-	fail "the agent path of this test is written when the agent lands"
-fi
 
 # ---- capture every VM port on its host ---------------------------------
 declare -A CAP
