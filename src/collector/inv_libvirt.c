@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector/enrich.h"
+#include "collector/inventory.h"
 #include "config.h"
 
 #ifdef HAVE_LIBVIRT

@@ -1,4 +1,4 @@
-/* Fuzz target: the collector's inventory documents (src/collector/enrich.c,
+/* Fuzz target: the collector's inventory documents (src/collector/inventory.c,
  * inv_parse_json), then attribution against what was parsed. The
  * collector's modules are linked into the vtap binary, not libvtap, so the
  * module is compiled in here. Invariants: a rejected document adds
@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../../src/collector/enrich.c"
+#include "../../src/collector/inventory.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
