@@ -101,7 +101,8 @@ static int exp_gather(struct api *a, struct exp_collect *c)
 		r = tcp_ingest_each(a->x->tcp, a->x->ig ? ingest_workers(a->x->ig) : 0, exp_each, c,
 				    CALL_TIMEOUT_MS);
 	pthread_mutex_lock(&c->mu);
-	qsort(c->v, c->n, sizeof(*c->v), cmp_exp);
+	if (c->n)
+		qsort(c->v, c->n, sizeof(*c->v), cmp_exp);
 	pthread_mutex_unlock(&c->mu);
 	return r;
 }
