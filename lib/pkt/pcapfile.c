@@ -60,6 +60,7 @@ struct pcapfile {
 	/* mapped input */
 	void *map;
 	size_t map_len;
+	size_t dropped;      /* mapped bytes before this were dropped behind */
 	/* streamed input */
 	bool stream;
 	bool eof;
@@ -798,8 +799,31 @@ struct pcapfile *pcapfile_open(const char *path, struct vt_err *err)
 	return pf;
 }
 
+/* Drop-behind for mapped files: pages more than DROP_KEEP behind the read
+ * position leave the process's resident set every DROP_STEP bytes, so
+ * reading a 10 GB capture does not look like (or become) 10 GB of RSS.
+ * The mapping is private and read-only: a record handed out earlier stays
+ * valid, touching it again just faults the page back in from the file. */
+#define DROP_STEP (64u << 20)
+#define DROP_KEEP (8u << 20)
+
+static void drop_behind(struct pcapfile *pf)
+{
+	size_t page = 4096, from, to;
+
+	if (pf->pos < pf->dropped + DROP_STEP + DROP_KEEP)
+		return;
+	from = pf->dropped & ~(page - 1);
+	to = (pf->pos - DROP_KEEP) & ~(page - 1);
+	if (to > from)
+		(void)madvise((uint8_t *)pf->map + from, to - from, MADV_DONTNEED);
+	pf->dropped = to;
+}
+
 int pcapfile_next(struct pcapfile *pf, struct pcap_rec *rec, struct vt_err *err)
 {
+	if (pf->map)
+		drop_behind(pf);
 	return pf->ng ? next_pcapng(pf, rec, err) : next_pcap(pf, rec, err);
 }
 
