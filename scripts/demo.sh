@@ -150,3 +150,114 @@ EOC
 	rm -rf "$tmp"
 }
 agent_act
+
+# ---- act: the collector ------------------------------------------------------
+# A collector with its store and API; 200 exporters' IPFIX from the load
+# generator (in a private network namespace when root, else one exporter on
+# loopback); then, as root, the VM view of a lab: traffic between VMs on one
+# host and across hosts, each host's ports metered (the agent's meter) and
+# exported to the collector, `vtap vms` / `vtap vm`.
+collector_act() {
+	if ! "$VTAP" collector --help >/dev/null 2>&1; then
+		echo "== collector: not in this build yet"
+		return 0
+	fi
+	local tmp
+	tmp=$(mktemp -d)
+	echo
+	echo "== collector: vtap collector (UDP, TCP and the API on loopback, port 0 = free ports)"
+	"$VTAP" collector -o collector.listen=127.0.0.1:0 -o collector.tcp_listen=127.0.0.1:0 \
+		-o api.listen=127.0.0.1:0 -o "store.dir=$tmp/store" -o "collector.state_dir=$tmp/state" \
+		-o collector.log_level=warn --ready-file "$tmp/ready" &
+	local cpid=$! i
+	# shellcheck disable=SC2064
+	trap "kill $cpid 2>/dev/null; rm -rf '$tmp'" EXIT
+	for i in $(seq 100); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
+	cat "$tmp/ready"
+	local udp tcp api
+	udp=$(sed -n 's/.*"udp":\["\([^"]*\)".*/\1/p' "$tmp/ready")
+	tcp=$(sed -n 's/.*"tcp":\["\([^"]*\)".*/\1/p' "$tmp/ready")
+	api=$(sed -n 's/.*"api":"\([^"]*\)".*/\1/p' "$tmp/ready")
+	echo "== collector: 20,000 IPFIX records over UDP, 5,000 NetFlow v9, 5,000 IPFIX over TCP"
+	"$VTAP" flowgen --to "$udp" -n 20000 -r 100000
+	"$VTAP" flowgen --to "$udp" -n 5000 -f nfv9 --src-base 127.0.0.2 -r 100000
+	"$VTAP" flowgen --tcp "$tcp" -n 5000 --src-base 127.0.0.3
+	sleep 1
+	echo "== collector: top destination ports by flows, through the API"
+	curl -s "http://$api/api/v1/flows?aggregate=dstport&sort=flows&limit=5&format=text"
+	echo "== collector: exporters"
+	curl -s "http://$api/api/v1/exporters" | (command -v jq >/dev/null &&
+		jq -c '.list[] | {address, worker, packets, records, templates, sequence_gaps}' || cat)
+	kill "$cpid"
+	wait "$cpid" || true
+	echo "== collector: stopped cleanly; the store answers offline:"
+	"$VTAP" flows -d "$tmp/store" -A exporter
+	trap - EXIT
+	rm -rf "$tmp"
+	[ "$(id -u)" -eq 0 ] && command -v tcpdump >/dev/null && command -v mergecap >/dev/null &&
+		command -v iperf3 >/dev/null && "$VTAP" meter --help >/dev/null 2>&1 || {
+		echo "== collector: the lab VM view needs root, tcpdump, mergecap, iperf3 and vtap meter"
+		return 0
+	}
+	collector_lab_act
+}
+
+collector_lab_act() {
+	local P=democ$$ tmp ip4 http3 vm host port uuid mac i
+	tmp=$(mktemp -d)
+	# shellcheck disable=SC2064
+	trap "'$VTAP' lab down --prefix $P >/dev/null 2>&1; rm -rf '$tmp'" EXIT
+	local X=("$VTAP" lab exec --prefix "$P")
+	echo
+	echo "== collector: the VM view — lab $P, a collector in mgmt with the lab's inventory"
+	"$VTAP" lab up --prefix "$P" --hosts 2 --vms-per-host 3 >/dev/null
+	local inv=/run/vtap/lab/$P/inventory.json
+	"${X[@]}" mgmt -- "$VTAP" collector -o collector.listen=0.0.0.0:4739 -o collector.tcp_listen= \
+		-o "inventory.file=$inv" -o api.listen=127.0.0.1:4740 -o "store.dir=$tmp/store" \
+		-o "collector.state_dir=$tmp/state" -o collector.log_level=warn --ready-file "$tmp/ready" &
+	for i in $(seq 100); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
+	declare -A cap
+	for vm in vm1 vm2 vm3 vm4 vm5 vm6; do
+		host=$(jq -r ".vms[] | select(.name == \"$vm\") | .host" "$inv")
+		port=$(jq -r ".vms[] | select(.name == \"$vm\") | .port" "$inv")
+		"${X[@]}" "$host" -- tcpdump -i "$port" -w "$tmp/$vm.pcap" --immediate-mode -U -s 0 \
+			-B 65536 -Q inout 2>/dev/null &
+		cap[$vm]=$!
+	done
+	sleep 1.5
+	"${X[@]}" vm4 -- iperf3 -s -1 >/dev/null 2>&1 &
+	ip4=$!
+	"${X[@]}" vm3 -- "$VTAP" lab http-serve --port 8080 --count 1 >/dev/null 2>&1 &
+	http3=$!
+	sleep 0.5
+	echo "vm1 (h1) -> vm4 (h2): iperf3 4 MB; vm2 -> vm3 (both h1): HTTP 300 kB; vm5 -> the outside: ping"
+	"${X[@]}" vm1 -- iperf3 -c 198.18.1.4 -n 4M >/dev/null
+	"${X[@]}" vm2 -- curl -s -o /dev/null http://198.18.1.3:8080/bytes/300000
+	"${X[@]}" vm5 -- ping -c 3 -i 0.2 -q 198.19.200.1 >/dev/null
+	sleep 1
+	for vm in "${!cap[@]}"; do kill -INT "${cap[$vm]}" 2>/dev/null; done
+	wait "${cap[@]}" "$ip4" "$http3" 2>/dev/null || true
+	for host in h1 h2; do
+		local args=() files=()
+		i=0
+		for vm in $(jq -r ".hosts[] | select(.name == \"$host\") | .vms[]" "$inv"); do
+			uuid=$(jq -r ".vms[] | select(.name == \"$vm\") | .uuid" "$inv")
+			mac=$(jq -r ".vms[] | select(.name == \"$vm\") | .mac" "$inv")
+			files+=("$tmp/$vm.pcap")
+			args+=(--vm "port=$i,uuid=$uuid,name=$vm,mac=$mac")
+			i=$((i + 1))
+		done
+		mergecap -F pcapng -I none -w "$tmp/$host.pcapng" "${files[@]}"
+		"${X[@]}" "$host" -- "$VTAP" meter -r "$tmp/$host.pcapng" \
+			--collector udp://198.19.0.250:4739 "${args[@]}" >/dev/null
+	done
+	sleep 3   # the count-once rule waits up to 2 s for a sender's record
+	echo "== collector: vtap vms"
+	"${X[@]}" mgmt -- "$VTAP" vms --api http://127.0.0.1:4740 -w 1h
+	echo "== collector: vtap vm vm4"
+	"${X[@]}" mgmt -- "$VTAP" vm --api http://127.0.0.1:4740 vm4 -n 5 -p 0
+	"$VTAP" lab down --prefix "$P" >/dev/null
+	trap - EXIT
+	rm -rf "$tmp"
+}
+collector_act

@@ -6,6 +6,7 @@
 
 #include "agent/agent.h"
 #include "cli/commands.h"
+#include "collector/collector.h"
 #include "store/store.h"
 
 static int help_run(const struct cmd *c, void *o, int argc, char **argv)
@@ -117,6 +118,7 @@ const struct cmd cmd_docs = {
 const struct conf_schema *const vtap_conf_schemas[] = {
 	&agent_conf_schema,
 	&store_conf_schema,
+	&collector_conf_schema,
 	NULL,
 };
 

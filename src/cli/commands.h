@@ -19,6 +19,10 @@ extern const struct cmd cmd_meter;
 extern const struct cmd cmd_flowdecode;      /* src/collector/cmd_flowdecode.c */
 extern const struct cmd cmd_flows;
 extern const struct cmd cmd_store;
+extern const struct cmd cmd_flowgen;         /* src/collector/cmd_flowgen.c (hidden) */
+extern const struct cmd cmd_collector;       /* src/collector/cmd_collector.c */
+extern const struct cmd cmd_vms;             /* src/collector/cmd_vms.c */
+extern const struct cmd cmd_vm;
 
 #include "core/conf.h"
 /* Config schemas of every daemon, NULL-terminated (cmd_meta.c). */

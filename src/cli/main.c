@@ -19,6 +19,10 @@ static const struct cmd *const root_subs[] = {
 	&cmd_flowdecode,
 	&cmd_flows,
 	&cmd_store,
+	&cmd_flowgen,
+	&cmd_collector,
+	&cmd_vms,
+	&cmd_vm,
 	NULL,
 };
 

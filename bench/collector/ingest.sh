@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# bench/collector/ingest.sh — the highest record rate with zero loss for
+# `vtap collector` and for nfcapd, on the same generated streams (IPFIX
+# and NetFlow v9, same record mix from `vtap flowgen`), the same socket
+# receive buffer, in the same run. Prints a Markdown table (paste it into
+# docs/collector.md).
+#
+#   bench/collector/ingest.sh [VTAP]          (default build/release/vtap)
+#   SECONDS_PER_TRIAL=3 CPU_GEN=0 CPU_COLL=1 bench/collector/ingest.sh
+#
+# Runs inside a private network namespace (root: unshare -n). The
+# generator is pinned to CPU_GEN and the collector under test to CPU_COLL
+# ("one core"); a last row runs vtap with 2 workers unpinned (on a 2-core
+# machine the generator competes with it). A trial sends rate x
+# SECONDS_PER_TRIAL records paced at rate; zero loss = every record
+# stored (vtap: the API's decoded records; nfcapd: nfdump -I after it
+# drained its socket). The rate is doubled until a loss, then bisected
+# to 5 %. The machine is shared: each search runs twice, interleaved
+# (nfcapd, vtap, nfcapd, vtap) and the better result of each counts.
+# A second table gives CPU time per record (utime + stime of the whole
+# process over 2 M records at 200 k/s), which load affects much less.
+set -u
+cd "$(dirname "$0")/../.."
+VTAP=$(realpath "${1:-build/release/vtap}")
+T=${SECONDS_PER_TRIAL:-3}
+CPU_GEN=${CPU_GEN:-0}
+CPU_COLL=${CPU_COLL:-1}
+BUF=4194304          # net.core.rmem_max here; nfcapd -B cannot go beyond it
+
+if [ -z "${BENCH_INNER:-}" ]; then
+	export BENCH_INNER=1
+	exec unshare -n -- bash "$0" "$@"
+fi
+ip link set lo up
+W=$(mktemp -d /tmp/vtap-bench.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$W"' EXIT
+command -v nfcapd >/dev/null || { echo "needs nfcapd (scripts/deps.sh)"; exit 1; }
+
+backlog() { ss -Hlun "sport = :$1" | awk '{s += $2} END {print s + 0}'; }
+
+drain() { # PORT : wait for the socket to be empty for 0.5 s
+	local n=0 i
+	for i in $(seq 600); do
+		if [ "$(backlog "$1")" -eq 0 ]; then n=$((n + 1)); [ $n -ge 5 ] && return; else n=0; fi
+		sleep 0.1
+	done
+}
+
+# trial_vtap FMT RATE WORKERS PIN : prints records lost
+trial_vtap() {
+	local fmt=$1 rate=$2 workers=$3 pin=$4 n=$(($2 * T)) pre=()
+	rm -rf "$W/v"
+	[ "$pin" = 1 ] && pre=(taskset -c "$CPU_COLL")
+	"${pre[@]}" "$VTAP" collector -o collector.listen=127.0.0.1:4739 -o collector.tcp_listen= \
+		-o "collector.workers=$workers" -o "collector.receive_buffer=$BUF" \
+		-o "store.dir=$W/v/store" -o "collector.state_dir=$W/v/state" -o api.listen=127.0.0.1:4740 \
+		-o collector.log_level=warn --ready-file "$W/v/ready" 2>"$W/v.log" &
+	local pid=$!
+	for i in $(seq 100); do [ -s "$W/v/ready" ] && break; sleep 0.05; done
+	taskset -c "$CPU_GEN" "$VTAP" flowgen --to 127.0.0.1:4739 -f "$fmt" -n "$n" -r "$rate" >/dev/null
+	drain 4739
+	local got prev=-1
+	for i in $(seq 100); do
+		got=$(curl -sf http://127.0.0.1:4740/api/v1/status | jq .writer.rows_written)
+		[ "$got" = "$prev" ] && break
+		prev=$got
+		sleep 0.2
+	done
+	kill "$pid"
+	wait "$pid"
+	echo $((n - got))
+}
+
+trial_nfcapd() {
+	local fmt=$1 rate=$2 n=$(($2 * T))
+	rm -rf "$W/n"
+	mkdir -p "$W/n"
+	taskset -c "$CPU_COLL" nfcapd -w "$W/n" -p 4739 -b 127.0.0.1 -t 3600 -B $BUF >/dev/null 2>&1 &
+	local pid=$!
+	for i in $(seq 50); do ss -Hlun 'sport = :4739' | grep -q . && break; sleep 0.1; done
+	taskset -c "$CPU_GEN" "$VTAP" flowgen --to 127.0.0.1:4739 -f "$fmt" -n "$n" -r "$rate" >/dev/null
+	drain 4739
+	kill "$pid"
+	wait "$pid"
+	local got
+	got=$(nfdump -R "$W/n" -I 2>/dev/null | awk '/^Flows:/ {print $2}')
+	echo $((n - ${got:-0}))
+}
+
+# search NAME CMD... : the highest zero-loss rate
+search() {
+	local lo=0 hi=0 r=100000 lost
+	shift 0
+	while :; do
+		lost=$("$@" "$r")
+		if [ "$lost" -eq 0 ]; then lo=$r; r=$((r * 2)); else hi=$r; break; fi
+		[ $r -gt 16000000 ] && { echo $lo; return; }
+	done
+	while [ $((hi - lo)) -gt $((lo / 20 + 1000)) ]; do
+		r=$(((lo + hi) / 2))
+		lost=$("$@" "$r")
+		if [ "$lost" -eq 0 ]; then lo=$r; else hi=$r; fi
+	done
+	echo $lo
+}
+
+v_ipfix_1() { trial_vtap ipfix "$1" 1 1; }
+v_nfv9_1() { trial_vtap nfv9 "$1" 1 1; }
+v_ipfix_2() { trial_vtap ipfix "$1" 2 0; }
+n_ipfix() { trial_nfcapd ipfix "$1"; }
+n_nfv9() { trial_nfcapd nfv9 "$1"; }
+
+best() { [ "$1" -gt "$2" ] && echo "$1" || echo "$2"; }
+
+# cpu_ticks PID : utime + stime in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# cpu_per_record CMD FMT : µs of collector CPU per record
+cpu_vtap() {
+	rm -rf "$W/c"
+	"$VTAP" collector -o collector.listen=127.0.0.1:4739 -o collector.tcp_listen= \
+		-o collector.workers=1 -o "collector.receive_buffer=$BUF" -o "store.dir=$W/c/store" \
+		-o "collector.state_dir=$W/c/state" -o api.listen=127.0.0.1:4740 -o collector.log_level=warn \
+		--ready-file "$W/c/ready" 2>/dev/null &
+	local pid=$! t0
+	for i in $(seq 100); do [ -s "$W/c/ready" ] && break; sleep 0.05; done
+	t0=$(cpu_ticks $pid)
+	taskset -c "$CPU_GEN" "$VTAP" flowgen --to 127.0.0.1:4739 -f "$1" -n 2000000 -r 200000 >/dev/null
+	drain 4739
+	sleep 1.5   # the writer and the store's flush
+	local t1 got
+	t1=$(cpu_ticks $pid)
+	got=$(curl -sf http://127.0.0.1:4740/api/v1/status | jq .writer.rows_written)
+	kill $pid; wait $pid
+	awk -v t=$((t1 - t0)) -v n="$got" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }'
+}
+cpu_nfcapd() {
+	rm -rf "$W/d"; mkdir -p "$W/d"
+	nfcapd -w "$W/d" -p 4739 -b 127.0.0.1 -t 3600 -B $BUF >/dev/null 2>&1 &
+	local pid=$! t0 t1 got
+	for i in $(seq 50); do ss -Hlun 'sport = :4739' | grep -q . && break; sleep 0.1; done
+	t0=$(cpu_ticks $pid)
+	taskset -c "$CPU_GEN" "$VTAP" flowgen --to 127.0.0.1:4739 -f "$1" -n 2000000 -r 200000 >/dev/null
+	drain 4739
+	t1=$(cpu_ticks $pid)
+	kill $pid; wait $pid
+	got=$(nfdump -R "$W/d" -I 2>/dev/null | awk '/^Flows:/ {print $2}')
+	awk -v t=$((t1 - t0)) -v n="$got" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }'
+}
+
+echo "| stream | nfcapd (1 core) | vtap collector, 1 worker (1 core) | ratio |"
+echo "|---|---|---|---|"
+for fmt in ipfix nfv9; do
+	nf1=$(search "n_$fmt"); vt1=$(search "v_${fmt}_1")
+	nf2=$(search "n_$fmt"); vt2=$(search "v_${fmt}_1")
+	nf=$(best "$nf1" "$nf2"); vt=$(best "$vt1" "$vt2")
+	echo "| $fmt | $nf records/s | $vt records/s | $(awk -v a="$vt" -v b="$nf" 'BEGIN { printf "%.1fx", b ? a / b : 0 }') |"
+done
+echo
+echo "| stream | nfcapd CPU per record | vtap collector CPU per record (all threads) |"
+echo "|---|---|---|"
+for fmt in ipfix nfv9; do
+	echo "| $fmt | $(cpu_nfcapd "$fmt") µs | $(cpu_vtap "$fmt") µs |"
+done
+v2=$(search v_ipfix_2)
+echo
+echo "vtap collector, 2 workers, unpinned (the generator shares the 2 CPUs): $v2 records/s (IPFIX)"
+echo "(records of 54-55 bytes, ~25 per 1400-byte datagram; socket buffer $BUF bytes; $T s per trial)"

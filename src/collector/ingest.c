@@ -1,0 +1,602 @@
+/* ingest.c — UDP ingest workers and the decode path they share with the
+ * TCP thread (ingest.h).
+ *
+ * A worker never blocks on anything but poll(): the writer's queue is
+ * bounded (a full one costs at most queue_wait, then the batch is counted
+ * as dropped), template files are written with an atomic rename. Calls
+ * from other threads (statistics of the decoder, which is not thread-safe)
+ * are run by the worker itself between receive batches (ingest_each). */
+#include "collector/ingest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector/enrich.h"
+#include "collector/sink.h"
+#include "collector/udpsock.h"
+#include "core/compiler.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+
+/* Statistics are written by one thread and read by others: a relaxed
+ * atomic store of the new value is enough and costs a plain store. */
+#define STAT_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
+#define STAT_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* ---- the decode path ---------------------------------------------------- */
+
+static void path_refresh_snap(struct ingest_path *p)
+{
+	uint64_t g;
+
+	if (!p->en)
+		return;
+	g = enrich_generation(p->en);
+	if (p->snap && g == p->snap_gen)
+		return;
+	if (p->snap)
+		enrich_put(p->en, p->snap);
+	p->snap = enrich_get(p->en);
+	p->snap_gen = g;
+}
+
+void ingest_path_flush(struct ingest_path *p)
+{
+	struct sink_batch *b = p->b;
+	size_t n;
+
+	if (!b)
+		return;
+	p->b = NULL;
+	n = b->n;
+	if (sink_push(p->sink, b) < 0)
+		STAT_ADD(p->st.rows_dropped, n);
+	else
+		STAT_ADD(p->st.rows_pushed, n);
+}
+
+static void path_record(void *arg, const struct flow_rec *r, const struct flowdec_src *src)
+{
+	struct ingest_path *p = arg;
+	struct flow_row *row;
+
+	(void)src;
+	STAT_ADD(p->st.records, 1);
+	if (!p->b) {
+		p->b = sink_batch_get(p->sink);
+		if (!p->b) {
+			STAT_ADD(p->st.rows_dropped, 1);
+			return;
+		}
+		p->b_born_ms = mono_ms();
+	}
+	row = &p->b->rows[p->b->n++];
+	row->rec = *r;
+	enrich_flow(p->snap, r, &row->attr, NULL);
+	if (p->b->n == p->b->cap)
+		ingest_path_flush(p);
+}
+
+static const struct flowdec_ops path_ops = { .record = path_record };
+
+int ingest_path_init(struct ingest_path *p, const struct flowdec_conf *dc, struct sink *sink,
+		     struct enrich *en, const char *tmpl_path, uint64_t save_every_ms,
+		     uint64_t batch_delay_ms, struct vt_err *err)
+{
+	memset(p, 0, sizeof(*p));
+	p->sink = sink;
+	p->en = en;
+	p->save_every_ms = save_every_ms;
+	p->batch_delay_ms = batch_delay_ms;
+	p->fd = flowdec_new(dc, &path_ops, p);
+	if (!p->fd)
+		return vt_err_set(err, -errno, "flow decoder: %s", strerror(errno));
+	if (tmpl_path && !(p->tmpl_path = strdup(tmpl_path))) {
+		flowdec_free(p->fd);
+		p->fd = NULL;
+		return vt_err_set(err, -ENOMEM, "out of memory");
+	}
+	path_refresh_snap(p);
+	return 0;
+}
+
+int ingest_path_load(struct ingest_path *p, const char *path)
+{
+	struct vt_err err = { 0 };
+	int r = flowdec_templates_load(p->fd, path, wall_ms(), &err);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		log_warn("collector: templates not loaded: %s", err.msg);
+		return r;
+	}
+	STAT_ADD(p->st.templates_loaded, (uint64_t)r);
+	/* what was loaded is on disk already */
+	p->saved_gen = flowdec_template_generation(p->fd);
+	return r;
+}
+
+int ingest_path_save(struct ingest_path *p)
+{
+	struct vt_err err = { 0 };
+	uint64_t gen;
+	int r;
+
+	if (!p->tmpl_path)
+		return 0;
+	gen = flowdec_template_generation(p->fd);
+	r = flowdec_templates_save(p->fd, p->tmpl_path, &err);
+	p->last_save_ms = mono_ms();
+	if (r < 0) {
+		STAT_ADD(p->st.template_save_errors, 1);
+		log_ratelimited(LOG_LVL_ERR, "collector: %s", err.msg);
+		return r;
+	}
+	STAT_ADD(p->st.template_saves, 1);
+	p->saved_gen = gen;
+	return 0;
+}
+
+void ingest_path_input(struct ingest_path *p, const struct vt_addr *src, uint16_t port,
+		       const uint8_t *buf, size_t len, uint64_t now_ms)
+{
+	STAT_ADD(p->st.datagrams, 1);
+	STAT_ADD(p->st.bytes, len);
+	if (flowdec_input(p->fd, src, port, now_ms, buf, len, 0) == -EBADMSG)
+		STAT_ADD(p->st.rejected, 1);
+}
+
+void ingest_path_tick(struct ingest_path *p, uint64_t now_ms)
+{
+	uint64_t mono = mono_ms();
+
+	if (p->b && mono - p->b_born_ms >= p->batch_delay_ms)
+		ingest_path_flush(p);
+	if (mono - p->last_expire_ms >= 1000) {
+		flowdec_expire(p->fd, now_ms);
+		p->last_expire_ms = mono;
+	}
+	if (p->tmpl_path && flowdec_template_generation(p->fd) != p->saved_gen &&
+	    mono - p->last_save_ms >= p->save_every_ms)
+		ingest_path_save(p);
+	path_refresh_snap(p);
+}
+
+void ingest_path_finish(struct ingest_path *p)
+{
+	if (!p->fd)
+		return;
+	ingest_path_flush(p);
+	/* also an empty file: the set of files tells the next start which
+	 * worker count wrote them */
+	if (p->tmpl_path && (flowdec_template_generation(p->fd) != p->saved_gen ||
+			     access(p->tmpl_path, F_OK) < 0))
+		ingest_path_save(p);
+}
+
+void ingest_path_free(struct ingest_path *p)
+{
+	if (p->b)
+		sink_batch_put(p->sink, p->b);
+	p->b = NULL;
+	flowdec_free(p->fd);
+	p->fd = NULL;
+	if (p->snap)
+		enrich_put(p->en, p->snap);
+	p->snap = NULL;
+	free(p->tmpl_path);
+	p->tmpl_path = NULL;
+}
+
+void ingest_path_get_stats(const struct ingest_path *p, struct ingest_path_stats *st)
+{
+	st->datagrams = STAT_GET(p->st.datagrams);
+	st->bytes = STAT_GET(p->st.bytes);
+	st->rejected = STAT_GET(p->st.rejected);
+	st->records = STAT_GET(p->st.records);
+	st->rows_pushed = STAT_GET(p->st.rows_pushed);
+	st->rows_dropped = STAT_GET(p->st.rows_dropped);
+	st->template_saves = STAT_GET(p->st.template_saves);
+	st->template_save_errors = STAT_GET(p->st.template_save_errors);
+	st->templates_loaded = STAT_GET(p->st.templates_loaded);
+}
+
+/* ---- UDP workers -------------------------------------------------------- */
+
+struct worker {
+	struct ingest *ig;
+	unsigned idx;
+	pthread_t th;
+	int efd;                         /* wakes the worker: stop, calls */
+	int fds[INGEST_MAX_LISTEN];
+	struct udp_rx rx;
+	struct ingest_path path;
+	uint64_t call_seen;
+	uint64_t truncated, wakeups, recv_calls;
+};
+
+struct ingest {
+	struct ingest_conf c;
+	struct worker *w;
+	unsigned nw;
+	bool started;
+	volatile bool stop;
+	bool stale_files;                /* template files of another worker count */
+	uint64_t rcvbuf;
+	/* ingest_each() */
+	pthread_mutex_t call_mu, mu;
+	pthread_cond_t call_cv;
+	ingest_fn call_fn;
+	void *call_arg;
+	uint64_t call_gen;
+	unsigned call_pending;
+};
+
+static void tmpl_name(char *buf, size_t len, const char *dir, unsigned i, unsigned n)
+{
+	snprintf(buf, len, "%s/templates-udp-%u-of-%u.bin", dir, i, n);
+}
+
+/* Loads the templates of each worker: its own file when every template
+ * file there was written with this worker count (the steering is the
+ * same: each exporter comes back to the worker that saved it), else every
+ * file into every worker (the steering changed; bounds apply, and each
+ * worker's next save writes its own file under the new name). */
+static void load_templates(struct ingest *ig)
+{
+	char path[4096];
+	DIR *d;
+	struct dirent *de;
+	bool mixed = false;
+
+	d = opendir(ig->c.state_dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		unsigned a, b;
+		char tail[8];
+		if (sscanf(de->d_name, "templates-udp-%u-of-%u.bi%1s", &a, &b, tail) == 3 &&
+		    (b != ig->nw || a >= b))
+			mixed = true;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		unsigned a, b;
+		char tail[8];
+		if (sscanf(de->d_name, "templates-udp-%u-of-%u.bi%1s", &a, &b, tail) != 3)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", ig->c.state_dir, de->d_name);
+		if (!mixed) {
+			ingest_path_load(&ig->w[a].path, path);
+			continue;
+		}
+		log_info("collector: worker count changed (%u -> %u): every worker loads %s", b,
+			 ig->nw, de->d_name);
+		for (unsigned i = 0; i < ig->nw; i++) {
+			ingest_path_load(&ig->w[i].path, path);
+			ig->w[i].path.saved_gen = UINT64_MAX;   /* save under the new name */
+		}
+	}
+	closedir(d);
+	ig->stale_files = mixed;
+}
+
+/* After a worker-count change, once every worker saved its own file, the
+ * files of the old count go. */
+static void remove_stale(struct ingest *ig)
+{
+	char path[4096];
+	DIR *d;
+	struct dirent *de;
+
+	if (!ig->stale_files || !(d = opendir(ig->c.state_dir)))
+		return;
+	while ((de = readdir(d))) {
+		unsigned a, b;
+		char tail[8];
+		if (sscanf(de->d_name, "templates-udp-%u-of-%u.bi%1s", &a, &b, tail) == 3 &&
+		    b != ig->nw) {
+			snprintf(path, sizeof(path), "%s/%s", ig->c.state_dir, de->d_name);
+			unlink(path);
+		}
+	}
+	closedir(d);
+	ig->stale_files = false;
+}
+
+struct ingest *ingest_new(const struct ingest_conf *c, struct sink *sink, struct enrich *en,
+			  struct vt_err *err)
+{
+	struct ingest *ig;
+	char path[4096];
+
+	if (!c->workers || c->workers > INGEST_MAX_WORKERS || !c->nlisten ||
+	    c->nlisten > INGEST_MAX_LISTEN) {
+		vt_err_set(err, -EINVAL, "ingest: %u workers (1-%d), %zu listeners (1-%d)",
+			   c->workers, INGEST_MAX_WORKERS, c->nlisten, INGEST_MAX_LISTEN);
+		errno = EINVAL;
+		return NULL;
+	}
+	ig = calloc(1, sizeof(*ig));
+	if (!ig || !(ig->w = calloc(c->workers, sizeof(*ig->w)))) {
+		free(ig);
+		vt_err_set(err, -ENOMEM, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	ig->c = *c;
+	ig->nw = c->workers;
+	pthread_mutex_init(&ig->call_mu, NULL);
+	pthread_mutex_init(&ig->mu, NULL);
+	pthread_cond_init(&ig->call_cv, NULL);
+	for (unsigned i = 0; i < ig->nw; i++) {
+		struct worker *w = &ig->w[i];
+		w->ig = ig;
+		w->idx = i;
+		w->efd = -1;
+		for (size_t k = 0; k < INGEST_MAX_LISTEN; k++)
+			w->fds[k] = -1;
+	}
+	/* one reuseport group per address, socket i of each to worker i */
+	for (size_t k = 0; k < c->nlisten; k++) {
+		int fds[INGEST_MAX_WORKERS];
+		uint64_t granted = 0;
+		if (udp_group_open(&c->listen[k], ig->nw, c->rcvbuf, fds, &granted, err) < 0)
+			goto fail;
+		for (unsigned i = 0; i < ig->nw; i++)
+			ig->w[i].fds[k] = fds[i];
+		ig->rcvbuf = granted;
+		/* the kernel reports twice what it grants (bookkeeping overhead) */
+		if (granted / 2 < c->rcvbuf)
+			log_warn("collector: receive buffer of %llu bytes granted, %llu asked "
+				 "(raise net.core.rmem_max or run with CAP_NET_ADMIN)",
+				 (unsigned long long)granted / 2, (unsigned long long)c->rcvbuf);
+	}
+	for (unsigned i = 0; i < ig->nw; i++) {
+		struct worker *w = &ig->w[i];
+		w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (w->efd < 0 || udp_rx_init(&w->rx, c->recv_batch) < 0) {
+			vt_err_set(err, -ENOMEM, "ingest worker %u: %s", i, strerror(errno ? errno : ENOMEM));
+			goto fail;
+		}
+		if (c->state_dir)
+			tmpl_name(path, sizeof(path), c->state_dir, i, ig->nw);
+		if (ingest_path_init(&w->path, &c->dec, sink, en, c->state_dir ? path : NULL,
+				     c->template_save_ms, c->batch_delay_ms, err) < 0)
+			goto fail;
+	}
+	if (c->state_dir)
+		load_templates(ig);
+	return ig;
+fail:
+	ingest_free(ig);
+	errno = -err->code;
+	return NULL;
+}
+
+static void run_call(struct worker *w)
+{
+	struct ingest *ig = w->ig;
+	ingest_fn fn;
+	void *arg;
+	uint64_t gen;
+
+	pthread_mutex_lock(&ig->mu);
+	gen = ig->call_gen;
+	fn = ig->call_fn;
+	arg = ig->call_arg;
+	pthread_mutex_unlock(&ig->mu);
+	if (!fn || gen == w->call_seen)
+		return;
+	w->call_seen = gen;
+	fn(w->idx, w->path.fd, arg);
+	pthread_mutex_lock(&ig->mu);
+	if (gen == ig->call_gen && ig->call_pending) {
+		ig->call_pending--;
+		pthread_cond_broadcast(&ig->call_cv);
+	}
+	pthread_mutex_unlock(&ig->mu);
+}
+
+/* Receives from one socket until it is empty or <max> batches went by
+ * (then the other sockets get their turn). */
+static void drain(struct worker *w, int fd, unsigned max)
+{
+	for (unsigned k = 0; k < max; k++) {
+		int n = udp_rx_recv(&w->rx, fd);
+		uint64_t now = wall_ms();
+		STAT_ADD(w->recv_calls, 1);
+		if (n <= 0) {
+			if (n < 0)
+				log_ratelimited(LOG_LVL_WARN, "collector: recvmmsg: %s", strerror(-n));
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			const struct udp_msg *m = &w->rx.msg[i];
+			if (m->truncated)
+				STAT_ADD(w->truncated, 1);
+			ingest_path_input(&w->path, &m->src, m->port, m->data, m->len, now);
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct ingest *ig = w->ig;
+	struct pollfd p[INGEST_MAX_LISTEN + 1];
+	size_t n = ig->c.nlisten;
+
+	for (size_t k = 0; k < n; k++)
+		p[k] = (struct pollfd){ .fd = w->fds[k], .events = POLLIN };
+	p[n] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
+	while (!ig->stop) {
+		int r = poll(p, n + 1, 50);
+		STAT_ADD(w->wakeups, 1);
+		if (r > 0) {
+			for (size_t k = 0; k < n; k++)
+				if (p[k].revents & POLLIN)
+					drain(w, w->fds[k], 16);
+			if (p[n].revents & POLLIN) {
+				uint64_t v;
+				if (read(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+					log_ratelimited(LOG_LVL_WARN, "collector: eventfd: %s", strerror(errno));
+			}
+		}
+		run_call(w);
+		ingest_path_tick(&w->path, wall_ms());
+	}
+	/* what reached the sockets before the stop is ingested */
+	for (size_t k = 0; k < n; k++)
+		drain(w, w->fds[k], UINT32_MAX);
+	run_call(w);
+	ingest_path_finish(&w->path);
+	return NULL;
+}
+
+int ingest_start(struct ingest *ig)
+{
+	for (unsigned i = 0; i < ig->nw; i++) {
+		int r = pthread_create(&ig->w[i].th, NULL, worker_main, &ig->w[i]);
+		if (r) {
+			ig->stop = true;
+			for (unsigned k = 0; k < i; k++)
+				pthread_join(ig->w[k].th, NULL);
+			ig->stop = false;
+			return -r;
+		}
+	}
+	ig->started = true;
+	return 0;
+}
+
+static void wake_all(struct ingest *ig)
+{
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < ig->nw; i++)
+		if (ig->w[i].efd >= 0 && write(ig->w[i].efd, &one, sizeof(one)) < 0)
+			log_warn("collector: eventfd: %s", strerror(errno));
+}
+
+void ingest_stop(struct ingest *ig)
+{
+	if (!ig || !ig->started)
+		return;
+	ig->stop = true;
+	wake_all(ig);
+	for (unsigned i = 0; i < ig->nw; i++)
+		pthread_join(ig->w[i].th, NULL);
+	ig->started = false;
+	bool saved = true;
+	for (unsigned i = 0; i < ig->nw; i++)
+		saved &= ig->w[i].path.st.template_save_errors == 0;
+	if (saved)
+		remove_stale(ig);
+}
+
+void ingest_free(struct ingest *ig)
+{
+	if (!ig)
+		return;
+	ingest_stop(ig);
+	for (unsigned i = 0; i < ig->nw; i++) {
+		struct worker *w = &ig->w[i];
+		for (size_t k = 0; k < INGEST_MAX_LISTEN; k++)
+			if (w->fds[k] >= 0)
+				close(w->fds[k]);
+		if (w->efd >= 0)
+			close(w->efd);
+		udp_rx_free(&w->rx);
+		ingest_path_free(&w->path);
+	}
+	pthread_mutex_destroy(&ig->call_mu);
+	pthread_mutex_destroy(&ig->mu);
+	pthread_cond_destroy(&ig->call_cv);
+	free(ig->w);
+	free(ig);
+}
+
+unsigned ingest_workers(const struct ingest *ig)
+{
+	return ig->nw;
+}
+
+size_t ingest_nlisten(const struct ingest *ig)
+{
+	return ig->c.nlisten;
+}
+
+const char *ingest_listen_addr(const struct ingest *ig, size_t i, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (i >= ig->c.nlisten || getsockname(ig->w[0].fds[i], (struct sockaddr *)&ss, &sl) < 0)
+		return NULL;
+	return udp_fmt_addr(&ss, buf, len);
+}
+
+uint64_t ingest_rcvbuf(const struct ingest *ig)
+{
+	return ig->rcvbuf;
+}
+
+void ingest_worker_stats(const struct ingest *ig, unsigned i, struct ingest_worker_stats *st)
+{
+	const struct worker *w = &ig->w[i];
+
+	memset(st, 0, sizeof(*st));
+	ingest_path_get_stats(&w->path, &st->path);
+	st->truncated = STAT_GET(w->truncated);
+	st->wakeups = STAT_GET(w->wakeups);
+	st->recv_calls = STAT_GET(w->recv_calls);
+	for (size_t k = 0; k < ig->c.nlisten; k++)
+		st->kernel_drops += udp_sock_drops(w->fds[k]);
+}
+
+int ingest_each(struct ingest *ig, ingest_fn fn, void *arg, uint64_t timeout_ms)
+{
+	struct timespec dl;
+	int r = 0;
+
+	pthread_mutex_lock(&ig->call_mu);
+	if (!ig->started) {
+		for (unsigned i = 0; i < ig->nw; i++)
+			fn(i, ig->w[i].path.fd, arg);
+		pthread_mutex_unlock(&ig->call_mu);
+		return 0;
+	}
+	pthread_mutex_lock(&ig->mu);
+	ig->call_fn = fn;
+	ig->call_arg = arg;
+	ig->call_gen++;
+	ig->call_pending = ig->nw;
+	pthread_mutex_unlock(&ig->mu);
+	wake_all(ig);
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += (time_t)(timeout_ms / 1000);
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&ig->mu);
+	while (ig->call_pending && r == 0)
+		if (pthread_cond_timedwait(&ig->call_cv, &ig->mu, &dl) == ETIMEDOUT)
+			r = -ETIMEDOUT;
+	/* a late worker must not run a call whose caller has gone */
+	ig->call_fn = NULL;
+	pthread_mutex_unlock(&ig->mu);
+	pthread_mutex_unlock(&ig->call_mu);
+	return r;
+}

@@ -1,0 +1,606 @@
+/* sink.c — the batch queue and the writer thread (sink.h).
+ *
+ * Producers and the writer share one mutex per batch (hundreds of rows),
+ * not per row. Everything the count-once rule needs (which VMs and hosts
+ * an agent meters, rows waiting for their sender's record) is touched only
+ * by the writer thread, so it needs no lock. */
+#include "collector/sink.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collector/enrich.h"
+#include "collector/vmstats.h"
+#include "core/compiler.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+
+void sink_conf_defaults(struct sink_conf *c)
+{
+	c->batch_rows = 256;
+	c->queue_batches = 1024;
+	c->queue_wait_ms = 2000;
+	c->metered_ttl_ms = 900000;
+	c->dedup_delay_ms = 2000;
+	c->dedup_hold_rows = 16384;
+	c->max_metered = 65536;
+}
+
+/* ---- "metered" tables: 16-byte key -> last time seen -------------------- */
+
+struct mslot {
+	uint8_t k[16];
+	uint64_t t;                 /* 0 = empty */
+};
+
+struct mtab {
+	struct mslot *s;
+	size_t mask, n, max;
+	uint64_t seed;
+};
+
+static int mtab_init(struct mtab *m, size_t max)
+{
+	size_t cap = 16;
+
+	while (cap < max * 2)
+		cap <<= 1;
+	m->s = calloc(cap, sizeof(*m->s));
+	if (!m->s)
+		return -ENOMEM;
+	m->mask = cap - 1;
+	m->n = 0;
+	m->max = max;
+	m->seed = vt_hash_seed();
+	return 0;
+}
+
+static struct mslot *mtab_slot(const struct mtab *m, const uint8_t k[16])
+{
+	size_t i = vt_hash(k, 16, m->seed) & m->mask;
+
+	while (m->s[i].t && memcmp(m->s[i].k, k, 16))
+		i = (i + 1) & m->mask;
+	return &m->s[i];
+}
+
+/* Drops entries older than <ttl>; rebuilds the probe chains. */
+static void mtab_expire(struct mtab *m, uint64_t now, uint64_t ttl)
+{
+	size_t cap = m->mask + 1, keep = 0;
+	struct mslot *old = malloc(cap * sizeof(*old));
+
+	if (!old)
+		return;
+	memcpy(old, m->s, cap * sizeof(*old));
+	memset(m->s, 0, cap * sizeof(*old));
+	for (size_t i = 0; i < cap; i++)
+		if (old[i].t && now - old[i].t <= ttl) {
+			*mtab_slot(m, old[i].k) = old[i];
+			keep++;
+		}
+	m->n = keep;
+	free(old);
+}
+
+static bool mtab_touch(struct mtab *m, const uint8_t k[16], uint64_t now, uint64_t ttl)
+{
+	struct mslot *s = mtab_slot(m, k);
+
+	if (!s->t) {
+		if (m->n >= m->max) {
+			mtab_expire(m, now, ttl);
+			if (m->n >= m->max)
+				return false;
+			s = mtab_slot(m, k);
+		}
+		memcpy(s->k, k, 16);
+		m->n++;
+	}
+	s->t = now ? now : 1;
+	return true;
+}
+
+static bool mtab_fresh(const struct mtab *m, const uint8_t k[16], uint64_t now, uint64_t ttl)
+{
+	const struct mslot *s = mtab_slot(m, k);
+
+	return s->t && now - s->t <= ttl;
+}
+
+/* ---- the sink ----------------------------------------------------------- */
+
+struct held {
+	struct flow_row row;
+	uint64_t due_ms;
+};
+
+struct sink {
+	struct sink_conf c;
+	struct sink_ops ops;
+	struct vmstats *vs;
+	struct enrich *en;
+
+	pthread_mutex_t mu;
+	pthread_cond_t nonempty, nonfull, done;
+	struct sink_batch *qhead, *qtail;
+	size_t qlen;
+	struct sink_batch *free_list;
+	bool stop, started;
+	pthread_t th;
+	uint64_t pushed, processed;     /* batches, for sink_sync */
+	struct sink_stats st;
+
+	/* writer thread only */
+	struct enrich_snap *snap;
+	uint64_t snap_gen;
+	struct mtab vm_met, host_met;
+	uint64_t seed;
+	struct held *hold;              /* ring of dedup_hold_rows */
+	size_t hhead, hlen;
+	uint64_t held_total, hold_overflow, metered_overflow;
+};
+
+struct sink *sink_new(const struct sink_conf *c, const struct sink_ops *ops, struct vmstats *vs,
+		      struct enrich *en)
+{
+	struct sink *s;
+
+	if (!c->batch_rows || !c->queue_batches || !c->max_metered) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->c = *c;
+	s->ops = *ops;
+	s->vs = vs;
+	s->en = en;
+	s->seed = vt_hash_seed();
+	if (mtab_init(&s->vm_met, c->max_metered) < 0 || mtab_init(&s->host_met, 4096) < 0) {
+		free(s->vm_met.s);
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->nonempty, NULL);
+	pthread_cond_init(&s->nonfull, NULL);
+	pthread_cond_init(&s->done, NULL);
+	return s;
+}
+
+static void batch_free(struct sink_batch *b)
+{
+	if (b) {
+		free(b->rows);
+		free(b);
+	}
+}
+
+void sink_free(struct sink *s)
+{
+	if (!s)
+		return;
+	if (s->started)
+		sink_stop(s);
+	for (struct sink_batch *b = s->qhead, *n; b; b = n) {
+		n = b->next;
+		batch_free(b);
+	}
+	for (struct sink_batch *b = s->free_list, *n; b; b = n) {
+		n = b->next;
+		batch_free(b);
+	}
+	if (s->en && s->snap)
+		enrich_put(s->en, s->snap);
+	free(s->vm_met.s);
+	free(s->host_met.s);
+	free(s->hold);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->nonempty);
+	pthread_cond_destroy(&s->nonfull);
+	pthread_cond_destroy(&s->done);
+	free(s);
+}
+
+struct sink_batch *sink_batch_get(struct sink *s)
+{
+	struct sink_batch *b;
+
+	pthread_mutex_lock(&s->mu);
+	b = s->free_list;
+	if (b)
+		s->free_list = b->next;
+	pthread_mutex_unlock(&s->mu);
+	if (b) {
+		b->n = 0;
+		b->next = NULL;
+		return b;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->rows = malloc(s->c.batch_rows * sizeof(*b->rows));
+	if (!b->rows) {
+		free(b);
+		return NULL;
+	}
+	b->cap = s->c.batch_rows;
+	pthread_mutex_lock(&s->mu);
+	s->st.batches_allocated++;
+	pthread_mutex_unlock(&s->mu);
+	return b;
+}
+
+static void recycle_locked(struct sink *s, struct sink_batch *b)
+{
+	b->n = 0;
+	b->next = s->free_list;
+	s->free_list = b;
+}
+
+void sink_batch_put(struct sink *s, struct sink_batch *b)
+{
+	if (!b)
+		return;
+	pthread_mutex_lock(&s->mu);
+	recycle_locked(s, b);
+	pthread_mutex_unlock(&s->mu);
+}
+
+int sink_push(struct sink *s, struct sink_batch *b)
+{
+	struct timespec dl;
+	int r = 0;
+
+	if (!b->n) {
+		sink_batch_put(s, b);
+		return 0;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->qlen >= s->c.queue_batches) {
+		s->st.waits++;
+		clock_gettime(CLOCK_REALTIME, &dl);
+		uint64_t ns = (uint64_t)dl.tv_nsec + (s->c.queue_wait_ms % 1000) * 1000000ull;
+		dl.tv_sec += (time_t)(s->c.queue_wait_ms / 1000 + ns / 1000000000ull);
+		dl.tv_nsec = (long)(ns % 1000000000ull);
+		while (s->qlen >= s->c.queue_batches && !s->stop)
+			if (pthread_cond_timedwait(&s->nonfull, &s->mu, &dl) == ETIMEDOUT)
+				break;
+	}
+	if (s->qlen >= s->c.queue_batches) {
+		s->st.batches_dropped++;
+		s->st.rows_dropped += b->n;
+		recycle_locked(s, b);
+		r = -ENOBUFS;
+	} else {
+		b->next = NULL;
+		if (s->qtail)
+			s->qtail->next = b;
+		else
+			s->qhead = b;
+		s->qtail = b;
+		s->qlen++;
+		s->st.queue_peak = VT_MAX(s->st.queue_peak, s->qlen);
+		s->st.batches_in++;
+		s->st.rows_in += b->n;
+		s->pushed++;
+		pthread_cond_signal(&s->nonempty);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (r < 0)
+		log_ratelimited(LOG_LVL_WARN, "collector: writer queue full for %llu ms: batch dropped",
+				(unsigned long long)s->c.queue_wait_ms);
+	return r;
+}
+
+/* ---- the count-once rule ------------------------------------------------ */
+
+static void vm_key16(const struct sink *s, const struct vm_ident *v, uint8_t k[16])
+{
+	if (!uuid_is_nil(v->uuid)) {
+		memcpy(k, v->uuid, 16);
+	} else {
+		size_t n = strnlen(v->name, sizeof(v->name));
+		uint64_t a = vt_hash(v->name, n, s->seed ^ 3), b = vt_hash(v->name, n, s->seed ^ 4);
+		memcpy(k, &a, 8);
+		memcpy(k + 8, &b, 8);
+	}
+}
+
+static void host_key16(const struct sink *s, const char *name, uint8_t k[16])
+{
+	size_t n = strlen(name);
+	uint64_t a = vt_hash(name, n, s->seed ^ 5), b = vt_hash(name, n, s->seed ^ 6);
+
+	memcpy(k, &a, 8);
+	memcpy(k + 8, &b, 8);
+}
+
+static const struct inv_vm *inv_of(const struct sink *s, const struct vm_ident *v)
+{
+	const struct inv_vm *vm = enrich_by_uuid(s->snap, v->uuid);
+
+	return vm ? vm : uuid_is_nil(v->uuid) ? enrich_by_name(s->snap, v->name) : NULL;
+}
+
+/* A row observed at a VM's port: that VM, and the host its exporter is,
+ * are metered by an agent. */
+static void learn(struct sink *s, const struct flow_row *row, uint64_t now)
+{
+	const struct flow_rec *r = &row->rec;
+	uint8_t k[16];
+	bool ok = true;
+
+	if (enrich_obs_side(r, &row->attr) == OBS_NONE)
+		return;
+	vm_key16(s, &r->vm, k);
+	ok &= mtab_touch(&s->vm_met, k, now, s->c.metered_ttl_ms);
+	const struct inv_host *h = enrich_host_by_addr(s->snap, &r->exporter);
+	if (h) {
+		host_key16(s, h->name, k);
+		ok &= mtab_touch(&s->host_met, k, now, s->c.metered_ttl_ms);
+	}
+	if (!ok)
+		s->metered_overflow++;
+}
+
+static bool metered(struct sink *s, const struct vm_ident *v, uint64_t now)
+{
+	uint8_t k[16];
+	const struct inv_vm *vm;
+
+	if (!vm_known(v))
+		return false;
+	vm_key16(s, v, k);
+	if (mtab_fresh(&s->vm_met, k, now, s->c.metered_ttl_ms))
+		return true;
+	vm = inv_of(s, v);
+	if (vm && vm->host[0]) {
+		host_key16(s, vm->host, k);
+		return mtab_fresh(&s->host_met, k, now, s->c.metered_ttl_ms);
+	}
+	return false;
+}
+
+/* Where each VM of the row runs: the host of the exporter that observed
+ * it at its port, else the inventory's. */
+static void hints(struct sink *s, const struct flow_row *row, enum obs_side side,
+		  struct vmstats_hint *h)
+{
+	const struct inv_host *eh = NULL;
+	const struct inv_vm *vm;
+
+	h->src_host = h->dst_host = NULL;
+	if (side != OBS_NONE)
+		eh = enrich_host_by_addr(s->snap, &row->rec.exporter);
+	if (vm_known(&row->attr.src_vm)) {
+		if (side == OBS_SRC && eh)
+			h->src_host = eh->name;
+		else if ((vm = inv_of(s, &row->attr.src_vm)))
+			h->src_host = vm->host;
+	}
+	if (vm_known(&row->attr.dst_vm)) {
+		if (side == OBS_DST && eh)
+			h->dst_host = eh->name;
+		else if ((vm = inv_of(s, &row->attr.dst_vm)))
+			h->dst_host = vm->host;
+	}
+}
+
+static void account(struct sink *s, const struct flow_row *row, bool primary, enum obs_side side,
+		    uint64_t now)
+{
+	struct vmstats_hint h;
+
+	if (!s->vs)
+		return;
+	hints(s, row, side, &h);
+	h.primary = primary;
+	vmstats_add(s->vs, &row->rec, &row->attr, &h, now);
+}
+
+/* decide() : counts <row> now, or holds it while the answer could still
+ * change (a VM end not yet known to be metered) and agents are around. */
+static void decide(struct sink *s, const struct flow_row *row, uint64_t now, bool may_hold)
+{
+	const struct flow_rec *r = &row->rec;
+	const struct flow_attr *a = &row->attr;
+	bool sv = vm_known(&a->src_vm), dv = vm_known(&a->dst_vm);
+
+	/* the common case of plain NetFlow: no VM anywhere, counted once */
+	if (!sv && !dv && !vm_known(&r->vm)) {
+		if (s->vs) {
+			struct vmstats_hint h = { true, NULL, NULL };
+			vmstats_add(s->vs, r, a, &h, now);
+		}
+		return;
+	}
+	enum obs_side side = enrich_obs_side(r, a);
+	bool sm = sv && metered(s, &a->src_vm, now), dm = dv && metered(s, &a->dst_vm, now);
+	bool primary = enrich_is_primary(r, a, sm, dm);
+	bool open = side == OBS_DST ? sv && !sm : side == OBS_NONE && ((sv && !sm) || (dv && !dm));
+
+	if (primary && open && may_hold && s->c.dedup_delay_ms && s->vm_met.n) {
+		size_t cap = s->c.dedup_hold_rows;
+		if (cap && !s->hold)
+			s->hold = malloc(cap * sizeof(*s->hold));
+		if (s->hold && s->hlen < cap) {
+			struct held *hd = &s->hold[(s->hhead + s->hlen) % cap];
+			hd->row = *row;
+			hd->due_ms = now + s->c.dedup_delay_ms;
+			s->hlen++;
+			s->held_total++;
+			return;
+		}
+		s->hold_overflow++;
+	}
+	account(s, row, primary, side, now);
+}
+
+/* Decides held rows whose delay is over (all with <all>). */
+static void release(struct sink *s, uint64_t now, bool all)
+{
+	size_t cap = s->c.dedup_hold_rows;
+
+	if (!s->hlen)
+		return;
+	if (s->vs)
+		vmstats_begin(s->vs);
+	while (s->hlen && (all || s->hold[s->hhead].due_ms <= now)) {
+		decide(s, &s->hold[s->hhead].row, now, false);
+		s->hhead = (s->hhead + 1) % cap;
+		s->hlen--;
+	}
+	if (s->vs)
+		vmstats_end(s->vs);
+}
+
+static void refresh_snap(struct sink *s)
+{
+	uint64_t g;
+
+	if (!s->en)
+		return;
+	g = enrich_generation(s->en);
+	if (s->snap && g == s->snap_gen)
+		return;
+	if (s->snap)
+		enrich_put(s->en, s->snap);
+	s->snap = enrich_get(s->en);
+	s->snap_gen = g;
+}
+
+/* Copies the writer's own counters into the shared statistics. */
+static void publish_locked(struct sink *s)
+{
+	s->st.held = s->held_total;
+	s->st.held_now = s->hlen;
+	s->st.hold_overflow = s->hold_overflow;
+	s->st.metered_vms = s->vm_met.n;
+	s->st.metered_hosts = s->host_met.n;
+	s->st.metered_overflow = s->metered_overflow;
+}
+
+static void process(struct sink *s, struct sink_batch *b)
+{
+	uint64_t now = wall_ms();
+	int r;
+
+	refresh_snap(s);
+	/* learn from the whole batch first: the sender's and the receiver's
+	 * records often arrive together */
+	for (size_t i = 0; i < b->n; i++)
+		learn(s, &b->rows[i], now);
+	if (s->vs)
+		vmstats_begin(s->vs);
+	for (size_t i = 0; i < b->n; i++)
+		decide(s, &b->rows[i], now, true);
+	if (s->vs)
+		vmstats_end(s->vs);
+	r = s->ops.append ? s->ops.append(s->ops.arg, b->rows, b->n) : 0;
+	release(s, now, false);
+	pthread_mutex_lock(&s->mu);
+	if (r < 0) {
+		s->st.rows_lost += b->n;
+		s->st.append_errors++;
+	} else {
+		s->st.rows_written += b->n;
+	}
+	publish_locked(s);
+	pthread_mutex_unlock(&s->mu);
+	if (r < 0)
+		log_ratelimited(LOG_LVL_ERR, "collector: store append failed: %s (%zu rows lost)",
+				strerror(-r), b->n);
+}
+
+static void *writer_main(void *arg)
+{
+	struct sink *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->qhead && !s->stop) {
+			struct timespec dl;
+			clock_gettime(CLOCK_REALTIME, &dl);
+			dl.tv_nsec += 100000000;
+			if (dl.tv_nsec >= 1000000000) {
+				dl.tv_sec++;
+				dl.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&s->nonempty, &s->mu, &dl);
+			if (!s->qhead && s->hlen) {
+				pthread_mutex_unlock(&s->mu);
+				release(s, wall_ms(), false);
+				pthread_mutex_lock(&s->mu);
+				publish_locked(s);
+			}
+		}
+		if (!s->qhead)
+			break;
+		struct sink_batch *b = s->qhead;
+		s->qhead = b->next;
+		if (!s->qhead)
+			s->qtail = NULL;
+		s->qlen--;
+		pthread_cond_signal(&s->nonfull);
+		pthread_mutex_unlock(&s->mu);
+		process(s, b);
+		pthread_mutex_lock(&s->mu);
+		recycle_locked(s, b);
+		s->processed++;
+		pthread_cond_broadcast(&s->done);
+	}
+	pthread_mutex_unlock(&s->mu);
+	release(s, wall_ms(), true);
+	pthread_mutex_lock(&s->mu);
+	publish_locked(s);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int sink_start(struct sink *s)
+{
+	int r = pthread_create(&s->th, NULL, writer_main, s);
+
+	if (r)
+		return -r;
+	s->started = true;
+	return 0;
+}
+
+void sink_stop(struct sink *s)
+{
+	if (!s->started)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_broadcast(&s->nonempty);
+	pthread_cond_broadcast(&s->nonfull);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->th, NULL);
+	s->started = false;
+}
+
+void sink_sync(struct sink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	uint64_t target = s->pushed;
+	while (s->processed < target && s->started)
+		pthread_cond_wait(&s->done, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sink_get_stats(struct sink *s, struct sink_stats *st)
+{
+	pthread_mutex_lock(&s->mu);
+	*st = s->st;
+	st->queued = s->qlen;
+	pthread_mutex_unlock(&s->mu);
+}
