@@ -23,7 +23,17 @@ if [ -f "$here/seeds/$name.list" ]; then
 fi
 [ ${#seeds[@]} -gt 0 ] || { echo "no seeds for $name"; exit 1; }
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+listed=$(mktemp -d)
+trap 'rm -rf "$work" "$listed"' EXIT
+# libFuzzer takes either only files or only directories: gather the listed
+# corpus files into one directory (symlinks) so they mix with seeds/NAME/.
+dirs=()
+i=0
+for s in "${seeds[@]}"; do
+	if [ -d "$s" ]; then dirs+=("$s"); else i=$((i + 1)); ln -s "$s" "$listed/$i-$(basename "$s")"; fi
+done
+[ $i -gt 0 ] && dirs+=("$listed")
+seeds=("${dirs[@]}")
 files=$(find "${seeds[@]}" -type f | wc -l)
 echo "replaying $files seeds"
 art=$root/build/fuzz-artifacts/$name
