@@ -464,8 +464,10 @@ int pcapng_ring_packet(struct pcapng_ring *r, uint32_t ifid, uint64_t ts_ns,
 	uint8_t *tmp = NULL;
 	int rc;
 
-	if (ifid >= r->nifs)
-		return -EINVAL;
+	if (ifid >= r->nifs) {
+		rc = -EINVAL;
+		goto lost;
+	}
 	if (r->fd < 0) {
 		rc = open_file(r);
 		if (rc)

@@ -23,6 +23,7 @@ struct pcap_min {
 	uint16_t if_link[16];
 	uint32_t ifid;         /* pcapng: interface of the last record */
 	uint32_t epb_flags;    /* pcapng: epb_flags of the last record, 0 if none */
+	bool owned;            /* buf was allocated by pm_open */
 };
 
 static inline uint32_t pm_u32(const struct pcap_min *pm, const uint8_t *p)
@@ -32,29 +33,17 @@ static inline uint32_t pm_u32(const struct pcap_min *pm, const uint8_t *p)
 	return pm->swap ? __builtin_bswap32(v) : v;
 }
 
-/* pm_open() : 0, or -1 when the file cannot be read or is not classic pcap. */
-static inline int pm_open(struct pcap_min *pm, const char *path)
+/* pm_open_mem() : reads a capture held in <buf> (caller-owned, must
+ * outlive the reader). 0, or -1 when it is not a capture we read. */
+static inline int pm_open_mem(struct pcap_min *pm, const uint8_t *buf, size_t len)
 {
-	FILE *f = fopen(path, "rb");
-	long n;
 	uint32_t magic;
 
 	memset(pm, 0, sizeof(*pm));
-	if (!f)
+	if (len < 24)
 		return -1;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 24 || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return -1;
-	}
-	pm->buf = malloc((size_t)n);
-	if (!pm->buf || fread(pm->buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(pm->buf);
-		pm->buf = NULL;
-		return -1;
-	}
-	fclose(f);
-	pm->len = (size_t)n;
+	pm->buf = (uint8_t *)buf;
+	pm->len = len;
 	memcpy(&magic, pm->buf, 4);
 	if (magic == 0x0a0d0d0au) {
 		pm->ng = true;
@@ -65,13 +54,38 @@ static inline int pm_open(struct pcap_min *pm, const char *path)
 		pm->swap = false;
 	else if (magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u)
 		pm->swap = true;
-	else {
-		free(pm->buf);
-		pm->buf = NULL;
+	else
 		return -1;
-	}
 	pm->link = pm_u32(pm, pm->buf + 20) & 0x0fffffffu;
 	pm->off = 24;
+	return 0;
+}
+
+/* pm_open() : 0, or -1 when the file cannot be read or is not a capture. */
+static inline int pm_open(struct pcap_min *pm, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+	uint8_t *buf;
+
+	if (!f)
+		return -1;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 24 || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return -1;
+	}
+	buf = malloc((size_t)n);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		fclose(f);
+		free(buf);
+		return -1;
+	}
+	fclose(f);
+	if (pm_open_mem(pm, buf, (size_t)n) != 0) {
+		free(buf);
+		return -1;
+	}
+	pm->owned = true;
 	return 0;
 }
 
@@ -157,7 +171,8 @@ static inline int pm_next(struct pcap_min *pm, const uint8_t **data, uint32_t *c
 
 static inline void pm_close(struct pcap_min *pm)
 {
-	free(pm->buf);
+	if (pm->owned)
+		free(pm->buf);
 	pm->buf = NULL;
 }
 
