@@ -70,6 +70,7 @@ struct tap_rule {
 #define TAP_MTU_DROP 2          /* too big: drop and count */
 
 struct tap_session {
+	__u32 id;               /* the session's id (user space: adoption) */
 	__u32 flags;            /* TAP_SF_* */
 	__u8 kind;              /* TAP_KIND_* */
 	__u8 nrules;
@@ -85,6 +86,7 @@ struct tap_session {
 	__u32 remote6[4];       /* ... or IPv6, host order words (bpf_tunnel_key) */
 	__u8 tos, ttl;
 	__u16 pad;
+	__u32 pad2;
 	__u64 rate_pps;         /* packets per second, 0 = unlimited */
 	__u64 rate_Bps;         /* bytes per second, 0 = unlimited */
 	__u64 burst_pkts;       /* bucket depths */
