@@ -358,7 +358,7 @@ static __always_inline void fill_rec(struct tap_rec *r, struct __sk_buff *skb,
 	r->ipver = st->pk.ipver;
 	r->l3_off = st->pk.l3_off;
 	r->l4_off = st->pk.l4_off;
-	r->pad = 0;
+	r->pad[0] = r->pad[1] = 0;
 }
 
 /* One branch per record size class: bpf_ringbuf_reserve() needs a

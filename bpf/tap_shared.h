@@ -8,8 +8,15 @@
 #ifndef VT_TAP_SHARED_H
 #define VT_TAP_SHARED_H
 
-#include <linux/bpf.h>
 #include <linux/types.h>
+#ifdef __bpf__
+#include <linux/bpf.h>
+#define TAP_SPIN_LOCK struct bpf_spin_lock
+#else
+/* user space only reads around it (and <linux/bpf.h> would collide with
+ * libpcap's <pcap/bpf.h>): same size and alignment */
+#define TAP_SPIN_LOCK struct { __u32 val; }
+#endif
 
 /* BPF calls take at most five arguments: the matcher is always inlined. */
 #define TAP_INLINE static inline __attribute__((always_inline))
@@ -86,7 +93,6 @@ struct tap_session {
 	__u32 remote6[4];       /* ... or IPv6, host order words (bpf_tunnel_key) */
 	__u8 tos, ttl;
 	__u16 pad;
-	__u32 pad2;
 	__u64 rate_pps;         /* packets per second, 0 = unlimited */
 	__u64 rate_Bps;         /* bytes per second, 0 = unlimited */
 	__u64 burst_pkts;       /* bucket depths */
@@ -99,7 +105,7 @@ struct tap_session {
 
 /* map "sess_state", index = slot: rate limiter and sampling state. */
 struct tap_sess_state {
-	struct bpf_spin_lock lock;
+	TAP_SPIN_LOCK lock;
 	__u32 pad;
 	__u64 pkt_tokens;       /* packets * 1e9 */
 	__u64 byte_tokens;      /* bytes * 1e9 */
@@ -153,8 +159,8 @@ struct tap_rec {
 	__u8 l4_proto;
 	__u8 ipver;
 	__u16 l3_off, l4_off;   /* offsets of the IP and transport headers, 0 = none */
-	__u32 pad;
-	/* cap_len bytes of frame follow */
+	__u32 pad[2];
+	/* cap_len bytes of frame follow (8-byte aligned) */
 };
 
 /* ---- packet summary and the rule matcher -------------------------------- */

@@ -12,6 +12,7 @@ static const struct cmd *const root_subs[] = {
 	&cmd_man,
 	&cmd_docs,
 	&cmd_config_keys,
+	&cmd_taprun,
 	NULL,
 };
 

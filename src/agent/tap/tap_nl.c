@@ -2,13 +2,11 @@
 #include "agent/tap/tap_nl.h"
 
 #include <errno.h>
-#include <linux/if.h>
 #include <linux/if_link.h>
-#include <linux/neighbour.h>
+#include <net/if.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,6 +15,11 @@
 #include "core/compiler.h"
 
 #define NL_BUF 32768
+
+/* IFLA_OPERSTATE values (RFC 2863, <linux/if.h>, which collides with
+ * <net/if.h>) */
+#define OPER_UNKNOWN 0
+#define OPER_UP 6
 
 /* A request under construction: header, family struct, attributes. */
 struct nlreq {
@@ -188,8 +191,8 @@ static void link_from_msg(const struct nlmsghdr *h, size_t len, struct tapnl_lin
 	l->mtu = attr_u32(tb[IFLA_MTU], 0);
 	{
 		uint8_t op = tb[IFLA_OPERSTATE] && RTA_PAYLOAD(tb[IFLA_OPERSTATE]) >= 1 ?
-				     *(uint8_t *)RTA_DATA(tb[IFLA_OPERSTATE]) : IF_OPER_UNKNOWN;
-		l->oper_up = (l->flags & IFF_UP) && (op == IF_OPER_UP || op == IF_OPER_UNKNOWN);
+				     *(uint8_t *)RTA_DATA(tb[IFLA_OPERSTATE]) : OPER_UNKNOWN;
+		l->oper_up = (l->flags & IFF_UP) && (op == OPER_UP || op == OPER_UNKNOWN);
 	}
 	if (tb[IFLA_STATS64] && RTA_PAYLOAD(tb[IFLA_STATS64]) >= sizeof(struct rtnl_link_stats64)) {
 		struct rtnl_link_stats64 st;
@@ -291,11 +294,6 @@ int tapnl_vxlan_ensure(const char *name, uint16_t port, uint32_t *ifindex, bool 
 	attr_put(&q, IFLA_VXLAN_PORT, &nport, 2);
 	nest_end(&q, data);
 	nest_end(&q, li);
-	af = nest_begin(&q, IFLA_AF_SPEC);
-	af6 = nest_begin(&q, AF_INET6);
-	attr_put(&q, IFLA_INET6_ADDR_GEN_MODE, &gen_none, 1);
-	nest_end(&q, af6);
-	nest_end(&q, af);
 	rc = transact(&q, NULL, 0, NULL);
 	if (rc)
 		return vt_err_set(err, rc, "cannot create VXLAN device %s (UDP %u): %s", name, port,
@@ -305,6 +303,18 @@ int tapnl_vxlan_ensure(const char *name, uint16_t port, uint32_t *ifindex, bool 
 		return vt_err_set(err, rc, "VXLAN device %s vanished after creation", name);
 	*created = true;
 	*ifindex = l.ifindex;
+	/* no IPv6 link-local address, so the device never sends anything of
+	 * its own (fails harmlessly where IPv6 is disabled) */
+	memset(&ifi, 0, sizeof(ifi));
+	ifi.ifi_family = AF_UNSPEC;
+	ifi.ifi_index = (int)l.ifindex;
+	req_init(&q, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
+	af = nest_begin(&q, IFLA_AF_SPEC);
+	af6 = nest_begin(&q, AF_INET6);
+	attr_put(&q, IFLA_INET6_ADDR_GEN_MODE, &gen_none, 1);
+	nest_end(&q, af6);
+	nest_end(&q, af);
+	(void)transact(&q, NULL, 0, NULL);
 	rc = link_set_up(l.ifindex);
 	return rc ? vt_err_set(err, rc, "cannot set %s up: %s", name, strerror(-rc)) : 0;
 }
