@@ -27,6 +27,9 @@ struct tap_out {
 	uint8_t hw_id;
 	uint32_t seq;              /* GRE sequence / TZSP count of the next copy */
 	int fd;
+	struct sockaddr_storage dst;   /* the analyzer (sendto: no connect, so an
+					* ICMP error never fails a later copy) */
+	socklen_t dst_len;
 	char what[96];             /* "session 3 gre to 198.19.0.2" for logs */
 	unsigned batch, n;
 	struct mmsghdr *msgs;
@@ -59,22 +62,20 @@ static int open_socket(struct tap_out *o, const struct tap_dest *d, struct vt_er
 	bool v4 = addr_is_v4(&d->remote);
 	int udp = o->ops->ip_proto == IPPROTO_UDP;
 	int fd, one = 1, pmtu, tos = d->tos, ttl = d->ttl ? d->ttl : 64, sz = 4 << 20;
-	struct sockaddr_storage ss;
-	socklen_t sl;
 
-	memset(&ss, 0, sizeof(ss));
+	memset(&o->dst, 0, sizeof(o->dst));
 	if (v4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		struct sockaddr_in *sin = (struct sockaddr_in *)&o->dst;
 		sin->sin_family = AF_INET;
 		memcpy(&sin->sin_addr, d->remote.b + 12, 4);
 		sin->sin_port = udp ? htons(d->port) : 0;
-		sl = sizeof(*sin);
+		o->dst_len = sizeof(*sin);
 	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&o->dst;
 		sin6->sin6_family = AF_INET6;
 		memcpy(&sin6->sin6_addr, d->remote.b, 16);
 		sin6->sin6_port = udp ? htons(d->port) : 0;
-		sl = sizeof(*sin6);
+		o->dst_len = sizeof(*sin6);
 	}
 	fd = socket(v4 ? AF_INET : AF_INET6, (udp ? SOCK_DGRAM : SOCK_RAW) | SOCK_CLOEXEC,
 		    udp ? IPPROTO_UDP : IPPROTO_GRE);
@@ -97,14 +98,6 @@ static int open_socket(struct tap_out *o, const struct tap_dest *d, struct vt_er
 		    setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos)) < 0 ||
 		    setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) < 0)
 			goto sockopt;
-	}
-	/* connect() fixes the destination; a missing route shows at send
-	 * time (the destination is "down" until one appears) */
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != ENETUNREACH &&
-	    errno != EHOSTUNREACH) {
-		int e = errno;
-		close(fd);
-		return vt_err_set(err, -e, "%s: connect: %s", o->what, strerror(e));
 	}
 	o->fd = fd;
 	return 0;
@@ -320,6 +313,8 @@ int tap_out_put(struct tap_out *o, const struct tap_copy *c, const struct tap_ou
 	o->iov[o->n].iov_len = wr_len(&w);
 	mh = &o->msgs[o->n];
 	memset(mh, 0, sizeof(*mh));
+	mh->msg_hdr.msg_name = &o->dst;
+	mh->msg_hdr.msg_namelen = o->dst_len;
 	mh->msg_hdr.msg_iov = &o->iov[o->n];
 	mh->msg_hdr.msg_iovlen = 1;
 	o->used += (need + 7) & ~(size_t)7;

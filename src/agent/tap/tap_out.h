@@ -3,7 +3,9 @@
  * or a ring of pcapng files.
  *
  * Tunnels: the encoder of the type (lib/wire/encap) writes the header,
- * the kernel adds the outer IP (+ UDP) header. GRE and ERSPAN go through
+ * the kernel adds the outer IP (+ UDP) header. Sockets are not connected:
+ * an ICMP error from the analyzer (it need not listen) never fails a later
+ * copy. GRE and ERSPAN go through
  * a raw IPPROTO_GRE socket (this kernel has no GRE/ERSPAN tunnel modules,
  * and a raw socket needs none), VXLAN and TZSP through a UDP socket. Both
  * have path-MTU discovery set to "do": DF is set and a datagram too big

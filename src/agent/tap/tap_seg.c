@@ -103,6 +103,41 @@ static uint32_t pseudo_sum(const uint8_t *h, const struct tap_frame *f, uint32_t
 	return s;
 }
 
+/* A whole TCP/UDP frame whose checksum field holds what Linux writes there
+ * for checksum offload (CHECKSUM_PARTIAL: the folded pseudo-header sum, to
+ * be completed by the NIC) gets the checksum the NIC would have written.
+ * Any other value is left alone, so a frame that is really corrupt stays
+ * corrupt in the copy. (A correct checksum equal to the placeholder would
+ * be recomputed to itself.) */
+static void complete_csum(uint8_t *fr, const struct tap_frame *f)
+{
+	uint32_t l4len, end, co, sum;
+	uint16_t field, c, placeholder;
+	uint8_t *ip = fr + f->l3_off;
+
+	if (!segmentable(f) || f->cap_len < f->len)
+		return;
+	if (f->ipver == 4) {
+		end = f->l3_off + ld_be16(ip + 2);
+	} else {
+		end = f->l3_off + 40u + ld_be16(ip + 4);
+	}
+	if (end > f->len || end < f->hdr_len)
+		return;   /* the IP length says otherwise: leave it */
+	l4len = end - f->l4_off;
+	co = f->l4_off + (f->l4_proto == 6 ? 16u : 6u);
+	field = ld_be16(fr + co);
+	sum = pseudo_sum(fr, f, l4len);
+	placeholder = (uint16_t)(0xffffu ^ csum_fold(sum));
+	if (field != placeholder)
+		return;
+	st_be16(fr + co, 0);
+	c = csum_fold(csum_add(fr + f->l4_off, l4len, sum));
+	if (f->l4_proto == 17 && c == 0)
+		c = 0xffff;
+	st_be16(fr + co, c);
+}
+
 uint32_t tap_seg_next(struct tap_seg_iter *it, uint8_t *out, uint32_t cap, uint32_t *wire_len)
 {
 	const struct tap_frame *f = it->f;
@@ -115,6 +150,17 @@ uint32_t tap_seg_next(struct tap_seg_iter *it, uint8_t *out, uint32_t cap, uint3
 	if (!it->mss) {
 		it->i++;
 		*wire_len = f->len;
+		if (cap >= f->cap_len && f->cap_len == f->len && f->len <= TAP_SEG_WHOLE_MAX) {
+			memcpy(out, f->data, f->len);
+			complete_csum(out, f);
+			return f->len;
+		}
+		if (f->cap_len == f->len && f->len <= TAP_SEG_WHOLE_MAX) {
+			/* sliced: complete over the whole frame, then cut */
+			memcpy(out, f->data, f->len);
+			complete_csum(out, f);
+			return VT_MIN(cap, f->cap_len);
+		}
 		n = VT_MIN(cap, f->cap_len);
 		memcpy(out, f->data, n);
 		return n;

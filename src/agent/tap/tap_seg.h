@@ -46,9 +46,15 @@ struct tap_seg_iter {
  * it->navail of them can be produced (fewer when the record was cut). */
 uint32_t tap_seg_init(struct tap_seg_iter *it, const struct tap_frame *f, uint32_t mss);
 
+/* Frames up to this size are completed whole in the output buffer, which
+ * must have room for it (the cut happens after). */
+#define TAP_SEG_WHOLE_MAX 65600u
+
 /* tap_seg_next() : writes the next segment, cut to <cap> bytes, into
- * <out>; *wire_len gets the segment's full length. Returns the bytes
- * written, 0 when no segment is left. */
+ * <out> (room for TAP_SEG_WHOLE_MAX bytes); *wire_len gets the segment's
+ * full length. Returns the bytes written, 0 when no segment is left.
+ * Like a NIC, it fills in checksums Linux left for offload (see
+ * tap_seg.c), for segments and for whole frames. */
 uint32_t tap_seg_next(struct tap_seg_iter *it, uint8_t *out, uint32_t cap, uint32_t *wire_len);
 
 /* tap_seg_can_resegment() : whether <f> is a TCP frame whose headers are

@@ -109,6 +109,43 @@ analyzer_vxlan() {
 	nsx n ethtool -K vx$1 gro off >/dev/null 2>&1
 }
 
+# analyzer_sink : a process in the analyzer that listens on the GRE protocol
+# (raw socket) and on UDP 37008 and throws away what it reads, as a
+# capturing analyzer does: the analyzer's kernel then answers nothing
+# ("protocol/port unreachable") to the copies.
+analyzer_sink() {
+	ip netns exec "${TP}n" python3 -c '
+import select, socket
+g = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("", 37008))
+for s in (g, u):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    s.setblocking(False)
+open("'"$TAPDIR"'/sink.ready", "w").close()
+while True:
+    for s in select.select([g, u], [], [])[0]:
+        try:
+            while True:
+                s.recv(65536)
+        except BlockingIOError:
+            pass' &
+	BG_PIDS+=($!)
+	wait_until 10 '[ -f "$TAPDIR/sink.ready" ]' || fail "analyzer sink did not start"
+}
+
+# iperf_c NS ARGS... : an iperf3 client; retried while the server, which
+# serves one test at a time, is not accepting yet.
+iperf_c() {
+	local ns=$1; shift
+	for _ in 1 2 3 4 5; do
+		nsx $ns iperf3 -c "$@" >"$TAPDIR/iperf.out" 2>&1 && return 0
+		grep -q "Connection refused\|server is busy" "$TAPDIR/iperf.out" || break
+		sleep 0.5
+	done
+	cat "$TAPDIR/iperf.out"
+	return 1
+}
+
 # wait_until SECONDS 'COMMAND' : polls every 0.1 s
 wait_until() {
 	local end=$((SECONDS + $1))
