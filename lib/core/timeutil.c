@@ -15,7 +15,14 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	/* decimal, or hex with 0x; never octal: "010" in a config file means 10 */
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		if (!isxdigit((unsigned char)s[2]))
+			return -EINVAL;
+		v = strtoull(s + 2, &end, 16);
+	}
+	else
+		v = strtoull(s, &end, 10);
 	if (*end)
 		return -EINVAL;
 	if (errno == ERANGE || v < min || v > max)
@@ -32,7 +39,7 @@ int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	if (!s || !*s || isspace((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
-	v = strtoll(s, &end, 0);
+	v = strtoll(s, &end, 10);
 	if (*end)
 		return -EINVAL;
 	if (errno == ERANGE || v < min || v > max)

@@ -29,7 +29,8 @@ static inline uint64_t wall_ms(void)
 int parse_duration_ms(const char *s, uint64_t *ms);
 /* parse_size() : "512", "64k", "16M", "2G" (powers of 1024). */
 int parse_size(const char *s, uint64_t *bytes);
-/* parse_u64() / parse_i64() : whole string, base 10 (0x for hex), range
+/* parse_u64() / parse_i64() : whole string, base 10 (parse_u64 also takes
+ * 0x hex; a leading 0 never means octal), range
  * checked against [min, max]. Replaces atoi/strtol at every call site. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
