@@ -74,7 +74,7 @@ check() { # ID ENCAP FILTER [KEY]
 	[ "$n" = "$all" ] && [ "$n" -gt 0 ] || fail "$enc: $n of $all packets carry the expected fields ($5)"
 	[ -n "$key" ] && args=(--key "$key")
 	python3 tests/integration/lib/tap_frames.py compare --truth "$TAPDIR/truth.pcap" --mirror "$M" \
-		--encap "$enc" --mtu 1500 --vm-mac "$A_MAC" "${args[@]}" >"$TAPDIR/cmp-$enc.json"
+		--encap "$enc" --mtu 1500 --vm-mac "$A_MAC" --window "${args[@]}" >"$TAPDIR/cmp-$enc.json"
 	local rc=$?
 	echo "$enc: $(cat "$TAPDIR/cmp-$enc.json")"
 	[ $rc -eq 0 ] || fail "$enc: the inner frames are not the ground truth"

@@ -2,7 +2,8 @@
 """tap_frames.py — ground truth vs mirror, for the tap integration tests.
 
   tap_frames.py compare --truth A.pcap --mirror M.pcap --encap TYPE [--mtu 1500]
-                        [--vm-mac MAC] [--key N] [--slice N] [--json OUT]
+                        [--vm-mac MAC] [--key N] [--slice N] [--truth-filter EXPR]
+  tap_frames.py count --truth A.pcap [--mtu 1500] [--truth-filter EXPR]
 
 The truth is what tcpdump saw on VM A's own interface inside A's namespace.
 It is normalised to wire frames, as a NIC would have sent them:
@@ -13,6 +14,11 @@ It is normalised to wire frames, as a NIC would have sent them:
     first, PSH/FIN only on the last segment;
   * TCP/UDP checksums are computed (the VM's stack left CHECKSUM_PARTIAL
     placeholders for the NIC to fill).
+
+Windows: the tap may run before and after the truth capture. With
+--window only the copies taken between 5 ms before the truth's first frame
+and 200 ms after its last are compared (copies arrive at the analyzer a
+little later than the VM sees the frame); inside, equality is exact.
 
 The mirror side is *not* normalised: each copy is taken out of its tunnel
 (TYPE vxlan = the analyzer's VXLAN device already did; gre, erspan2,
@@ -51,10 +57,11 @@ def read_pcap(path):
     else:
         raise SystemExit(f'{path}: not a capture')
     link = struct.unpack(e + 'I', data[20:24])[0] & 0x0FFFFFFF
+    div = 1e9 if magic in (0xA1B23C4D, 0x4D3CB2A1) else 1e6
     off, out = 24, []
     while off + 16 <= len(data):
-        incl, orig = struct.unpack(e + 'II', data[off + 8:off + 16])
-        out.append({'data': data[off + 16:off + 16 + incl], 'orig': orig})
+        sec, frac, incl, orig = struct.unpack(e + 'IIII', data[off:off + 16])
+        out.append({'data': data[off + 16:off + 16 + incl], 'orig': orig, 'ts': sec + frac / div})
         off += 16 + incl
     return link, out
 
@@ -68,7 +75,7 @@ def read_pcapng(data):
             ifs = []
         elif btype == 1:
             link = struct.unpack('<H', body[:2])[0]
-            name, desc, o = '', '', 8
+            name, desc, o, res = '', '', 8, 1e6
             while o + 4 <= len(body):
                 code, ln = struct.unpack('<HH', body[o:o + 4])
                 val = body[o + 4:o + 4 + ln]
@@ -78,10 +85,12 @@ def read_pcapng(data):
                     name = val.decode()
                 if code == 3:
                     desc = val.decode()
+                if code == 9 and ln >= 1:
+                    res = 2.0 ** (val[0] & 0x7F) if val[0] & 0x80 else 10.0 ** val[0]
                 o += 4 + ((ln + 3) & ~3)
-            ifs.append({'link': link, 'name': name, 'desc': desc})
+            ifs.append({'link': link, 'name': name, 'desc': desc, 'res': res})
         elif btype == 6:
-            ifid, _, _, cap, orig = struct.unpack('<IIIII', body[:20])
+            ifid, hi, lo, cap, orig = struct.unpack('<IIIII', body[:20])
             frame = body[20:20 + cap]
             o, flags = 20 + ((cap + 3) & ~3), 0
             while o + 4 <= len(body):
@@ -91,7 +100,8 @@ def read_pcapng(data):
                 if code == 2 and ln == 4:
                     flags = struct.unpack('<I', body[o + 4:o + 8])[0]
                 o += 4 + ((ln + 3) & ~3)
-            out.append({'data': frame, 'orig': orig, 'if': ifs[ifid], 'flags': flags})
+            out.append({'data': frame, 'orig': orig, 'if': ifs[ifid], 'flags': flags,
+                        'ts': ((hi << 32) | lo) / ifs[ifid]['res']})
         off += blen
     return 1, out
 
@@ -280,9 +290,9 @@ def decap(pkt, encap):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('cmd', choices=['compare'])
+    ap.add_argument('cmd', choices=['compare', 'count'])
     ap.add_argument('--truth', required=True)
-    ap.add_argument('--mirror', required=True, nargs='+')
+    ap.add_argument('--mirror', nargs='+', default=[])
     ap.add_argument('--encap', default='none',
                     choices=['none', 'vxlan', 'gre', 'erspan2', 'erspan3', 'tzsp', 'pcapng'])
     ap.add_argument('--mtu', type=int, default=1500)
@@ -290,9 +300,16 @@ def main():
     ap.add_argument('--key', type=int)
     ap.add_argument('--slice', type=int, default=0)
     ap.add_argument('--truth-filter', default='', help='python expr on parse tuple p and frame f')
+    ap.add_argument('--ifname', help='pcapng: only copies of this interface (VM) name')
+    ap.add_argument('--window', action='store_true',
+                    help='compare only copies taken while the truth was captured (from '
+                         '5 ms before its first frame to 200 ms after its last): the '
+                         'mirror may have been running before and after')
     a = ap.parse_args()
 
     _, truth = read_pcap(a.truth)
+    t_lo = min((t['ts'] for t in truth), default=0) - 0.005
+    t_hi = max((t['ts'] for t in truth), default=0) + 0.2
     want = collections.Counter()
     for t in truth:
         for s in segment(t['data'], a.mtu):
@@ -302,11 +319,15 @@ def main():
                 if not eval(a.truth_filter, {}, {'p': p, 'f': s}):
                     continue
             want[s[:a.slice] if a.slice else s] += 1
+    if a.cmd == 'count':
+        print(sum(want.values()))
+        return
 
     got = collections.Counter()
     problems = collections.Counter()
     seqs = collections.defaultdict(list)
     ifnames, n_dir = collections.Counter(), collections.Counter()
+    mirror_all = 0
     for path in a.mirror:
         _, pkts = read_pcap(path)
         for pkt in pkts:
@@ -314,7 +335,11 @@ def main():
             if r is None:
                 continue
             inner, meta = r
-            full = not a.slice or len(inner) < a.slice or meta.get('orig', len(inner)) == len(inner)
+            if a.ifname and meta.get('if', {}).get('name') != a.ifname:
+                continue
+            mirror_all += 1
+            if a.window and not t_lo <= pkt['ts'] <= t_hi:
+                continue
             if not a.slice and not csum_ok(inner):
                 problems['bad_checksum'] += 1
             if a.encap not in ('none', 'vxlan', 'pcapng') and not meta.get('df'):
@@ -350,6 +375,7 @@ def main():
     extra = got - want
     summary = {
         'truth_frames': sum(want.values()), 'mirror_frames': sum(got.values()),
+        'mirror_all': mirror_all,
         'missing': sum(missing.values()), 'extra': sum(extra.values()),
         'problems': dict(problems), 'directions': dict(n_dir), 'interfaces': dict(ifnames),
     }
