@@ -60,6 +60,9 @@ struct user_ctr {
 	uint64_t drop_dest_down, drop_too_big, drop_rate, drop_error, drop_queue_full;
 	uint64_t sampled_out;
 	uint64_t handled;      /* ring copies accounted for (in_flight = queued - handled) */
+	uint64_t queued_base;  /* the kernel's queued count when an adopted slot was
+				* taken over: records of the previous process,
+				* skipped as stale, not in flight */
 	uint64_t sent_kernel;  /* AF_PACKET has no kernel path: unused there */
 };
 
@@ -660,8 +663,13 @@ int tap_session_add(struct tap_engine *e, const struct tap_session_def *def, str
 		goto fail;
 	}
 #if VTAP_HAVE_BPF_SKEL
-	if (is_ebpf(e) && fresh)
+	if (is_ebpf(e) && fresh) {
 		tap_bpf_session_reset(e->bpf, s->slot);
+	} else if (is_ebpf(e)) {
+		struct tap_sess_ctr k;
+		if (tap_bpf_session_ctr(e->bpf, s->slot, &k) == 0)
+			s->u.queued_base = k.queued;
+	}
 #endif
 	s->used = true;
 	s->rl_last_ns = mono_ns();
@@ -710,7 +718,8 @@ static void sum_counters(struct tap_engine *e, struct sess_rt *s, struct tap_cou
 	c->drop_rate = k.drop_rate + s->u.drop_rate;
 	c->drop_error = k.drop_error + s->u.drop_error + os->drop_error;
 	c->sampled_out = k.sampled_out + s->u.sampled_out;
-	c->in_flight = k.queued > s->u.handled ? k.queued - s->u.handled : 0;
+	c->in_flight = k.queued > s->u.handled + s->u.queued_base ?
+			       k.queued - s->u.handled - s->u.queued_base : 0;
 }
 
 int tap_session_counters(struct tap_engine *e, uint32_t id, struct tap_counters *out)
