@@ -20,6 +20,7 @@
 #include "core/evloop.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/timeutil.h"
 
 #define MAX_WATCH OPT_LIST_MAX
 
@@ -81,6 +82,7 @@ struct taprun {
 	size_t nw;
 	int mon_fd;
 	struct ev_io mon_io;
+	uint64_t event_ns;   /* when the pending link events were read */
 	int rc;
 };
 
@@ -125,7 +127,8 @@ static void print_stats(struct taprun *t)
 	vbuf_free(&b);
 }
 
-static void arm(struct taprun *t, struct watch *w, uint32_t ifindex)
+/* <t0_ns>: when the link event was read (0: armed at start). */
+static void arm(struct taprun *t, struct watch *w, uint32_t ifindex, uint64_t t0_ns)
 {
 	struct vt_err err = { 0 };
 
@@ -139,6 +142,9 @@ static void arm(struct taprun *t, struct watch *w, uint32_t ifindex)
 		return;
 	}
 	w->ifindex = ifindex;
+	if (t0_ns)
+		log_info("tap-run: %s: link event to armed in %llu us", w->ifname,
+			 (unsigned long long)((mono_ns() - t0_ns) / 1000));
 }
 
 static void on_link(void *arg, bool added, const struct tapnl_link *l)
@@ -149,7 +155,7 @@ static void on_link(void *arg, bool added, const struct tapnl_link *l)
 		for (size_t i = 0; i < t->nw; i++) {
 			struct tapnl_link cur;
 			if (tapnl_link_get(0, t->w[i].ifname, &cur) == 0)
-				arm(t, &t->w[i], cur.ifindex);
+				arm(t, &t->w[i], cur.ifindex, mono_ns());
 		}
 		return;
 	}
@@ -157,7 +163,7 @@ static void on_link(void *arg, bool added, const struct tapnl_link *l)
 		struct watch *w = &t->w[i];
 
 		if (added && strcmp(l->name, w->ifname) == 0) {
-			arm(t, w, l->ifindex);
+			arm(t, w, l->ifindex, t->event_ns);
 		} else if (!added && w->ifindex == l->ifindex) {
 			(void)tap_port_disarm(t->eng, w->ifindex, true);
 			w->ifindex = 0;
@@ -167,8 +173,11 @@ static void on_link(void *arg, bool added, const struct tapnl_link *l)
 
 static void on_mon(struct evloop *ev, struct ev_io *io, uint32_t events)
 {
+	struct taprun *t = io->arg;
+
 	(void)ev;
 	(void)events;
+	t->event_ns = mono_ns();
 	if (tapnl_monitor_read(io->fd, on_link, io->arg) < 0)
 		log_ratelimited(LOG_LVL_WARN, "tap-run: link events: %s", strerror(errno));
 }
@@ -285,7 +294,7 @@ static int taprun_run(const struct cmd *c, void *opts, int argc, char **argv)
 	for (size_t i = 0; i < t->nw; i++) {
 		struct tapnl_link l;
 		if (tapnl_link_get(0, t->w[i].ifname, &l) == 0)
-			arm(t, &t->w[i], l.ifindex);
+			arm(t, &t->w[i], l.ifindex, 0);
 		else
 			log_info("tap-run: %s does not exist yet: armed when it appears", t->w[i].ifname);
 	}
