@@ -1,25 +1,7 @@
-/* tap.c — the virtual tap engine (see tap.h): session and port tables, the
- * user-space copy path shared by both backends, destination liveness and
- * counters. */
-#include <stdint.h>
-#include <string.h>
-
-/* The user-space TAP_LOAD of the shared frame parser (bpf/tap_shared.h):
- * a bounds-checked copy. Defined before anything includes that header. */
-struct tap_buf {
-	const uint8_t *p;
-	uint32_t len;
-};
-static int buf_load(const struct tap_buf *b, uint32_t off, void *dst, uint32_t n)
-{
-	if (off > b->len || n > b->len - off)
-		return -1;
-	memcpy(dst, b->p + off, n);
-	return 0;
-}
-#define TAP_LOAD(ctx, off, dst, len) buf_load((const struct tap_buf *)(ctx), (off), (dst), (len))
-
-#include "agent/tap/tap.h"
+/* tap.c — the virtual tap engine (see tap.h): session and port tables,
+ * destination liveness, counters and lifecycle. The user-space copy path
+ * is in tap_path.c. */
+#include "agent/tap/tap_priv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,121 +9,15 @@ static int buf_load(const struct tap_buf *b, uint32_t off, void *dst, uint32_t n
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/tap_config.h"
-#include "agent/tap/tap_afp.h"
 #include "agent/tap/tap_nl.h"
-#include "agent/tap/tap_out.h"
-#include "agent/tap/tap_seg.h"
-#include "bpf/bpf_config.h"
-#include "core/be.h"
 #include "core/compiler.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "wire/encap.h"
-#if VTAP_HAVE_BPF_SKEL
-#include "agent/tap/tap_bpf.h"
-#endif
-#if VTAP_HAVE_PCAP
-#include <pcap/pcap.h>
-#else
-struct bpf_program {
-	int unused;
-};
-#endif
-
-
-#define RING_BUDGET 4096       /* records per wake-up: bounded work per loop turn */
-#define AFP_BUDGET 8           /* AF_PACKET blocks per wake-up */
-#define FRAME_MAX (TAP_REC_MAX + 64)
-
-/* Counters kept in user space (wire packets). */
-struct user_ctr {
-	uint64_t matched, matched_bytes, sliced;
-	uint64_t drop_dest_down, drop_too_big, drop_rate, drop_error, drop_queue_full;
-	uint64_t sampled_out;
-	uint64_t handled;      /* ring copies accounted for (in_flight = queued - handled) */
-	uint64_t queued_base;  /* the kernel's queued count when an adopted slot was
-				* taken over: records of the previous process,
-				* skipped as stale, not in flight */
-	uint64_t sent_kernel;  /* AF_PACKET has no kernel path: unused there */
-};
-
-struct sess_rt {
-	bool used;
-	struct tap_session_def def;
-	uint32_t slot;
-	struct tap_out *out;
-	struct tap_session ks;
-	struct tap_rule kr[TAP_MAX_RULES];
-	bool has_pcap;
-	struct bpf_program pcap;
-	bool dest_up;
-	bool route_known;
-	uint32_t path_mtu;
-	uint32_t max_frame;        /* largest frame that fits, 0 = no limit */
-	struct user_ctr u;
-	uint64_t sample_ctr;
-	uint64_t pkt_tokens, byte_tokens, rl_last_ns;
-};
-
-struct port_rt {
-	bool used;                 /* the slot holds an identity (and counters) */
-	bool armed;
-	uint32_t ifindex;
-	char ifname[VT_IFNAME_MAX];
-	struct vm_ident vm;
-	char uuid[VT_UUIDSTRLEN];
-	uint64_t sess[2];
-	uint64_t frames_before_arm;
-	uint64_t armed_at_ms;
-	struct tap_afp *afp;
-	struct ev_io afp_io;
-	struct tap_engine *eng;    /* back-pointer for the AF_PACKET callback */
-	struct tap_port_ctr uc;    /* user-space counters (AF_PACKET backend) */
-	uint64_t afp_drops;
-};
-
-struct tap_engine {
-	struct evloop *ev;
-	struct tap_engine_opts o;
-	char host[64];
-	char vx_name[16];
-#if VTAP_HAVE_BPF_SKEL
-	struct tap_bpf *bpf;
-#endif
-	struct ev_io ring_io;
-	bool ring_io_on;
-	struct ev_timer check_t;
-	int64_t wall_off_ns;       /* CLOCK_REALTIME - CLOCK_MONOTONIC */
-	uint64_t records, afp_frames;
-	struct sess_rt sess[TAP_MAX_SESSIONS];
-	struct port_rt ports[TAP_MAX_PORTS];
-	uint8_t vbuf[FRAME_MAX];   /* frame with its VLAN tag put back */
-	uint8_t seg[FRAME_MAX];    /* one wire frame at a time */
-};
-
-/* A frame handed to the user-space path, from either backend. */
-struct fmeta {
-	uint64_t ts_ns;            /* wall clock */
-	uint32_t ifindex, slot;
-	uint8_t dir;
-	uint32_t len, cap;
-	uint32_t segs;
-	uint64_t wire_bytes;
-	struct tap_pkt pk;
-	uint16_t gso_size;
-	bool vlan;
-	uint16_t vlan_tci, vlan_proto;
-};
 
 const char *tap_backend_name(enum tap_backend b)
 {
 	return b == TAP_BACKEND_AFPACKET ? "afpacket" : "ebpf";
-}
-
-static bool is_ebpf(const struct tap_engine *e)
-{
-	return e->o.backend == TAP_BACKEND_EBPF;
 }
 
 static void clock_offset(struct tap_engine *e)
@@ -153,304 +29,6 @@ static void clock_offset(struct tap_engine *e)
 	e->wall_off_ns = ((int64_t)r.tv_sec - m.tv_sec) * 1000000000ll + (r.tv_nsec - m.tv_nsec);
 }
 
-/* ---- user-space admission: sampling and rate (pcap and AF_PACKET) ------- */
-
-static bool rate_ok(struct sess_rt *s, uint64_t pkts, uint64_t bytes)
-{
-	const struct tap_session *k = &s->ks;
-	uint64_t now = mono_ns(), el = now - s->rl_last_ns, pt, bt;
-	bool ok = true;
-
-	if (!k->rate_pps && !k->rate_Bps)
-		return true;
-	if (el > 1000000000ull)
-		el = 1000000000ull;
-	s->rl_last_ns = now;
-	pt = VT_MIN(s->pkt_tokens + el * k->rate_pps, k->burst_pkts * 1000000000ull);
-	bt = VT_MIN(s->byte_tokens + el * k->rate_Bps, k->burst_bytes * 1000000000ull);
-	if (k->rate_pps && pt < pkts * 1000000000ull)
-		ok = false;
-	if (k->rate_Bps && bt < bytes * 1000000000ull)
-		ok = false;
-	if (ok) {
-		if (k->rate_pps)
-			pt -= pkts * 1000000000ull;
-		if (k->rate_Bps)
-			bt -= bytes * 1000000000ull;
-	}
-	s->pkt_tokens = pt;
-	s->byte_tokens = bt;
-	return ok;
-}
-
-/* The checks the kernel makes for kernel-filtered sessions, done here for
- * pcap-filter sessions and for the AF_PACKET backend. */
-static bool admit(struct sess_rt *s, const struct fmeta *m)
-{
-	s->u.matched += m->segs;
-	s->u.matched_bytes += m->wire_bytes;
-	if (!s->dest_up) {
-		s->u.drop_dest_down += m->segs;
-		return false;
-	}
-	if (s->def.sample > 1 && s->sample_ctr++ % s->def.sample) {
-		s->u.sampled_out += m->segs;
-		return false;
-	}
-	if (!rate_ok(s, m->segs, m->wire_bytes)) {
-		s->u.drop_rate += m->segs;
-		return false;
-	}
-	return true;
-}
-
-static bool rules_accept(const struct sess_rt *s, const struct tap_pkt *pk)
-{
-	if (!(s->ks.flags & TAP_SF_RULES))
-		return true;
-	for (unsigned i = 0; i < s->ks.nrules; i++)
-		if (tap_rule_match(&s->kr[i], pk))
-			return s->kr[i].action == TAP_ACT_ACCEPT;
-	return s->ks.dflt == TAP_ACT_ACCEPT;
-}
-
-/* ---- the copy path ------------------------------------------------------- */
-
-static void port_desc(const struct tap_engine *e, const struct port_rt *p, struct tap_out_port *op)
-{
-	op->vm_name = p->vm.name;
-	op->vm_uuid = p->uuid;
-	op->host = e->host;
-	op->ifname = p->ifname;
-}
-
-/* Cuts one frame into wire frames for session <s>, applying its slice and
- * the path MTU policy, and hands them to its destination. */
-static void emit(struct tap_engine *e, struct sess_rt *s, const struct fmeta *m,
-		 const uint8_t *data)
-{
-	struct tap_frame f = {
-		.data = data, .cap_len = m->cap, .len = m->len, .gso_size = m->gso_size,
-		.hdr_len = (uint16_t)m->pk.hdr_len, .l3_off = m->pk.l3_off, .l4_off = m->pk.l4_off,
-		.ipver = m->pk.ipver, .l4_proto = m->pk.proto,
-	};
-	uint32_t cap = s->def.slice ? s->def.slice : FRAME_MAX, mss = 0, seg, n, wire;
-	struct port_rt *p = &e->ports[m->slot % TAP_MAX_PORTS];
-	struct tap_out_port op;
-	struct tap_seg_iter it;
-	uint32_t total;
-
-	s->u.handled += m->segs;
-	seg = m->gso_size && f.hdr_len ? f.hdr_len + m->gso_size : m->len;
-	if (s->max_frame && seg > s->max_frame) {
-		switch (s->def.dest.mtu_policy) {
-		case TAP_MTU_SEGMENT:
-			/* TCP only: other payloads would need IP fragments */
-			if (tap_seg_can_resegment(&f) && s->max_frame >= f.hdr_len + 64u) {
-				mss = s->max_frame - f.hdr_len;
-				break;
-			}
-			s->u.drop_too_big += m->segs;
-			return;
-		case TAP_MTU_SLICE:
-			cap = VT_MIN(cap, s->max_frame);
-			break;
-		default:
-			s->u.drop_too_big += m->segs;
-			return;
-		}
-	}
-	total = tap_seg_init(&it, &f, mss);
-	if (it.navail < total)   /* the record was cut: what is missing was too big */
-		s->u.drop_too_big += total - it.navail;
-	port_desc(e, p, &op);
-	while ((n = tap_seg_next(&it, e->seg, cap, &wire)) > 0) {
-		struct tap_copy c = {
-			.data = e->seg, .caplen = n, .wire_len = wire, .ts_ns = m->ts_ns,
-			.dir = m->dir, .vlan = m->vlan ? (m->vlan_tci & 0xfff) : 0,
-			.port_index = m->ifindex, .port_slot = m->slot,
-		};
-
-		if (n < wire)
-			s->u.sliced++;
-		(void)tap_out_put(s->out, &c, &op);
-	}
-}
-
-/* Puts a tag the kernel kept apart back into the frame (copy in e->vbuf). */
-static const uint8_t *untag(struct tap_engine *e, struct fmeta *m, const uint8_t *data)
-{
-	if (!m->vlan || m->cap < 12 || m->cap + 4 > sizeof(e->vbuf))
-		return data;
-	memcpy(e->vbuf, data, 12);
-	st_be16(e->vbuf + 12, m->vlan_proto ? m->vlan_proto : 0x8100);
-	st_be16(e->vbuf + 14, m->vlan_tci);
-	memcpy(e->vbuf + 16, data + 12, m->cap - 12);
-	m->cap += 4;
-	m->len += 4;
-	if (m->pk.l3_off)
-		m->pk.l3_off += 4;
-	if (m->pk.l4_off)
-		m->pk.l4_off += 4;
-	if (m->pk.hdr_len)
-		m->pk.hdr_len += 4;
-	return e->vbuf;
-}
-
-/* Every session in <mask> gets the frame; <kernel_filtered>: the kernel
- * already applied rules, liveness, sampling and rate for sessions without
- * a pcap filter. */
-/* Whether the pcap filter of <s> takes the frame. */
-static bool pcap_match(struct sess_rt *s, const struct fmeta *m, const uint8_t *data)
-{
-#if VTAP_HAVE_PCAP
-	struct pcap_pkthdr ph;
-
-	memset(&ph, 0, sizeof(ph));
-	ph.caplen = m->cap;
-	ph.len = m->len;
-	return pcap_offline_filter(&s->pcap, &ph, data) != 0;
-#else
-	(void)s;
-	(void)m;
-	(void)data;
-	return false;
-#endif
-}
-
-static void deliver(struct tap_engine *e, struct fmeta *m, const uint8_t *data, uint64_t mask,
-		    bool kernel_filtered)
-{
-	data = untag(e, m, data);
-	for (unsigned i = 0; mask && i < TAP_MAX_SESSIONS; i++) {
-		struct sess_rt *s = &e->sess[i];
-
-		if (!(mask & (1ull << i)))
-			continue;
-		mask &= ~(1ull << i);
-		if (!s->used || !s->out)
-			continue;   /* deleted while the record was in the ring */
-		if (s->has_pcap) {
-			if (!pcap_match(s, m, data)) {
-				s->u.handled += m->segs;
-				continue;
-			}
-			if (!admit(s, m)) {
-				s->u.handled += m->segs;
-				continue;
-			}
-		} else if (!kernel_filtered) {
-			if (!rules_accept(s, &m->pk))
-				continue;
-			if (!admit(s, m))
-				continue;
-		}
-		emit(e, s, m, data);
-	}
-}
-
-static void flush_all(struct tap_engine *e)
-{
-	for (unsigned i = 0; i < TAP_MAX_SESSIONS; i++)
-		if (e->sess[i].used && e->sess[i].out)
-			tap_out_flush(e->sess[i].out);
-}
-
-/* ---- eBPF backend: ring records ----------------------------------------- */
-
-#if VTAP_HAVE_BPF_SKEL
-static void on_record(void *arg, const struct tap_rec *r, const uint8_t *frame)
-{
-	struct tap_engine *e = arg;
-	struct fmeta m;
-
-	memset(&m, 0, sizeof(m));
-	e->records++;
-	m.ts_ns = (uint64_t)((int64_t)r->ts_ns + e->wall_off_ns);
-	m.ifindex = r->ifindex;
-	m.slot = r->port;
-	m.dir = r->dir;
-	m.len = r->wire_len;
-	m.cap = r->cap_len;
-	m.segs = r->gso_segs ? r->gso_segs : 1;
-	m.wire_bytes = r->wire_len + (uint64_t)(m.segs - 1) * r->hdr_len;
-	m.gso_size = r->gso_size;
-	m.pk.ipver = r->ipver;
-	m.pk.proto = r->l4_proto;
-	m.pk.l3_off = r->l3_off;
-	m.pk.l4_off = r->l4_off;
-	m.pk.hdr_len = r->hdr_len;
-	m.vlan = (r->flags & TAP_RECF_VLAN) != 0;
-	m.vlan_tci = r->vlan_tci;
-	m.vlan_proto = ntohs(r->vlan_proto);
-	deliver(e, &m, frame, r->sess_mask, true);
-}
-
-static void on_ring(struct evloop *ev, struct ev_io *io, uint32_t events)
-{
-	struct tap_engine *e = io->arg;
-
-	(void)ev;
-	(void)events;
-	(void)tap_bpf_ring_consume(e->bpf, RING_BUDGET, on_record, e);
-	flush_all(e);
-}
-#endif
-
-/* ---- AF_PACKET backend ----------------------------------------------------- */
-
-struct afp_ctx {
-	struct tap_engine *e;
-	struct port_rt *p;
-};
-
-static void on_afp_frame(void *arg, const struct tap_afp_frame *f)
-{
-	struct afp_ctx *c = arg;
-	struct tap_engine *e = c->e;
-	struct port_rt *p = c->p;
-	struct tap_buf b = { f->data, f->caplen };
-	struct fmeta m;
-	uint64_t mask;
-
-	memset(&m, 0, sizeof(m));
-	e->afp_frames++;
-	m.ts_ns = f->ts_ns;
-	m.ifindex = p->ifindex;
-	m.slot = (uint32_t)(p - e->ports);
-	m.dir = f->dir;
-	m.len = f->len;
-	m.cap = f->caplen;
-	tap_parse(&b, &m.pk);
-	m.segs = 1;
-	if (f->gso_size && m.pk.hdr_len && f->len > m.pk.hdr_len) {
-		m.gso_size = f->gso_size;
-		m.segs = (f->len - m.pk.hdr_len + f->gso_size - 1) / f->gso_size;
-	}
-	m.wire_bytes = f->len + (f->vlan ? 4u : 0u) +
-		       (uint64_t)(m.segs - 1) * (m.pk.hdr_len + (f->vlan ? 4u : 0u));
-	m.vlan = f->vlan;
-	m.vlan_tci = f->vlan_tci;
-	m.vlan_proto = f->vlan_tpid;
-	p->uc.pkts[m.dir & 1] += m.segs;
-	p->uc.bytes[m.dir & 1] += m.wire_bytes;
-	mask = p->sess[m.dir & 1];
-	if (mask)
-		deliver(e, &m, f->data, mask, false);
-}
-
-static void on_afp(struct evloop *ev, struct ev_io *io, uint32_t events)
-{
-	struct port_rt *p = io->arg;
-	struct tap_engine *e = p->eng;
-	struct afp_ctx c = { e, p };
-
-	(void)ev;
-	(void)events;
-	(void)tap_afp_read(p->afp, AFP_BUDGET, on_afp_frame, &c);
-	flush_all(e);
-}
-
 /* ---- kernel tables ----------------------------------------------------------- */
 
 static int kernel_port(struct tap_engine *e, struct port_rt *p)
@@ -458,7 +36,7 @@ static int kernel_port(struct tap_engine *e, struct port_rt *p)
 #if VTAP_HAVE_BPF_SKEL
 	struct tap_port kp = { .slot = (uint32_t)(p - e->ports) };
 
-	if (!is_ebpf(e))
+	if (!tap_is_ebpf(e))
 		return 0;
 	kp.sess[0] = p->sess[0];
 	kp.sess[1] = p->sess[1];
@@ -473,7 +51,7 @@ static int kernel_port(struct tap_engine *e, struct port_rt *p)
 static void kernel_session(struct tap_engine *e, struct sess_rt *s)
 {
 #if VTAP_HAVE_BPF_SKEL
-	if (is_ebpf(e)) {
+	if (tap_is_ebpf(e)) {
 		(void)tap_bpf_session_set(e->bpf, s->slot, &s->ks, s->kr);
 		(void)tap_bpf_live_set(e->bpf, s->slot, s->dest_up);
 	}
@@ -533,7 +111,7 @@ static void on_check(struct evloop *ev, struct ev_timer *t)
 	for (unsigned i = 0; i < TAP_MAX_PORTS; i++)
 		if (e->ports[i].afp)
 			e->ports[i].afp_drops = tap_afp_drops(e->ports[i].afp);
-	flush_all(e);
+	tap_path_flush(e);
 }
 
 /* ---- sessions ------------------------------------------------------------------ */
@@ -554,7 +132,7 @@ static int sess_slot(struct tap_engine *e, uint32_t id, bool *fresh)
 
 	*fresh = true;
 #if VTAP_HAVE_BPF_SKEL
-	if (is_ebpf(e)) {
+	if (tap_is_ebpf(e)) {
 		s = tap_bpf_session_old_slot(e->bpf, id);
 		if (s >= 0 && !e->sess[s].used) {
 			*fresh = false;
@@ -646,7 +224,7 @@ int tap_session_add(struct tap_engine *e, const struct tap_session_def *def, str
 	s->ks.id = def->id;
 	if (s->def.pcap_filter && (rc = compile_pcap(s, err)))
 		goto fail;
-	if (is_ebpf(e) && s->ks.kind == TAP_KIND_VXLAN) {
+	if (tap_is_ebpf(e) && s->ks.kind == TAP_KIND_VXLAN) {
 #if VTAP_HAVE_BPF_SKEL
 		s->ks.vx_ifindex = tap_bpf_vx_ifindex(e->bpf);
 #endif
@@ -663,9 +241,9 @@ int tap_session_add(struct tap_engine *e, const struct tap_session_def *def, str
 		goto fail;
 	}
 #if VTAP_HAVE_BPF_SKEL
-	if (is_ebpf(e) && fresh) {
+	if (tap_is_ebpf(e) && fresh) {
 		tap_bpf_session_reset(e->bpf, s->slot);
-	} else if (is_ebpf(e)) {
+	} else if (tap_is_ebpf(e)) {
 		struct tap_sess_ctr k;
 		if (tap_bpf_session_ctr(e->bpf, s->slot, &k) == 0)
 			s->u.queued_base = k.queued;
@@ -702,7 +280,7 @@ static void sum_counters(struct tap_engine *e, struct sess_rt *s, struct tap_cou
 
 	memset(&k, 0, sizeof(k));
 #if VTAP_HAVE_BPF_SKEL
-	if (is_ebpf(e))
+	if (tap_is_ebpf(e))
 		(void)tap_bpf_session_ctr(e->bpf, s->slot, &k);
 #else
 	(void)e;
@@ -766,7 +344,7 @@ static struct port_rt *port_slot(struct tap_engine *e, uint32_t ifindex, const c
 		if (e->ports[i].used && !e->ports[i].armed && same_identity(&e->ports[i], ifname, vm))
 			return &e->ports[i];
 #if VTAP_HAVE_BPF_SKEL
-	if (is_ebpf(e)) {
+	if (tap_is_ebpf(e)) {
 		int s = tap_bpf_port_old_slot(e->bpf, ifindex);
 		if (s >= 0 && !e->ports[s].used)
 			return &e->ports[s];
@@ -821,7 +399,7 @@ int tap_port_arm(struct tap_engine *e, uint32_t ifindex, const char *ifname,
 	if (!p)
 		return vt_err_set(err, -ENOSPC, "port %s: at most %d ports", ifname, TAP_MAX_PORTS);
 #if VTAP_HAVE_BPF_SKEL
-	if (is_ebpf(e)) {
+	if (tap_is_ebpf(e)) {
 		previous = tap_bpf_port_old_slot(e->bpf, ifindex) == (int)(p - e->ports);
 		if (fresh && !previous)
 			tap_bpf_port_reset(e->bpf, (uint32_t)(p - e->ports));
@@ -843,7 +421,7 @@ int tap_port_arm(struct tap_engine *e, uint32_t ifindex, const char *ifname,
 	p->frames_before_arm = 0;
 	if (!previous && tapnl_link_get(ifindex, NULL, &l) == 0)
 		p->frames_before_arm = l.rx_packets + l.tx_packets;
-	if (is_ebpf(e)) {
+	if (tap_is_ebpf(e)) {
 #if VTAP_HAVE_BPF_SKEL
 		/* the entry first: the program's first frame finds it */
 		rc = kernel_port(e, p);
@@ -862,7 +440,7 @@ int tap_port_arm(struct tap_engine *e, uint32_t ifindex, const char *ifname,
 		p->afp = tap_afp_open(ifindex, e->o.afp_block_bytes, err);
 		if (!p->afp)
 			return err && err->code ? err->code : -EIO;
-		rc = ev_io_add(e->ev, &p->afp_io, tap_afp_fd(p->afp), EPOLLIN, on_afp, p);
+		rc = ev_io_add(e->ev, &p->afp_io, tap_afp_fd(p->afp), EPOLLIN, tap_path_on_afp, p);
 		if (rc) {
 			tap_afp_close(p->afp);
 			p->afp = NULL;
@@ -885,7 +463,7 @@ int tap_port_disarm(struct tap_engine *e, uint32_t ifindex, bool gone)
 	if (!p)
 		return -ENOENT;
 #if VTAP_HAVE_BPF_SKEL
-	if (is_ebpf(e)) {
+	if (tap_is_ebpf(e)) {
 		(void)tap_bpf_port_del(e->bpf, ifindex);
 		/* a removed link took its filters along: this only forgets it */
 		(void)tap_bpf_detach(e->bpf, ifindex);
@@ -894,7 +472,7 @@ int tap_port_disarm(struct tap_engine *e, uint32_t ifindex, bool gone)
 	(void)gone;
 #endif
 	if (p->afp) {
-		on_afp(e->ev, &p->afp_io, 0);   /* what is still in the ring */
+		tap_path_on_afp(e->ev, &p->afp_io, 0);   /* what is still in the ring */
 		p->afp_drops = tap_afp_drops(p->afp);
 		ev_io_del(e->ev, &p->afp_io);
 		tap_afp_close(p->afp);
@@ -913,7 +491,7 @@ static bool armed_cb(void *arg, uint32_t ifindex)
 int tap_engine_sweep(struct tap_engine *e)
 {
 #if VTAP_HAVE_BPF_SKEL
-	if (is_ebpf(e))
+	if (tap_is_ebpf(e))
 		return tap_bpf_sweep(e->bpf, armed_cb, e);
 #else
 	(void)armed_cb;
@@ -930,7 +508,7 @@ void tap_engine_stats_json(struct tap_engine *e, struct jw *w)
 	jw_obj_open(w, "engine");
 	jw_str(w, "backend", tap_backend_name(e->o.backend));
 #if VTAP_HAVE_BPF_SKEL
-	if (is_ebpf(e)) {
+	if (tap_is_ebpf(e)) {
 		jw_bool(w, "adopted", tap_bpf_adopted(e->bpf));
 		jw_str(w, "vxlan_device", e->vx_name);
 		jw_uint(w, "stale_records", tap_bpf_stale_records(e->bpf));
@@ -951,7 +529,7 @@ void tap_engine_stats_json(struct tap_engine *e, struct jw *w)
 		jw_uint(w, "id", s->def.id);
 		jw_str(w, "name", s->def.name);
 		jw_str(w, "type", tap_dest_name(s->def.dest.type));
-		jw_str(w, "path", s->ks.kind == TAP_KIND_VXLAN && is_ebpf(e) ? "kernel" : "user");
+		jw_str(w, "path", s->ks.kind == TAP_KIND_VXLAN && tap_is_ebpf(e) ? "kernel" : "user");
 		jw_bool(w, "dest_up", s->dest_up);
 		jw_uint(w, "path_mtu", s->path_mtu);
 		jw_uint(w, "matched", c.matched);
@@ -977,10 +555,10 @@ void tap_engine_stats_json(struct tap_engine *e, struct jw *w)
 			continue;
 		memset(&k, 0, sizeof(k));
 #if VTAP_HAVE_BPF_SKEL
-		if (is_ebpf(e))
+		if (tap_is_ebpf(e))
 			(void)tap_bpf_port_ctr(e->bpf, i, &k);
 #endif
-		if (!is_ebpf(e))
+		if (!tap_is_ebpf(e))
 			k = p->uc;
 		jw_obj_open(w, NULL);
 		jw_str(w, "ifname", p->ifname);
@@ -1037,14 +615,14 @@ struct tap_engine *tap_engine_new(struct evloop *ev, const struct tap_engine_opt
 	e->o.host = e->host;
 	e->o.vx_name = e->vx_name;
 	clock_offset(e);
-	if (is_ebpf(e)) {
+	if (tap_is_ebpf(e)) {
 #if VTAP_HAVE_BPF_SKEL
 		struct tap_bpf_opts bo = { e->o.ring_bytes, e->vx_name, e->o.vx_port };
 
 		e->bpf = tap_bpf_open(&bo, err);
 		if (!e->bpf)
 			goto fail;
-		rc = ev_io_add(ev, &e->ring_io, tap_bpf_ring_fd(e->bpf), EPOLLIN, on_ring, e);
+		rc = ev_io_add(ev, &e->ring_io, tap_bpf_ring_fd(e->bpf), EPOLLIN, tap_path_on_ring, e);
 		if (rc) {
 			vt_err_set(err, rc, "event loop: %s", strerror(-rc));
 			goto fail;
@@ -1074,10 +652,10 @@ void tap_engine_free(struct tap_engine *e)
 #if VTAP_HAVE_BPF_SKEL
 	/* the last records still in the ring go out before the end */
 	if (e->bpf && e->ring_io_on)
-		while (tap_bpf_ring_consume(e->bpf, RING_BUDGET, on_record, e) > 0)
+		while (tap_bpf_ring_consume(e->bpf, RING_BUDGET, tap_path_on_record, e) > 0)
 			;
 #endif
-	flush_all(e);
+	tap_path_flush(e);
 	for (unsigned i = 0; i < TAP_MAX_PORTS; i++)
 		if (e->ports[i].armed)
 			(void)tap_port_disarm(e, e->ports[i].ifindex, false);
