@@ -250,12 +250,8 @@ static __always_inline int vxlan_copy(struct __sk_buff *skb, __u32 idx,
 			return 1;   /* unknown headers: let user space look */
 		if (s->slice && seg > s->slice)
 			return 1;   /* slicing per segment happens in user space */
-		if (s->max_frame && seg > s->max_frame) {
-			if (s->mtu_policy == TAP_MTU_DROP ||
-			    (s->mtu_policy == TAP_MTU_SEGMENT && st->pk.proto != 6))
-				goto too_big;
-			return 1;   /* re-segment (TCP) or slice per segment */
-		}
+		if (s->max_frame && seg > s->max_frame)
+			return 1;   /* per wire frame: re-segment, slice or drop */
 	}
 	if (vx_clone(skb, idx, s->vx_ifindex, trim) == 0) {
 		c->sent += segs;

@@ -103,7 +103,8 @@ static void port_desc(const struct tap_engine *e, const struct port_rt *p, struc
 }
 
 /* Cuts one frame into wire frames for session <s>, applying its slice and
- * the path MTU policy, and hands them to its destination. */
+ * the path MTU policy per wire frame (the short tail of a super-frame may
+ * fit where its other segments do not), and hands them to its destination. */
 static void emit(struct tap_engine *e, struct sess_rt *s, const struct fmeta *m,
 		 const uint8_t *data)
 {
@@ -113,31 +114,19 @@ static void emit(struct tap_engine *e, struct sess_rt *s, const struct fmeta *m,
 		.ipver = m->pk.ipver, .l4_proto = m->pk.proto,
 	};
 	uint32_t cap = s->def.slice ? s->def.slice : FRAME_MAX, mss = 0, seg, n, wire;
+	uint32_t maxf = s->max_frame, total;
+	uint8_t policy = s->def.dest.mtu_policy;
 	struct port_rt *p = &e->ports[m->slot % TAP_MAX_PORTS];
 	struct tap_out_port op;
 	struct tap_seg_iter it;
-	uint32_t total;
 
 	s->u.handled += m->segs;
 	seg = m->gso_size && f.hdr_len ? f.hdr_len + m->gso_size : m->len;
-	if (s->max_frame && seg > s->max_frame) {
-		switch (s->def.dest.mtu_policy) {
-		case TAP_MTU_SEGMENT:
-			/* TCP only: other payloads would need IP fragments */
-			if (tap_seg_can_resegment(&f) && s->max_frame >= f.hdr_len + 64u) {
-				mss = s->max_frame - f.hdr_len;
-				break;
-			}
-			s->u.drop_too_big += m->segs;
-			return;
-		case TAP_MTU_SLICE:
-			cap = VT_MIN(cap, s->max_frame);
-			break;
-		default:
-			s->u.drop_too_big += m->segs;
-			return;
-		}
-	}
+	/* "segment": TCP is cut smaller to fit; other payloads would need IP
+	 * fragments, so their frames that do not fit are dropped below */
+	if (maxf && seg > maxf && policy == TAP_MTU_SEGMENT && tap_seg_can_resegment(&f) &&
+	    maxf >= f.hdr_len + 64u)
+		mss = maxf - f.hdr_len;
 	total = tap_seg_init(&it, &f, mss);
 	if (it.navail < total)   /* the record was cut: what is missing was too big */
 		s->u.drop_too_big += total - it.navail;
@@ -149,7 +138,14 @@ static void emit(struct tap_engine *e, struct sess_rt *s, const struct fmeta *m,
 			.port_index = m->ifindex, .port_slot = m->slot,
 		};
 
-		if (n < wire)
+		if (maxf && wire > maxf) {
+			if (policy != TAP_MTU_SLICE) {
+				s->u.drop_too_big++;
+				continue;
+			}
+			c.caplen = VT_MIN(n, maxf);
+		}
+		if (c.caplen < wire)
 			s->u.sliced++;
 		(void)tap_out_put(s->out, &c, &op);
 	}

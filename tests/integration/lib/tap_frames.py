@@ -300,6 +300,7 @@ def main():
     ap.add_argument('--key', type=int)
     ap.add_argument('--slice', type=int, default=0)
     ap.add_argument('--truth-filter', default='', help='python expr on parse tuple p and frame f')
+    ap.add_argument('--mirror-filter', default='', help='like --truth-filter, on the copies')
     ap.add_argument('--ifname', help='pcapng: only copies of this interface (VM) name')
     ap.add_argument('--window', action='store_true',
                     help='compare only copies taken while the truth was captured (from '
@@ -336,6 +337,8 @@ def main():
                 continue
             inner, meta = r
             if a.ifname and meta.get('if', {}).get('name') != a.ifname:
+                continue
+            if a.mirror_filter and not eval(a.mirror_filter, {}, {'p': parse(inner), 'f': inner}):
                 continue
             mirror_all += 1
             if a.window and not t_lo <= pkt['ts'] <= t_hi:
