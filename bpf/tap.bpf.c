@@ -97,8 +97,6 @@ struct {
 struct tap_vx_scratch {
 	__u32 valid;
 	__u32 sess;
-	__u32 trim;   /* cut the clone to this many bytes, 0 = whole */
-	__u32 pad;
 };
 
 struct {
@@ -194,7 +192,7 @@ static __always_inline int rate_ok(struct tap_sess_state *ss, const struct tap_s
 
 /* ---- VXLAN in the kernel ---------------------------------------------- */
 
-static __always_inline int vx_clone(struct __sk_buff *skb, __u32 idx, __u32 ifindex, __u32 trim)
+static __always_inline int vx_clone(struct __sk_buff *skb, __u32 idx, __u32 ifindex)
 {
 	__u32 z = 0;
 	struct tap_vx_scratch *sc = bpf_map_lookup_elem(&vx_scratch, &z);
@@ -205,7 +203,6 @@ static __always_inline int vx_clone(struct __sk_buff *skb, __u32 idx, __u32 ifin
 		return -1;
 	sc->valid = 1;
 	sc->sess = idx;
-	sc->trim = trim;
 	rc = bpf_clone_redirect(skb, ifindex, 0);
 	ran = !sc->valid;
 	sc->valid = 0;
@@ -213,59 +210,46 @@ static __always_inline int vx_clone(struct __sk_buff *skb, __u32 idx, __u32 ifin
 	return rc == 0 && ran ? 0 : -1;
 }
 
-/* VXLAN session: 0 = copy made or dropped (counted), 1 = needs the ring. */
+/* VXLAN session: 0 = copy made or dropped (counted), 1 = needs the ring.
+ * The kernel clones frames that go out as they are. Slicing, re-segmenting
+ * and per-segment decisions are made in user space: a cut must come after
+ * the checksum a NIC would write is known, which needs the whole frame. */
 static __always_inline int vxlan_copy(struct __sk_buff *skb, __u32 idx,
 				      const struct tap_session *s, struct tap_state *st,
 				      struct tap_sess_ctr *c, struct tap_port_ctr *pc)
 {
-	__u32 trim = 0;
 	__u64 segs = st->segs;
 
+	if (s->slice)
+		return 1;
 	if (!st->gso_size) {
 		__u32 flen = st->len + st->vlan_extra;
-		__u32 want = flen;
 
-		if (s->slice && flen > s->slice)
-			want = s->slice;
-		if (s->max_frame && want > s->max_frame) {
-			if (s->mtu_policy == TAP_MTU_SLICE)
-				want = s->max_frame;
-			else if (s->mtu_policy == TAP_MTU_SEGMENT && st->pk.proto == 6 &&
-				 st->pk.has_l4 && st->pk.hdr_len)
-				return 1;   /* user space cuts it into fitting TCP segments */
-			else
-				goto too_big;
-		}
-		if (want < flen) {
-			/* the VLAN tag the kernel holds apart is pushed back in
-			 * by the VXLAN device after the cut */
-			trim = want - st->vlan_extra;
-			if (trim < 14)
-				goto too_big;
+		if (s->max_frame && flen > s->max_frame) {
+			if (s->mtu_policy == TAP_MTU_DROP ||
+			    (s->mtu_policy == TAP_MTU_SEGMENT &&
+			     !(st->pk.proto == 6 && st->pk.has_l4 && st->pk.hdr_len))) {
+				c->drop_too_big += segs;
+				pc->dropped += segs;
+				return 0;
+			}
+			return 1;   /* re-segment (TCP) or slice in user space */
 		}
 	} else {
 		__u32 seg = st->pk.hdr_len + st->gso_size + st->vlan_extra;
 
 		if (!st->pk.hdr_len)
 			return 1;   /* unknown headers: let user space look */
-		if (s->slice && seg > s->slice)
-			return 1;   /* slicing per segment happens in user space */
 		if (s->max_frame && seg > s->max_frame)
 			return 1;   /* per wire frame: re-segment, slice or drop */
 	}
-	if (vx_clone(skb, idx, s->vx_ifindex, trim) == 0) {
+	if (vx_clone(skb, idx, s->vx_ifindex) == 0) {
 		c->sent += segs;
-		if (trim)
-			c->sliced += segs;
 		pc->copied += segs;
 	} else {
 		c->drop_error += segs;
 		pc->dropped += segs;
 	}
-	return 0;
-too_big:
-	c->drop_too_big += segs;
-	pc->dropped += segs;
 	return 0;
 }
 
@@ -320,9 +304,12 @@ __noinline int do_session(struct __sk_buff *skb, __u32 idx, struct tap_state *st
 	}
 	if (s->kind == TAP_KIND_VXLAN && !vxlan_copy(skb, idx, s, st, c, pc))
 		return 0;
-	/* to the ring: user space encapsulates, segments and slices */
+	/* to the ring: user space encapsulates, segments and slices. A cut
+	 * TCP/UDP frame is copied whole all the same: the checksum its copy
+	 * carries is computed over the whole frame first */
 	st->ring_mask |= 1ull << idx;
-	if (s->slice && !st->gso_size && s->slice < st->len) {
+	if (s->slice && !st->gso_size && s->slice < st->len &&
+	    !((st->pk.proto == 6 || st->pk.proto == 17) && st->pk.hdr_len)) {
 		if (st->ring_cap < s->slice)
 			st->ring_cap = s->slice;
 	} else {
@@ -529,8 +516,6 @@ int vtap_vx_xmit(struct __sk_buff *skb)
 	sc->valid = 0;
 	s = bpf_map_lookup_elem(&sessions, &idx);
 	if (!s)
-		return TC_ACT_SHOT;
-	if (sc->trim && skb->len > sc->trim && bpf_skb_change_tail(skb, sc->trim, 0))
 		return TC_ACT_SHOT;
 	k.tunnel_id = s->vni;
 	k.tunnel_tos = s->tos;

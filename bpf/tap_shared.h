@@ -121,7 +121,6 @@ struct tap_sess_ctr {
 	__u64 matched_bytes;
 	__u64 sent;             /* VXLAN clones handed to the kernel */
 	__u64 queued;           /* written to the ring for user space */
-	__u64 sliced;           /* cut in the kernel (VXLAN path) */
 	__u64 drop_queue_full;  /* ring full */
 	__u64 drop_dest_down;   /* destination marked down: copy not made */
 	__u64 drop_too_big;     /* did not fit the path and the policy drops */

@@ -289,7 +289,7 @@ static void sum_counters(struct tap_engine *e, struct sess_rt *s, struct tap_cou
 	c->matched = k.matched + s->u.matched;
 	c->matched_bytes = k.matched_bytes + s->u.matched_bytes;
 	c->sent = k.sent + os->sent;
-	c->sliced = k.sliced + s->u.sliced;
+	c->sliced = s->u.sliced;   /* cuts are made in user space only */
 	c->drop_queue_full = k.drop_queue_full + s->u.drop_queue_full;
 	c->drop_dest_down = k.drop_dest_down + s->u.drop_dest_down + os->drop_dest_down;
 	c->drop_too_big = k.drop_too_big + s->u.drop_too_big + os->drop_too_big;
