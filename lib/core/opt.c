@@ -97,7 +97,8 @@ static int opt_apply(const struct opt_def *o, void *dst, const char *val,
 }
 
 int opt_parse(const struct opt_def *opts, size_t nopts, void *dst, int argc,
-	      char **argv, int *first_arg, bool *help, struct vt_err *err)
+	      char **argv, bool stop_at_args, int *first_arg, bool *help,
+	      struct vt_err *err)
 {
 	struct option lo[OPT_MAX + 2];
 	char so[OPT_MAX * 2 + 4];
@@ -115,7 +116,10 @@ int opt_parse(const struct opt_def *opts, size_t nopts, void *dst, int argc,
 				return r;
 		}
 	}
-	so[ns++] = '+'; /* stop at the first positional argument */
+	/* '+': stop at the first positional argument; '-' would return them
+	 * in order, which we do not want; nothing: GNU permutation. */
+	if (stop_at_args)
+		so[ns++] = '+';
 	so[ns++] = ':';
 	for (size_t i = 0; i < nopts; i++) {
 		bool arg = opts[i].type != OPT_FLAG && opts[i].type != OPT_COUNT;
@@ -131,7 +135,7 @@ int opt_parse(const struct opt_def *opts, size_t nopts, void *dst, int argc,
 	lo[nopts + 1] = (struct option){ NULL, 0, NULL, 0 };
 	so[ns++] = 'h';
 	so[ns] = '\0';
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then re-reads the ordering mode ("+") */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, so, lo, &idx)) != -1) {
 		const struct opt_def *o = NULL;
@@ -279,7 +283,8 @@ int cmd_dispatch(const struct cmd *root, const char *prog, int argc, char **argv
 	/* getopt sees argv[i-1] as the program name */
 	int sub_argc = argc - i + 1;
 	char **sub_argv = argv + i - 1;
-	if (opt_parse(c->opts, c->nopts, opts, sub_argc, sub_argv, &first, &help, &err) < 0) {
+	if (opt_parse(c->opts, c->nopts, opts, sub_argc, sub_argv, c->stop_at_args || c->subs,
+		      &first, &help, &err) < 0) {
 		fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", full, err.msg, full);
 		free(opts);
 		return 2;

@@ -58,6 +58,10 @@ struct cmd {
 	const struct cmd *const *subs;  /* NULL-terminated */
 	unsigned min_args, max_args;    /* positional argument bounds */
 	bool hidden;                    /* not listed in help */
+	/* Options end at the first positional argument (commands that run
+	 * another command: `vtap lab exec vm1 ping -c 1 x`). Otherwise options
+	 * may follow positional arguments (`lab migrate vm2 h2 --pause 2s`). */
+	bool stop_at_args;
 };
 
 /* cmd_dispatch() : walks subcommands from argv, parses the options of the
@@ -77,9 +81,11 @@ void cmd_print_man(FILE *fp, const struct cmd *cmd, const char *fullname,
 void cmd_print_markdown(FILE *fp, const struct cmd *cmd, const char *fullname);
 
 /* opt_parse() : parses <argc/argv> against <opts> into <dst>; on success
- * *<first_arg> is the index of the first positional argument. Errors name
- * the option. Exposed for tests. */
+ * *<first_arg> is the index of the first positional argument (positional
+ * arguments are moved after the options unless <stop_at_args>). Errors
+ * name the option. Exposed for tests. */
 int opt_parse(const struct opt_def *opts, size_t nopts, void *dst, int argc,
-	      char **argv, int *first_arg, bool *help, struct vt_err *err);
+	      char **argv, bool stop_at_args, int *first_arg, bool *help,
+	      struct vt_err *err);
 
 #endif

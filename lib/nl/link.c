@@ -331,10 +331,12 @@ int nl_link_parse(const struct nlmsg *m, struct nl_link_info *o)
 		return -EBADMSG;
 	memcpy(&ifi, m->payload, sizeof(ifi));
 	memset(o, 0, sizeof(*o));
+	o->family = ifi.ifi_family;
 	o->ifindex = (uint32_t)ifi.ifi_index;
 	o->flags = ifi.ifi_flags;
 	o->type = ifi.ifi_type;
 	o->link_netnsid = -1;
+	o->brport_state = -1;
 	if (nla_parse(tb, IFLA_MAX, m->payload + VT_MIN(off, m->len),
 		      m->len - VT_MIN(off, m->len)) < 0)
 		return -EBADMSG;
@@ -364,6 +366,12 @@ int nl_link_parse(const struct nlmsg *m, struct nl_link_info *o)
 		(void)nla_strcpy(o->kind, sizeof(o->kind), &li[IFLA_INFO_KIND]);
 		(void)nla_strcpy(o->slave_kind, sizeof(o->slave_kind), &li[IFLA_INFO_SLAVE_KIND]);
 		parse_info_data(o, &li[IFLA_INFO_DATA]);
+		if (strcmp(o->slave_kind, "bridge") == 0) {
+			struct nla bp[IFLA_BRPORT_MAX + 1];
+			if (nla_parse_nested(bp, IFLA_BRPORT_MAX, &li[IFLA_INFO_SLAVE_DATA]) >= 0 &&
+			    nla_present(&bp[IFLA_BRPORT_STATE]))
+				o->brport_state = nla_u8(&bp[IFLA_BRPORT_STATE]);
+		}
 	}
 	return 0;
 }
@@ -470,8 +478,8 @@ static int event_one(const struct nlmsg *m, void *arg)
 	struct ev_ctx *c = arg;
 	struct nl_link_info li;
 
-	if (nl_link_parse(m, &li) < 0)
-		return 0; /* not a link message, or malformed: skip it */
+	if (nl_link_parse(m, &li) < 0 || li.family != AF_UNSPEC)
+		return 0; /* not a generic link message, or malformed: skip it */
 	c->n++;
 	return c->cb(m->type == RTM_DELLINK ? NL_LINK_DEL : NL_LINK_NEW, &li, c->arg);
 }

@@ -111,6 +111,8 @@ int nl_link_build_del(struct nlb *b, uint32_t ifindex, const char *name);
 
 /* What a link dump or event says about a link. */
 struct nl_link_info {
+	uint8_t family;          /* AF_UNSPEC; AF_BRIDGE for the bridge's own
+				  * per-port notifications */
 	uint32_t ifindex;
 	char name[IFNAMSIZ];
 	char kind[16];           /* "bridge" "veth" "tun" "vxlan" "dummy"; "" none */
@@ -125,6 +127,8 @@ struct nl_link_info {
 	uint16_t type;           /* ARPHRD_ETHER ... */
 	uint8_t operstate;       /* IF_OPER_UP ... */
 	char alias[256];
+	/* bridge ports: from IFLA_INFO_SLAVE_DATA */
+	int brport_state;        /* BR_STATE_FORWARDING ...; -1 not a bridge port */
 	/* kind "tun": from IFLA_INFO_DATA */
 	bool tun_tap;            /* IFF_TAP (else IFF_TUN) */
 	bool tun_vnet_hdr;
@@ -157,13 +161,15 @@ typedef int (*nl_link_event_cb)(enum nl_link_event ev, const struct nl_link_info
  * caller's namespace) subscribed to RTNLGRP_LINK, for an event loop:
  * register nl_sock_fd() for EPOLLIN and call nl_link_events_read(). The
  * kernel sends an RTM_NEWLINK whenever a link appears or changes (master,
- * state, MTU ...) and RTM_DELLINK when it leaves the namespace. NULL with
- * errno set. */
+ * state, MTU ...) and RTM_DELLINK when it leaves the namespace; one change
+ * often brings several messages. NULL with errno set. */
 struct nl_sock *nl_link_events_open(int nsfd);
 /* nl_link_events_read() : decodes pending events (at most <max_dgrams>
- * datagrams) and calls <cb> for each link event. Returns the number of
- * events, -EAGAIN when none was pending, -ENOBUFS when events were lost
- * (re-dump with nl_link_dump() to resynchronise). */
+ * datagrams) and calls <cb> for each link event. The bridge's own AF_BRIDGE
+ * copies of port events (same group, bridge-specific) are skipped: every
+ * change also comes as a generic message. Returns the number of events,
+ * -EAGAIN when none was pending, -ENOBUFS when events were lost (re-dump
+ * with nl_link_dump() to resynchronise). */
 int nl_link_events_read(struct nl_sock *sk, unsigned max_dgrams, nl_link_event_cb cb,
 			void *arg);
 

@@ -84,6 +84,10 @@ void nla_put(struct nlb *b, uint16_t type, const void *data, size_t len)
 		return;
 	}
 	h = wr_reserve(&b->w, NLA_HDRLEN_);
+	if (!h) {
+		b->err = -EMSGSIZE;
+		return;
+	}
 	st_h16(h, (uint16_t)(NLA_HDRLEN_ + len));
 	st_h16(h + 2, type);
 	put_padded(b, data, len);

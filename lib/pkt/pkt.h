@@ -19,6 +19,8 @@
 enum pkt_link {
 	PKT_LINK_NULL = 0,        /* BSD loopback, host-order AF header */
 	PKT_LINK_ETHERNET = 1,
+	PKT_LINK_RAW_BSD = 12,    /* DLT_RAW as some writers store it */
+	PKT_LINK_RAW_OPENBSD = 14,
 	PKT_LINK_RAW = 101,       /* raw IPv4/IPv6 */
 	PKT_LINK_LOOP = 108,      /* OpenBSD loopback, network-order AF */
 	PKT_LINK_LINUX_SLL = 113,
@@ -34,7 +36,8 @@ enum pkt_err {
 	PKT_ERR_LINK_UNSUPPORTED,   /* link type we do not decode */
 	PKT_ERR_L2_TRUNC,           /* frame shorter than its link header(s) */
 	PKT_ERR_VLAN_DEPTH,         /* more stacked tags/labels than we follow */
-	PKT_ERR_IPV4_TRUNC,         /* captured bytes end inside the IPv4 header */
+	PKT_ERR_IPV4_TRUNC,         /* captured bytes end inside the IPv4 header
+				     * (in its options: the fixed part is decoded) */
 	PKT_ERR_IPV4_IHL,           /* IHL < 5 */
 	PKT_ERR_IPV4_LEN,           /* total length < IHL*4 */
 	PKT_ERR_IPV4_VERSION,       /* version field != 4 where IPv4 was expected */
@@ -43,12 +46,21 @@ enum pkt_err {
 	PKT_ERR_IPV6_EXT,           /* extension header chain truncated/malformed */
 	PKT_ERR_IPV6_JUMBO,         /* jumbo payload option inconsistent */
 	PKT_ERR_L4_TRUNC,           /* transport header not fully captured */
-	PKT_ERR_TCP_DOFF,           /* TCP data offset < 5 */
+	PKT_ERR_TCP_DOFF,           /* TCP data offset < 5, or beyond the IP packet */
+	/* added after the first release of the enum (append only) */
+	PKT_ERR_L2_BAD,             /* link header inconsistent (NFLOG TLV length...) */
+	PKT_ERR_IP_VERSION,         /* raw-IP link whose version nibble is not 4 or 6 */
+	PKT_ERR_IP_WIRELEN,         /* IP length exceeds the frame on the wire:
+				     * ip_len clamped to the frame */
+	PKT_ERR_UDP_LEN,            /* UDP length < 8 or beyond the IP packet */
 	PKT_ERR__COUNT
 };
 const char *pkt_err_name(enum pkt_err e);   /* "ipv4_ihl", for counters/API */
 
-#define PKT_MAX_VLANS 4
+#define PKT_MAX_VLANS 4      /* 802.1Q/802.1ad tags followed */
+#define PKT_MAX_MPLS 16      /* MPLS labels followed */
+#define PKT_MAX_L2_LAYERS 24 /* link sub-headers (tags, labels, SNAP, PPPoE...) */
+#define PKT_MAX_IPV6_EXT 16  /* IPv6 extension headers followed (and IPv4 AH) */
 
 /* What the decoder found. Fields past the layer where decoding stopped
  * are zero. Offsets are from the start of the captured data. */
@@ -70,7 +82,11 @@ struct pkt_info {
 	uint32_t ip_len;              /* bytes of the IP packet on the wire (header
 				       * + payload) per the header: IPv4 total length,
 				       * IPv6 40 + payload length (or jumbo length) */
-	bool is_frag;                 /* a fragment (IPv4 MF/offset or IPv6 frag hdr) */
+	bool ip_len_from_frame;       /* the length field was 0 (TSO / BIG TCP
+				       * capture): ip_len is the frame's bytes
+				       * from l3_off (wirelen-based if known) */
+	bool is_frag;                 /* a fragment: MF set or offset != 0 (an
+				       * IPv6 atomic fragment is not one) */
 	bool frag_first;              /* ... and it is the first one (offset 0) */
 	uint32_t frag_id;
 	uint16_t frag_off;            /* in bytes */
@@ -80,7 +96,7 @@ struct pkt_info {
 	uint16_t sport, dport;        /* TCP/UDP/SCTP ports */
 	uint8_t tcp_flags;            /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80 */
 	uint8_t icmp_type, icmp_code; /* ICMP and ICMPv6 */
-	uint16_t payload_off;         /* start of the transport payload */
+	uint16_t payload_off;         /* start of the transport payload (<= caplen) */
 	/* ---- status ---- */
 	enum pkt_err err;
 };
@@ -89,10 +105,28 @@ struct pkt_info {
  * <link>. Returns 0 when an IP header was decoded (even if a later layer
  * failed: see ->err), 1 when the frame is not IP (ARP, LLDP, IPX...; ->err
  * is PKT_OK), or -1 when decoding failed before an IP header (->err says
- * why). Never reads beyond data[caplen - 1]. */
+ * why). Never reads beyond data[caplen - 1].
+ *
+ * With a return of 0 the L3 fields are valid whatever ->err says, and the
+ * L4 fields are valid when ->has_l4 is set (->err may still name a later
+ * inconsistency such as PKT_ERR_UDP_LEN or PKT_ERR_TCP_DOFF: the ports and
+ * flags were read, the header lies about a length). Meter such a packet
+ * and count the reason. docs/decoder.md has the full rules for ip_len. */
 int pkt_decode(struct pkt_info *pi, int link, const uint8_t *data, uint32_t caplen);
 
-/* pkt_decode_l3() : decodes from an IP header (sFlow samples, tunnels). */
+/* pkt_decode_frame() : pkt_decode() knowing the frame's length on the wire
+ * <wirelen> (pcap orig_len; 0 = unknown). Only ip_len uses it: a length
+ * field of 0 (TSO) becomes wirelen - l3_off instead of caplen - l3_off, and
+ * an IP length beyond the wire frame is clamped (PKT_ERR_IP_WIRELEN). */
+int pkt_decode_frame(struct pkt_info *pi, int link, const uint8_t *data,
+		     uint32_t caplen, uint32_t wirelen);
+
+/* pkt_decode_l3() : decodes from an IP header (sFlow samples, tunnels):
+ * the version nibble picks IPv4 or IPv6 (else -1, PKT_ERR_IP_VERSION). */
 int pkt_decode_l3(struct pkt_info *pi, const uint8_t *data, uint32_t caplen);
+
+/* pkt_link_name() : "ethernet", "linux_sll", ... or NULL when <link> is
+ * not a link type pkt_decode() knows. */
+const char *pkt_link_name(int link);
 
 #endif

@@ -12,6 +12,8 @@ extern const struct cmd cmd_help;
 extern const struct cmd cmd_man;
 extern const struct cmd cmd_docs;
 extern const struct cmd cmd_config_keys;
+extern const struct cmd cmd_lab;
+extern const struct cmd cmd_decode;
 extern const struct cmd cmd_taprun;          /* src/agent/tap/cmd_taprun.c */
 
 #include "core/conf.h"

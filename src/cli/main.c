@@ -12,6 +12,8 @@ static const struct cmd *const root_subs[] = {
 	&cmd_man,
 	&cmd_docs,
 	&cmd_config_keys,
+	&cmd_lab,
+	&cmd_decode,
 	&cmd_taprun,
 	NULL,
 };

@@ -11,30 +11,28 @@ name=$(basename "$target")
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 seeds=()
+work=$(mktemp -d)
+listed=$(mktemp -d)
+trap 'rm -rf "$work" "$listed"' EXIT
 [ -d "$here/seeds/$name" ] && seeds+=("$here/seeds/$name")
 if [ -f "$here/seeds/$name.list" ]; then
+	# libFuzzer takes corpus directories, not files: the listed corpus
+	# files are linked into one directory
 	while IFS= read -r line; do
 		case "$line" in ''|'#'*) continue ;; esac
 		: "${VTAP_CORPUS:?VTAP_CORPUS must point at the shared capture corpus}"
 		n=0
-		for p in $VTAP_CORPUS/$line; do [ -e "$p" ] && { seeds+=("$p"); n=$((n + 1)); }; done
+		for p in $VTAP_CORPUS/$line; do
+			[ -f "$p" ] || continue
+			ln -sf "$p" "$listed/$(echo "$p" | md5sum | cut -c1-16)-$(basename "$p")"
+			n=$((n + 1))
+		done
 		[ $n -gt 0 ] || { echo "seed glob '$line' matches nothing in $VTAP_CORPUS"; exit 1; }
 	done <"$here/seeds/$name.list"
+	seeds+=("$listed")
 fi
 [ ${#seeds[@]} -gt 0 ] || { echo "no seeds for $name"; exit 1; }
-work=$(mktemp -d)
-listed=$(mktemp -d)
-trap 'rm -rf "$work" "$listed"' EXIT
-# libFuzzer takes either only files or only directories: gather the listed
-# corpus files into one directory (symlinks) so they mix with seeds/NAME/.
-dirs=()
-i=0
-for s in "${seeds[@]}"; do
-	if [ -d "$s" ]; then dirs+=("$s"); else i=$((i + 1)); ln -s "$s" "$listed/$i-$(basename "$s")"; fi
-done
-[ $i -gt 0 ] && dirs+=("$listed")
-seeds=("${dirs[@]}")
-files=$(find "${seeds[@]}" -type f | wc -l)
+files=$(find -L "${seeds[@]}" -type f | wc -l)
 echo "replaying $files seeds"
 art=$root/build/fuzz-artifacts/$name
 mkdir -p "$art"

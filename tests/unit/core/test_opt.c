@@ -30,7 +30,31 @@ static const struct opt_def opts[] = {
 static int run_parse(struct o *o, struct vt_err *err, int *first, bool *help, int argc, char **argv)
 {
 	memset(o, 0, sizeof(*o));
-	return opt_parse(opts, sizeof(opts) / sizeof(opts[0]), o, argc, argv, first, help, err);
+	return opt_parse(opts, sizeof(opts) / sizeof(opts[0]), o, argc, argv, true, first, help, err);
+}
+
+static void t_permute(void)
+{
+	char *argv[] = { "x", "vm2", "h2", "--hosts", "3", "-j", NULL };
+	char *stop[] = { "x", "vm2", "ping", "-j", NULL };
+	struct o o;
+	struct vt_err err = { 0 };
+	int first;
+	bool help;
+
+	memset(&o, 0, sizeof(o));
+	CHECK_EQ(opt_parse(opts, sizeof(opts) / sizeof(opts[0]), &o, 6, argv, false, &first, &help, &err), 0);
+	CHECK_EQ_U64(o.hosts, 3);
+	CHECK(o.json);
+	CHECK_EQ(first, 4);
+	CHECK_STR(argv[first], "vm2");
+	CHECK_STR(argv[first + 1], "h2");
+	/* a command that runs another command: its options stay its own */
+	memset(&o, 0, sizeof(o));
+	CHECK_EQ(opt_parse(opts, sizeof(opts) / sizeof(opts[0]), &o, 4, stop, true, &first, &help, &err), 0);
+	CHECK(!o.json);
+	CHECK_EQ(first, 1);
+	CHECK_STR(stop[first + 2], "-j");
 }
 
 static void t_parse_ok(void)
@@ -144,4 +168,4 @@ static void t_help_and_man(void)
 	free(text);
 }
 
-VT_TEST_MAIN(VT_T(t_parse_ok), VT_T(t_parse_errors), VT_T(t_dispatch), VT_T(t_help_and_man))
+VT_TEST_MAIN(VT_T(t_parse_ok), VT_T(t_permute), VT_T(t_parse_errors), VT_T(t_dispatch), VT_T(t_help_and_man))

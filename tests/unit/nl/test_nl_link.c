@@ -276,14 +276,19 @@ static void t_parse_links(void)
 		uint16_t type;
 		bool tap, vnet_hdr, persist, vx_ext;
 		uint16_t vx_port;
+		int brport_state;
 	} cases[] = {
-		{ "link-lo.bin", "lo", "", "", "", 1, 0, 65536, ARPHRD_LOOPBACK },
-		{ "link-bridge.bin", "br0", "bridge", "", "", 2, 0, 1500, ARPHRD_ETHER },
-		{ "link-veth-port.bin", "vp-vm1", "veth", "bridge", "", 3, 2, 1500, ARPHRD_ETHER },
+		{ "link-lo.bin", "lo", "", "", "", 1, 0, 65536, ARPHRD_LOOPBACK,
+		  false, false, false, false, 0, -1 },
+		{ "link-bridge.bin", "br0", "bridge", "", "", 2, 0, 1500, ARPHRD_ETHER,
+		  false, false, false, false, 0, -1 },
+		/* ports whose other side is down: disabled (BR_STATE_DISABLED) */
+		{ "link-veth-port.bin", "vp-vm1", "veth", "bridge", "", 3, 2, 1500, ARPHRD_ETHER,
+		  false, false, false, false, 0, 0 },
 		{ "link-vxlan-external.bin", "vx0", "vxlan", "", "", 4, 0, 1500, ARPHRD_ETHER,
-		  false, false, false, true, 4789 },
+		  false, false, false, true, 4789, -1 },
 		{ "link-tap-port.bin", "tp-vm2", "tun", "bridge", "", 5, 2, 1500, ARPHRD_ETHER,
-		  true, true, true, false, 0 },
+		  true, true, true, false, 0, 0 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		uint8_t buf[4096];
@@ -307,7 +312,8 @@ static void t_parse_links(void)
 		CHECK_EQ(li.tun_persist, cases[i].persist);
 		CHECK_EQ(li.vxlan_external, cases[i].vx_ext);
 		CHECK_EQ(li.vxlan_port, cases[i].vx_port);
-		CHECK_EQ(li.mac_len, cases[i].ifindex == 1 ? 6 : 6);
+		CHECK_EQ(li.brport_state, cases[i].brport_state);
+		CHECK_EQ(li.mac_len, 6);
 		/* every truncation of the message is refused or parsed within bounds */
 		for (size_t cut = 0; cut < n; cut++) {
 			struct nlmsg t = m;
