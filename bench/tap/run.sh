@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/tap/run.sh — what the tap costs a VM, next to the kernel's own
 # mirror and to tcpdump, in one run, on the test topology of
-# tests/integration/lib/tap_lib.sh (namespaces, veth, bridges; the release
+# tests/integration/tap/tap_lib.sh (namespaces, veth, bridges; the release
 # build). Prints a markdown table for docs/tap.md.
 #
 #   bench/tap/run.sh [ROUNDS]     (default 5)
@@ -27,7 +27,7 @@ ROUNDS=${1:-5}
 ninja -C build/release >/dev/null || { echo "build failed"; exit 1; }
 VTAP=$PWD/build/release/vtap
 TP=vtb$$
-source tests/integration/lib/tap_lib.sh
+source tests/integration/tap/tap_lib.sh
 need_root
 
 gbps() { jq '.end.sum_received.bits_per_second / 1e9 * 100 | floor / 100' "$TAPDIR/iperf.out"; }

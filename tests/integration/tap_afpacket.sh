@@ -8,42 +8,39 @@
 # over ERSPAN III (direction). Each equals its slice of the ground truth.
 set -u
 cd "$(dirname "$0")/../.."
-source tests/integration/lib/tap_lib.sh
-need_root
+source tests/integration/tap/tap_lib.sh
+need_tap
 
-topo_up 9000
+tap_lab_up 9000
 analyzer_vxlan 100
 cat >"$TAPDIR/s.json" <<EOF2
-[{"id": 1, "name": "a-vx", "target": ["vm-a"], "destination": {"type": "vxlan", "remote": "$AN_IP", "vni": 100}},
- {"id": 2, "name": "a-tcp", "target": ["vm-a"], "rules": [{"action": "accept", "proto": "tcp"}],
+[{"id": 1, "name": "a-vx", "target": ["vm1"], "destination": {"type": "vxlan", "remote": "$AN_IP", "vni": 100}},
+ {"id": 2, "name": "a-tcp", "target": ["vm1"], "rules": [{"action": "accept", "proto": "tcp"}],
   "destination": {"type": "gre", "remote": "$AN_IP", "key": 2}},
- {"id": 3, "name": "a-in", "target": ["vm-a"], "direction": "to_vm",
+ {"id": 3, "name": "a-in", "target": ["vm1"], "direction": "to_vm",
   "destination": {"type": "erspan3", "remote": "$AN_IP", "session_id": 3}}]
 EOF2
-taprun --port vp-a=vm-a,$UUID_A --port vp-b=vm-b,$UUID_B --session "$TAPDIR/s.json" --backend afpacket
+taprun --port vp-vm1=vm1,$UUID_A --port vp-vm2=vm2,$UUID_B --session "$TAPDIR/s.json" --backend afpacket
 STATS=$(stats)
 [ "$(jq -r .engine.backend <<<"$STATS")" = afpacket ] || fail "not the AF_PACKET backend"
 analyzer_sink
-nsx b iperf3 -s -D -p 5201 -I "$TAPDIR/ib.pid" >/dev/null
-wait_until 5 '[ -s "$TAPDIR/ib.pid" ]'
-BG_PIDS+=($(cat "$TAPDIR/ib.pid"))
-capture n vx100 "$TAPDIR/vx.pcap"
-capture n eth0 "$TAPDIR/gre.pcap" 'ip proto 47'
-capture a eth0 "$TAPDIR/truth.pcap"
+iperf_s vm2 5201
+capture analyzer vx100 "$TAPDIR/vx.pcap"
+capture analyzer eth0 "$TAPDIR/gre.pcap" ip proto 47
+capture vm1 eth0 "$TAPDIR/truth.pcap"
 
-nsx a ping -c 5 -i 0.05 -q $B_IP >/dev/null || fail "ping"
-iperf_c a $B_IP -p 5201 -t 1 -b 40M >/dev/null || fail "iperf3 TCP A->B"
-iperf_c a $B_IP -p 5201 -t 1 -b 40M -R >/dev/null || fail "iperf3 TCP B->A"
-iperf_c a $B_IP -p 5201 -u -b 5M -l 1000 -k 500 >/dev/null || fail "iperf3 UDP"
+nsx vm1 ping -c 5 -i 0.05 -q $B_IP >/dev/null || fail "ping"
+iperf_c vm1 $B_IP -p 5201 -t 1 -b 40M >/dev/null || fail "iperf3 TCP A->B"
+iperf_c vm1 $B_IP -p 5201 -t 1 -b 40M -R >/dev/null || fail "iperf3 TCP B->A"
+iperf_c vm1 $B_IP -p 5201 -u -b 5M -l 1000 -k 500 >/dev/null || fail "iperf3 UDP"
 
 settle
 sleep 0.3
 for f in truth vx gre; do capture_stop "$TAPDIR/$f.pcap"; done
 taprun_stop
-A_MAC=$(nsx a cat /sys/class/net/eth0/address)
 cmp() { # NAME ARGS...
 	local name=$1; shift
-	python3 tests/integration/lib/tap_frames.py compare --truth "$TAPDIR/truth.pcap" --mtu 1500 \
+	python3 $TF compare --truth "$TAPDIR/truth.pcap" --mtu 1500 \
 		--vm-mac "$A_MAC" --window "$@" >"$TAPDIR/$name.json"
 	local rc=$?
 	echo "$name: $(cat "$TAPDIR/$name.json")"

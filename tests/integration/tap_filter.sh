@@ -10,42 +10,39 @@
 # frames with destination A and TCP destination port 443 may arrive.
 set -u
 cd "$(dirname "$0")/../.."
-source tests/integration/lib/tap_lib.sh
-need_root
+source tests/integration/tap/tap_lib.sh
+need_tap
 
-topo_up 9000
+tap_lab_up 9000
 analyzer_vxlan 21
 cat >"$TAPDIR/s.json" <<EOF
-[{"id": 21, "name": "a-https-rules", "target": ["vm-a"],
+[{"id": 21, "name": "a-https-rules", "target": ["vm1"],
   "rules": [{"action": "reject", "proto": "udp"},
             {"action": "accept", "proto": "tcp", "dst": "$A_IP/32", "dport": 443}],
   "default": "reject",
   "destination": {"type": "vxlan", "remote": "$AN_IP", "vni": 21}},
- {"id": 22, "name": "a-https-pcap", "target": ["vm-a"],
+ {"id": 22, "name": "a-https-pcap", "target": ["vm1"],
   "pcap_filter": "ip dst host $A_IP and tcp dst port 443",
   "destination": {"type": "gre", "remote": "$AN_IP", "key": 22}}]
 EOF
-taprun --port vp-a=vm-a,$UUID_A --port vp-b=vm-b,$UUID_B --session "$TAPDIR/s.json"
+taprun --port vp-vm1=vm1,$UUID_A --port vp-vm2=vm2,$UUID_B --session "$TAPDIR/s.json"
 analyzer_sink
-for port in 443 80; do
-	nsx a iperf3 -s -D -p $port -I "$TAPDIR/ia$port.pid" >/dev/null
-done
-nsx b iperf3 -s -D -p 443 -I "$TAPDIR/ib.pid" >/dev/null
-wait_until 5 '[ -s "$TAPDIR/ia443.pid" ] && [ -s "$TAPDIR/ia80.pid" ] && [ -s "$TAPDIR/ib.pid" ]'
-BG_PIDS+=($(cat "$TAPDIR/ia443.pid" "$TAPDIR/ia80.pid" "$TAPDIR/ib.pid"))
+iperf_s vm1 443
+iperf_s vm1 80
+iperf_s vm2 443
 
-STATS=$(stats)
+quiet
 M21=$(sess matched 21) S21=$(sess sent 21) M22=$(sess matched 22) S22=$(sess sent 22)
-capture n vx21 "$TAPDIR/m21.pcap"
-capture n eth0 "$TAPDIR/m22.pcap" 'ip proto 47'
-capture a eth0 "$TAPDIR/truth.pcap"
+capture analyzer vx21 "$TAPDIR/m21.pcap"
+capture analyzer eth0 "$TAPDIR/m22.pcap" ip proto 47
+capture vm1 eth0 "$TAPDIR/truth.pcap"
 
-iperf_c b $A_IP -p 443 -t 1 -b 30M >/dev/null || fail "TCP B->A:443"
-iperf_c c $A_IP -p 443 -t 1 -b 30M -R >/dev/null || fail "TCP C->A:443 reversed"
-iperf_c c $A_IP -p 443 -u -b 5M -l 1000 -k 500 >/dev/null || fail "UDP C->A:443"
-iperf_c b $A_IP -p 80 -t 1 -b 20M >/dev/null || fail "TCP B->A:80"
-iperf_c a $B_IP -p 443 -t 1 -b 20M >/dev/null || fail "TCP A->B:443"
-nsx a ping -c 5 -i 0.05 -q $B_IP >/dev/null || fail "ping"
+iperf_c vm2 $A_IP -p 443 -t 1 -b 30M >/dev/null || fail "TCP B->A:443"
+iperf_c vm4 $A_IP -p 443 -t 1 -b 30M -R >/dev/null || fail "TCP C->A:443 reversed"
+iperf_c vm4 $A_IP -p 443 -u -b 5M -l 1000 -k 500 >/dev/null || fail "UDP C->A:443"
+iperf_c vm2 $A_IP -p 80 -t 1 -b 20M >/dev/null || fail "TCP B->A:80"
+iperf_c vm1 $B_IP -p 443 -t 1 -b 20M >/dev/null || fail "TCP A->B:443"
+nsx vm1 ping -c 5 -i 0.05 -q $B_IP >/dev/null || fail "ping"
 
 settle
 sleep 0.5
@@ -53,11 +50,11 @@ for f in truth m21 m22; do capture_stop "$TAPDIR/$f.pcap"; done
 taprun_stop
 
 # ground truth: A's frames with IPv4 destination A and TCP destination port 443
-TF="p is not None and p[1] == 4 and p[2] == 6 and p[3] is not None and f[p[0]+16:p[0]+20] == bytes([198,18,1,1]) and f[p[3]+2:p[3]+4] == bytes([1,187])"
+TRUTH="p is not None and p[1] == 4 and p[2] == 6 and p[3] is not None and f[p[0]+16:p[0]+20] == bytes([198,18,1,1]) and f[p[3]+2:p[3]+4] == bytes([1,187])"
 for s in 21:vxlan 22:gre; do
 	IFS=: read -r id enc <<<"$s"
-	python3 tests/integration/lib/tap_frames.py compare --truth "$TAPDIR/truth.pcap" \
-		--mirror "$TAPDIR/m$id.pcap" --encap $enc --mtu 1500 --truth-filter "$TF" --window \
+	python3 $TF compare --truth "$TAPDIR/truth.pcap" \
+		--mirror "$TAPDIR/m$id.pcap" --encap $enc --mtu 1500 --truth-filter "$TRUTH" --window \
 		>"$TAPDIR/cmp$id.json"
 	rc=$?
 	echo "session $id: $(cat "$TAPDIR/cmp$id.json")"
@@ -70,6 +67,6 @@ for s in 21:vxlan 22:gre; do
 		fail "session $id: matched +$dm, sent +$ds, delivered $n"
 done
 # and the truth really had other traffic that was left out
-all=$(python3 tests/integration/lib/tap_frames.py count --truth "$TAPDIR/truth.pcap" --mtu 1500)
+all=$(python3 $TF count --truth "$TAPDIR/truth.pcap" --mtu 1500)
 [ "$all" -gt $((n * 2)) ] || fail "the other traffic did not happen ($all frames in all)"
 echo "ok: both sessions delivered exactly the $n frames of TCP to A:443 out of $all, counters equal"

@@ -10,42 +10,39 @@
 #   3 GRE,     "drop":    frames too big are dropped and counted
 set -u
 cd "$(dirname "$0")/../.."
-source tests/integration/lib/tap_lib.sh
-need_root
+source tests/integration/tap/tap_lib.sh
+need_tap
 
-topo_up 1500
+tap_lab_up 1500
 analyzer_vxlan 100
 cat >"$TAPDIR/s.json" <<EOF2
-[{"id": 1, "name": "seg", "target": ["vm-a"], "destination": {"type": "vxlan", "remote": "$AN_IP", "vni": 100, "mtu_policy": "segment"}},
- {"id": 2, "name": "slice", "target": ["vm-a"], "destination": {"type": "erspan3", "remote": "$AN_IP", "mtu_policy": "slice"}},
- {"id": 3, "name": "drop", "target": ["vm-a"], "destination": {"type": "gre", "remote": "$AN_IP", "mtu_policy": "drop"}}]
+[{"id": 1, "name": "seg", "target": ["vm1"], "destination": {"type": "vxlan", "remote": "$AN_IP", "vni": 100, "mtu_policy": "segment"}},
+ {"id": 2, "name": "slice", "target": ["vm1"], "destination": {"type": "erspan3", "remote": "$AN_IP", "mtu_policy": "slice"}},
+ {"id": 3, "name": "drop", "target": ["vm1"], "destination": {"type": "gre", "remote": "$AN_IP", "mtu_policy": "drop"}}]
 EOF2
-taprun --port vp-a=vm-a,$UUID_A --session "$TAPDIR/s.json"
+taprun --port vp-vm1=vm1,$UUID_A --session "$TAPDIR/s.json"
 STATS=$(stats)
 [ "$(sess path_mtu 1)" = 1500 ] || fail "path MTU from the route: $(sess path_mtu 1)"
 analyzer_sink
-nsx b iperf3 -s -D -p 5201 -I "$TAPDIR/ib.pid" >/dev/null
-nsx c iperf3 -s -D -p 5202 -I "$TAPDIR/ic.pid" >/dev/null
-wait_until 5 '[ -s "$TAPDIR/ib.pid" ] && [ -s "$TAPDIR/ic.pid" ]'
-BG_PIDS+=($(cat "$TAPDIR/ib.pid" "$TAPDIR/ic.pid"))
+iperf_s vm2 5201
+iperf_s vm4 5202
 declare -A C0
 for id in 1 2 3; do for f in sent sliced drop_too_big; do C0[$id$f]=$(sess $f $id); done; done
-capture n eth0 "$TAPDIR/wire.pcap"
-capture n vx100 "$TAPDIR/vx.pcap"
-capture a eth0 "$TAPDIR/truth.pcap"
+capture analyzer eth0 "$TAPDIR/wire.pcap"
+capture analyzer vx100 "$TAPDIR/vx.pcap"
+capture vm1 eth0 "$TAPDIR/truth.pcap"
 
-nsx a ping -c 5 -i 0.05 -q $B_IP >/dev/null || fail "ping"
-nsx a ping -c 5 -i 0.05 -q -s 1472 $B_IP >/dev/null || fail "ping 1500"
-iperf_c a $C_IP -p 5202 -u -b 5M -l 1400 -k 300 >/dev/null || fail "UDP 1400"
-iperf_c a $C_IP -p 5202 -u -b 5M -l 1472 -k 300 >/dev/null || fail "UDP 1472"
-iperf_c a $B_IP -p 5201 -t 1 -b 40M >/dev/null || fail "TCP A->B"
-iperf_c a $B_IP -p 5201 -t 1 -b 40M -R >/dev/null || fail "TCP B->A"
+nsx vm1 ping -c 5 -i 0.05 -q $B_IP >/dev/null || fail "ping"
+nsx vm1 ping -c 5 -i 0.05 -q -s 1472 $B_IP >/dev/null || fail "ping 1500"
+iperf_c vm1 $C_IP -p 5202 -u -b 5M -l 1400 -k 300 >/dev/null || fail "UDP 1400"
+iperf_c vm1 $C_IP -p 5202 -u -b 5M -l 1472 -k 300 >/dev/null || fail "UDP 1472"
+iperf_c vm1 $B_IP -p 5201 -t 1 -b 40M >/dev/null || fail "TCP A->B"
+iperf_c vm1 $B_IP -p 5201 -t 1 -b 40M -R >/dev/null || fail "TCP B->A"
 
 settle
 sleep 0.3
 for f in truth vx wire; do capture_stop "$TAPDIR/$f.pcap"; done
 taprun_stop
-TF=tests/integration/lib/tap_frames.py
 d() { echo $(($(sess $2 $1) - C0[$1$2])); }
 
 info "the monitoring link: DF, no fragment, nothing above its MTU"
@@ -62,7 +59,7 @@ big_other=$(python3 $TF count --truth "$TAPDIR/truth.pcap" --truth-filter 'len(f
 [ "$(d 1 drop_too_big)" = "$big_other" ] || fail "segment: drop_too_big $(d 1 drop_too_big), $big_other frames too big and not TCP"
 python3 - "$TAPDIR/truth.pcap" "$TAPDIR/vx.pcap" <<'PY' || fail "segment: TCP bytes differ"
 import sys, collections
-sys.path.insert(0, 'tests/integration/lib')
+sys.path.insert(0, 'tests/integration/tap')
 import tap_frames as T
 def streams(path, norm):
     _, pkts = T.read_pcap(path)

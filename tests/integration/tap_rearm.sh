@@ -10,22 +10,21 @@
 # those of the old port.
 set -u
 cd "$(dirname "$0")/../.."
-source tests/integration/lib/tap_lib.sh
-need_root
+source tests/integration/tap/tap_lib.sh
+need_tap
 
-topo_up 9000
+tap_lab_up 9000
 analyzer_vxlan 100
-A_MAC=$(nsx a cat /sys/class/net/eth0/address)
 cat >"$TAPDIR/s.json" <<EOF2
 {"id": 1, "name": "a-vx", "target": {"vms": ["$UUID_A"]}, "destination": {"type": "vxlan", "remote": "$AN_IP", "vni": 100}}
 EOF2
-taprun --port vp-a=vm-a,$UUID_A --session "$TAPDIR/s.json"
-capture n vx100 "$TAPDIR/mirror.pcap" udp port 9999
-capture c eth0 "$TAPDIR/at-c.pcap" udp port 9999
+taprun --port vp-vm1=vm1,$UUID_A --session "$TAPDIR/s.json"
+capture analyzer vx100 "$TAPDIR/mirror.pcap" udp port 9999
+capture vm4 eth0 "$TAPDIR/at-c.pcap" udp port 9999
 
 # the stream: 4000 datagrams/s for 6 s, "SEQ <n>" payloads; send errors
 # (while A has no interface) are skipped, the sequence goes on
-nsx a python3 -c '
+nsx vm1 python3 -c '
 import socket, struct, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 t0, n = time.time(), 0
@@ -40,19 +39,18 @@ while n < 24000:
         time.sleep(d)
 ' &
 SENDER=$!
-BG_PIDS+=($SENDER)
+on_exit "kill $SENDER 2>/dev/null"
 STATS=$(stats)
-P0=$(jq '.ports[] | select(.ifname == "vp-a") | .from_vm_packets' <<<"$STATS")
+P0=$(jq '.ports[] | select(.ifname == "vp-vm1") | .from_vm_packets' <<<"$STATS")
 for round in 1 2 3; do
 	sleep 1
-	info "re-creating vp-a ($round)"
-	nsx h1 ip link del vp-a
-	nsx h1 ip link add vp-a type veth peer name eth0 netns "${TP}a"
-	nsx a ip link set eth0 address "$A_MAC"
-	nsx a ip addr add $A_IP/24 dev eth0
-	nsx a ip link set eth0 up
-	nsx h1 sysctl -qw net.ipv6.conf.vp-a.disable_ipv6=1
-	nsx h1 ip link set vp-a master br0 up
+	info "re-creating vp-vm1 ($round)"
+	nsx h1 ip link del vp-vm1
+	nsx h1 ip link add vp-vm1 type veth peer name eth0 netns "$LAB_PREFIX-vm1"
+	nsx vm1 ip link set eth0 address "$A_MAC"
+	nsx vm1 ip addr add $A_IP/16 dev eth0
+	nsx vm1 ip link set eth0 up
+	nsx h1 ip link set vp-vm1 master br0 up
 done
 wait $SENDER
 settle
@@ -64,7 +62,7 @@ STATS=$(cat "$TAPDIR/final.json")
 
 seqs() { python3 -c '
 import struct, sys
-sys.path.insert(0, "tests/integration/lib")
+sys.path.insert(0, "tests/integration/tap")
 import tap_frames
 _, pkts = tap_frames.read_pcap(sys.argv[1])
 out = set()
@@ -83,13 +81,13 @@ echo "C received $nc datagrams of the stream, the analyzer has $nm; missed $miss
 [ "$nc" -gt 15000 ] || fail "too few datagrams reached C ($nc)"
 [ "$missed" = 0 ] || fail "the analyzer misses $missed datagrams that A's port forwarded"
 [ "$extra" = 0 ] || fail "$extra mirrored datagrams never reached C"
-port=$(jq -c '.ports[] | select(.ifname == "vp-a")' <<<"$STATS")
+port=$(jq -c '.ports[] | select(.ifname == "vp-vm1")' <<<"$STATS")
 echo "port: $port"
 [ "$(jq .frames_before_arm <<<"$port")" = 0 ] || fail "frames crossed the re-created port before it was armed"
-[ "$(jq .armed <<<"$port")" = true ] || fail "vp-a not armed at the end"
+[ "$(jq .armed <<<"$port")" = true ] || fail "vp-vm1 not armed at the end"
 [ "$(jq '.ports | length' <<<"$STATS")" = 1 ] || fail "the re-created port got a new identity slot"
 [ "$(jq .from_vm_packets <<<"$port")" -ge $((P0 + nc)) ] || fail "port counters did not continue"
-n_arm=$(grep -c "tap: armed vp-a" "$TAPDIR/taprun.err")
-[ "$n_arm" = 4 ] || fail "vp-a armed $n_arm times, not 4"
+n_arm=$(grep -c "tap: armed vp-vm1" "$TAPDIR/taprun.err")
+[ "$n_arm" = 4 ] || fail "vp-vm1 armed $n_arm times, not 4"
 grep "event to armed" "$TAPDIR/taprun.err" | sed "s/^.*tap-run: /  /"
 echo "ok: no datagram the port forwarded is missing across 3 re-creations"

@@ -9,42 +9,38 @@
 #   44 GRE, 500 packets/s: matched = sent + drop_rate, sent within the rate
 set -u
 cd "$(dirname "$0")/../.."
-source tests/integration/lib/tap_lib.sh
-need_root
+source tests/integration/tap/tap_lib.sh
+need_tap
 
-topo_up 9000
+tap_lab_up 9000
 analyzer_vxlan 42
 cat >"$TAPDIR/s.json" <<EOF2
-[{"id": 41, "name": "slice-tzsp", "target": ["vm-a"], "slice": 128, "destination": {"type": "tzsp", "remote": "$AN_IP"}},
- {"id": 42, "name": "slice-vx", "target": ["vm-a"], "slice": 100, "destination": {"type": "vxlan", "remote": "$AN_IP", "vni": 42}},
- {"id": 43, "name": "sample", "target": ["vm-a"], "sample": 4, "rules": [{"action": "accept", "proto": "udp"}],
+[{"id": 41, "name": "slice-tzsp", "target": ["vm1"], "slice": 128, "destination": {"type": "tzsp", "remote": "$AN_IP"}},
+ {"id": 42, "name": "slice-vx", "target": ["vm1"], "slice": 100, "destination": {"type": "vxlan", "remote": "$AN_IP", "vni": 42}},
+ {"id": 43, "name": "sample", "target": ["vm1"], "sample": 4, "rules": [{"action": "accept", "proto": "udp"}],
   "destination": {"type": "gre", "remote": "$AN_IP", "key": 43}},
- {"id": 44, "name": "rate", "target": ["vm-a"], "rules": [{"action": "accept", "proto": "udp"}],
+ {"id": 44, "name": "rate", "target": ["vm1"], "rules": [{"action": "accept", "proto": "udp"}],
   "rate_limit": {"pps": 500, "burst_packets": 50}, "destination": {"type": "gre", "remote": "$AN_IP", "key": 44}}]
 EOF2
-taprun --port vp-a=vm-a,$UUID_A --session "$TAPDIR/s.json"
+taprun --port vp-vm1=vm1,$UUID_A --session "$TAPDIR/s.json"
 analyzer_sink
-nsx c iperf3 -s -D -p 5202 -I "$TAPDIR/ic.pid" >/dev/null
-wait_until 5 '[ -s "$TAPDIR/ic.pid" ]'
-BG_PIDS+=($(cat "$TAPDIR/ic.pid"))
+iperf_s vm4 5202
 STATS=$(stats)
 declare -A C0
 for id in 41 42 43 44; do for f in matched sent sliced sampled_out drop_rate; do C0[$id$f]=$(sess $f $id); done; done
-capture n eth0 "$TAPDIR/wire.pcap"
-capture n vx42 "$TAPDIR/vx.pcap"
-capture a eth0 "$TAPDIR/truth.pcap"
+capture analyzer eth0 "$TAPDIR/wire.pcap"
+capture analyzer vx42 "$TAPDIR/vx.pcap"
+capture vm1 eth0 "$TAPDIR/truth.pcap"
 
 T0=$(date +%s.%N)
-iperf_c a $C_IP -p 5202 -u -b 16M -l 1000 -k 4000 >/dev/null || fail "UDP A->C"
+iperf_c vm1 $C_IP -p 5202 -u -b 16M -l 1000 -k 4000 >/dev/null || fail "UDP A->C"
 T1=$(date +%s.%N)
-iperf_c a $C_IP -p 5202 -t 1 -b 20M >/dev/null || fail "TCP A->C"
+iperf_c vm1 $C_IP -p 5202 -t 1 -b 20M >/dev/null || fail "TCP A->C"
 settle
 sleep 0.3
 for f in truth wire vx; do capture_stop "$TAPDIR/$f.pcap"; done
 taprun_stop
-TF=tests/integration/lib/tap_frames.py
 d() { echo $(($(sess $2 $1) - C0[$1$2])); }
-A_MAC=$(nsx a cat /sys/class/net/eth0/address)
 
 info "41 slice 128 over TZSP"
 python3 $TF compare --truth "$TAPDIR/truth.pcap" --mirror "$TAPDIR/wire.pcap" --encap tzsp --slice 128 \

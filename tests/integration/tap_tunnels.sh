@@ -2,7 +2,7 @@
 # timeout: 300
 # GRE, ERSPAN II, ERSPAN III and TZSP sessions (issue 5, done-when 2): four
 # sessions on VM A at once, each to the analyzer, encapsulated in user space
-# from the ring buffer. The analyzer captures the tunnels raw (this kernel
+# from the ring buffer, in the lab. The analyzer captures the tunnels raw (this kernel
 # has no GRE/ERSPAN modules; a sink holds the GRE protocol and UDP 37008
 # open so the analyzer answers nothing). Then:
 #  * tshark decodes every packet with no malformed packet and no expert
@@ -15,47 +15,43 @@
 #  * each session's sent counter equals its packets at the analyzer.
 set -u
 cd "$(dirname "$0")/../.."
-source tests/integration/lib/tap_lib.sh
-need_root
-command -v nmap >/dev/null || fail "nmap missing"
+source tests/integration/tap/tap_lib.sh
+need_tap
 
-topo_up 9000
+tap_lab_up 9000
 cat >"$TAPDIR/s.json" <<EOF
 {"sessions": [
- {"id": 11, "name": "a-gre", "target": ["vm-a"], "destination": {"type": "gre", "remote": "$AN_IP"}},
- {"id": 12, "name": "a-erspan2", "target": ["vm-a"], "destination": {"type": "erspan2", "remote": "$AN_IP"}},
- {"id": 13, "name": "a-erspan3", "target": ["vm-a"], "destination": {"type": "erspan3", "remote": "$AN_IP", "hw_id": 7}},
- {"id": 14, "name": "a-tzsp", "target": ["vm-a"], "destination": {"type": "tzsp", "remote": "$AN_IP"}}]}
+ {"id": 11, "name": "a-gre", "target": ["vm1"], "destination": {"type": "gre", "remote": "$AN_IP"}},
+ {"id": 12, "name": "a-erspan2", "target": ["vm1"], "destination": {"type": "erspan2", "remote": "$AN_IP"}},
+ {"id": 13, "name": "a-erspan3", "target": ["vm1"], "destination": {"type": "erspan3", "remote": "$AN_IP", "hw_id": 7}},
+ {"id": 14, "name": "a-tzsp", "target": ["vm1"], "destination": {"type": "tzsp", "remote": "$AN_IP"}}]}
 EOF
-taprun --port vp-a=vm-a,$UUID_A --port vp-b=vm-b,$UUID_B --session "$TAPDIR/s.json"
+taprun --port vp-vm1=vm1,$UUID_A --port vp-vm2=vm2,$UUID_B --session "$TAPDIR/s.json"
 analyzer_sink
-nsx b iperf3 -s -D -p 5201 -I "$TAPDIR/ib.pid" >/dev/null
-nsx c iperf3 -s -D -p 5202 -I "$TAPDIR/ic.pid" >/dev/null
-wait_until 5 '[ -s "$TAPDIR/ib.pid" ] && [ -s "$TAPDIR/ic.pid" ]'
-BG_PIDS+=($(cat "$TAPDIR/ib.pid") $(cat "$TAPDIR/ic.pid"))
+iperf_s vm2 5201
+iperf_s vm4 5202
 
-STATS=$(stats)
+quiet
 declare -A SENT0
 for id in 11 12 13 14; do SENT0[$id]=$(sess sent $id); done
-capture n eth0 "$TAPDIR/mirror.pcap"
-capture a eth0 "$TAPDIR/truth.pcap"
-nsx b ping -q -i 0.05 $C_IP >/dev/null 2>&1 &
-BG_PIDS+=($!)
+capture analyzer eth0 "$TAPDIR/mirror.pcap"
+capture vm1 eth0 "$TAPDIR/truth.pcap"
+nsx vm2 ping -q -i 0.05 $C_IP >/dev/null 2>&1 &
+on_exit "kill $! 2>/dev/null"
 
-nsx a ping -c 5 -i 0.05 -q $B_IP >/dev/null || fail "ping A->B"
-nsx c ping -c 5 -i 0.05 -q $A_IP >/dev/null || fail "ping C->A"
-iperf_c a $C_IP -p 5202 -u -b 10M -l 1400 -k 1000 >/dev/null || fail "iperf3 UDP A->C"
-iperf_c a $B_IP -p 5201 -u -b 10M -l 800 -k 1000 -R >/dev/null || fail "iperf3 UDP B->A"
-iperf_c a $B_IP -p 5201 -t 1 -b 60M >/dev/null || fail "iperf3 TCP A->B"
-iperf_c a $C_IP -p 5202 -t 1 -b 60M -R >/dev/null || fail "iperf3 TCP C->A"
-nsx c nmap -sS -n -T4 -p 1-100 $A_IP >/dev/null || fail "nmap C->A"
+nsx vm1 ping -c 5 -i 0.05 -q $B_IP >/dev/null || fail "ping A->B"
+nsx vm4 ping -c 5 -i 0.05 -q $A_IP >/dev/null || fail "ping C->A"
+iperf_c vm1 $C_IP -p 5202 -u -b 10M -l 1400 -k 1000 >/dev/null || fail "iperf3 UDP A->C"
+iperf_c vm1 $B_IP -p 5201 -u -b 10M -l 800 -k 1000 -R >/dev/null || fail "iperf3 UDP B->A"
+iperf_c vm1 $B_IP -p 5201 -t 1 -b 60M >/dev/null || fail "iperf3 TCP A->B"
+iperf_c vm1 $C_IP -p 5202 -t 1 -b 60M -R >/dev/null || fail "iperf3 TCP C->A"
+nsx vm4 nmap -sS -n -T4 -p 1-100 $A_IP >/dev/null || fail "nmap C->A"
 
 settle       # leaves the counters of the quiet end in $STATS
 sleep 0.5
 capture_stop "$TAPDIR/truth.pcap"
 capture_stop "$TAPDIR/mirror.pcap"
 taprun_stop
-A_MAC=$(nsx a cat /sys/class/net/eth0/address)
 M="$TAPDIR/mirror.pcap"
 
 tcount() { tshark -r "$M" -Y "$1" 2>/dev/null | wc -l; }
@@ -73,7 +69,7 @@ check() { # ID ENCAP FILTER [KEY]
 	n=$(tcount "$filt && $5")
 	[ "$n" = "$all" ] && [ "$n" -gt 0 ] || fail "$enc: $n of $all packets carry the expected fields ($5)"
 	[ -n "$key" ] && args=(--key "$key")
-	python3 tests/integration/lib/tap_frames.py compare --truth "$TAPDIR/truth.pcap" --mirror "$M" \
+	python3 $TF compare --truth "$TAPDIR/truth.pcap" --mirror "$M" \
 		--encap "$enc" --mtu 1500 --vm-mac "$A_MAC" --window "${args[@]}" >"$TAPDIR/cmp-$enc.json"
 	local rc=$?
 	echo "$enc: $(cat "$TAPDIR/cmp-$enc.json")"

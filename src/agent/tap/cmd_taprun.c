@@ -2,7 +2,8 @@
  * arms the given ports of the current network namespace for the given
  * sessions, re-arms a port the moment it reappears (link events), runs
  * until SIGTERM/SIGINT, and prints every counter as one JSON line on
- * SIGUSR1 and at exit. The agent replaces it: it calls the same engine
+ * SIGUSR1 and at exit. SIGUSR2 disarms every port / arms them again, so a
+ * benchmark can alternate tapped and untapped inside one TCP run. The agent replaces it: it calls the same engine
  * API from its netlink handler with identities from libvirt. */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +84,7 @@ struct taprun {
 	int mon_fd;
 	struct ev_io mon_io;
 	uint64_t event_ns;   /* when the pending link events were read */
+	bool paused;         /* SIGUSR2: ports disarmed until the next one */
 	int rc;
 };
 
@@ -132,7 +134,7 @@ static void arm(struct taprun *t, struct watch *w, uint32_t ifindex, uint64_t t0
 {
 	struct vt_err err = { 0 };
 
-	if (w->ifindex == ifindex)
+	if (w->ifindex == ifindex || t->paused)
 		return;
 	if (w->ifindex)
 		(void)tap_port_disarm(t->eng, w->ifindex, true);
@@ -188,6 +190,21 @@ static void on_signal(struct evloop *ev, int signo, void *arg)
 
 	if (signo == SIGUSR1) {
 		print_stats(t);
+		return;
+	}
+	if (signo == SIGUSR2) {
+		t->paused = !t->paused;
+		for (size_t i = 0; i < t->nw; i++) {
+			struct tapnl_link l;
+
+			if (t->paused && t->w[i].ifindex) {
+				(void)tap_port_disarm(t->eng, t->w[i].ifindex, false);
+				t->w[i].ifindex = 0;
+			} else if (!t->paused && tapnl_link_get(0, t->w[i].ifname, &l) == 0) {
+				arm(t, &t->w[i], l.ifindex, 0);
+			}
+		}
+		log_info("tap-run: %s", t->paused ? "paused (ports disarmed)" : "resumed");
 		return;
 	}
 	ev_stop(ev);
@@ -270,6 +287,7 @@ static int taprun_run(const struct cmd *c, void *opts, int argc, char **argv)
 	ev_signal(t->ev, SIGTERM, on_signal, t);
 	ev_signal(t->ev, SIGINT, on_signal, t);
 	ev_signal(t->ev, SIGUSR1, on_signal, t);
+	ev_signal(t->ev, SIGUSR2, on_signal, t);
 	signal(SIGPIPE, SIG_IGN);
 	eo.backend = (enum tap_backend)o->backend;
 	eo.ring_bytes = o->ring;
@@ -330,7 +348,8 @@ const struct cmd cmd_taprun = {
 	.description =
 		"Arms the given VM ports for the sessions in the given files, keeps them armed "
 		"across re-creation, and runs until SIGTERM. SIGUSR1 prints all counters as one "
-		"JSON line on stdout; so does the exit.",
+		"JSON line on stdout; so does the exit. SIGUSR2 disarms all ports, the next one "
+		"arms them again.",
 	.opts = taprun_optdefs,
 	.nopts = ARRAY_SIZE(taprun_optdefs),
 	.opts_size = sizeof(struct taprun_opts),

@@ -68,6 +68,7 @@ static inline int pm_open(struct pcap_min *pm, const char *path)
 	long n;
 	uint8_t *buf;
 
+	memset(pm, 0, sizeof(*pm));
 	if (!f)
 		return -1;
 	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 24 || fseek(f, 0, SEEK_SET) != 0) {

@@ -329,6 +329,7 @@ def main():
     seqs = collections.defaultdict(list)
     ifnames, n_dir = collections.Counter(), collections.Counter()
     mirror_all = 0
+    dir_all = collections.Counter()
     for path in a.mirror:
         _, pkts = read_pcap(path)
         for pkt in pkts:
@@ -341,6 +342,9 @@ def main():
             if a.mirror_filter and not eval(a.mirror_filter, {}, {'p': parse(inner), 'f': inner}):
                 continue
             mirror_all += 1
+            if a.vm_mac:
+                mine = inner[6:12] == bytes.fromhex(a.vm_mac.replace(':', ''))
+                dir_all['from_vm' if mine else 'to_vm'] += 1
             if a.window and not t_lo <= pkt['ts'] <= t_hi:
                 continue
             if not a.slice and not csum_ok(inner):
@@ -378,7 +382,7 @@ def main():
     extra = got - want
     summary = {
         'truth_frames': sum(want.values()), 'mirror_frames': sum(got.values()),
-        'mirror_all': mirror_all,
+        'mirror_all': mirror_all, 'directions_all': dict(dir_all),
         'missing': sum(missing.values()), 'extra': sum(extra.values()),
         'problems': dict(problems), 'directions': dict(n_dir), 'interfaces': dict(ifnames),
     }
