@@ -85,6 +85,11 @@ struct {
 	__type(value, struct tap_port_ctr);
 } port_ctr SEC(".maps");
 
+/* User space is woken only once this much waits in the ring (it also
+ * drains the ring on a short timer), so a flood of small frames costs one
+ * wake-up per many records instead of one each. Set before load. */
+volatile const __u64 wake_bytes = 65536;
+
 /* Size set by user space before load (bpf_map__set_max_entries). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -344,6 +349,12 @@ static __always_inline void fill_rec(struct tap_rec *r, struct __sk_buff *skb,
 	r->pad[0] = r->pad[1] = 0;
 }
 
+static __always_inline __u64 ring_wake(void)
+{
+	return bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA) >= wake_bytes ? BPF_RB_FORCE_WAKEUP
+									 : BPF_RB_NO_WAKEUP;
+}
+
 /* One branch per record size class: bpf_ringbuf_reserve() needs a
  * constant size, and classes keep a 64-byte frame from taking 64 KiB. */
 #define RING_CLASS(N, MASK)                                                    \
@@ -361,7 +372,7 @@ static __always_inline void fill_rec(struct tap_rec *r, struct __sk_buff *skb,
 			bpf_ringbuf_discard(r, 0);                             \
 			return -1;                                             \
 		}                                                              \
-		bpf_ringbuf_submit(r, 0);                                      \
+		bpf_ringbuf_submit(r, ring_wake());                            \
 		return 0;                                                      \
 	}
 

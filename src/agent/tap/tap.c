@@ -596,6 +596,7 @@ struct tap_engine *tap_engine_new(struct evloop *ev, const struct tap_engine_opt
 	e->ev = ev;
 	e->o = *o;
 	ev_timer_init(&e->check_t, on_check, e);
+	ev_timer_init(&e->ring_t, tap_path_on_ring_timer, e);
 	if (!e->o.ring_bytes)
 		e->o.ring_bytes = 16u << 20;
 	if (!e->o.afp_block_bytes)
@@ -628,6 +629,11 @@ struct tap_engine *tap_engine_new(struct evloop *ev, const struct tap_engine_opt
 			goto fail;
 		}
 		e->ring_io_on = true;
+		rc = ev_timer_start(ev, &e->ring_t, RING_POLL_MS, RING_POLL_MS);
+		if (rc) {
+			vt_err_set(err, rc, "event loop timer: %s", strerror(-rc));
+			goto fail;
+		}
 #else
 		vt_err_set(err, -ENOTSUP, "this vtap was built without eBPF: use the afpacket backend");
 		goto fail;
@@ -664,6 +670,8 @@ void tap_engine_free(struct tap_engine *e)
 			sess_clear(&e->sess[i]);
 	if (ev_timer_active(&e->check_t))
 		ev_timer_stop(e->ev, &e->check_t);
+	if (ev_timer_active(&e->ring_t))
+		ev_timer_stop(e->ev, &e->ring_t);
 #if VTAP_HAVE_BPF_SKEL
 	if (e->ring_io_on)
 		ev_io_del(e->ev, &e->ring_io);

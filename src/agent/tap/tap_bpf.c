@@ -270,6 +270,8 @@ static struct tap_skel *load(const struct tap_bpf_opts *o, uint32_t adopt_id, bo
 		return NULL;
 	if (bpf_map__set_max_entries(skel->maps.ring, (__u32)o->ring_bytes) != 0)
 		goto fail;
+	/* wake user space at 1/16 of the ring (the engine also drains on a timer) */
+	skel->rodata->wake_bytes = o->ring_bytes / 16;
 	if (adopt_id) {
 		n = adopt_maps(skel, adopt_id);
 		if (n <= 0)

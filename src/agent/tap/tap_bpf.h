@@ -73,7 +73,9 @@ int tap_bpf_port_ctr(struct tap_bpf *b, uint32_t slot, struct tap_port_ctr *out)
 uint32_t tap_bpf_vx_ifindex(const struct tap_bpf *b);
 bool tap_bpf_adopted(const struct tap_bpf *b);
 
-/* The ring. tap_bpf_ring_fd() is pollable (EPOLLIN when records wait). */
+/* The ring. tap_bpf_ring_fd() is pollable: EPOLLIN once 1/16 of the ring
+ * is used (the program wakes user space only then); drain it on a short
+ * timer as well, so a trickle of records is not held back. */
 int tap_bpf_ring_fd(const struct tap_bpf *b);
 typedef void (*tap_bpf_rec_cb)(void *arg, const struct tap_rec *r, const uint8_t *frame);
 /* tap_bpf_ring_consume() : hands at most <budget> records to <cb> (records

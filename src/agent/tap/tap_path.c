@@ -269,6 +269,15 @@ void tap_path_on_ring(struct evloop *ev, struct ev_io *io, uint32_t events)
 	(void)tap_bpf_ring_consume(e->bpf, RING_BUDGET, tap_path_on_record, e);
 	tap_path_flush(e);
 }
+
+void tap_path_on_ring_timer(struct evloop *ev, struct ev_timer *t)
+{
+	struct tap_engine *e = t->arg;
+
+	(void)ev;
+	if (tap_bpf_ring_consume(e->bpf, RING_BUDGET, tap_path_on_record, e) > 0)
+		tap_path_flush(e);
+}
 #endif
 
 /* ---- AF_PACKET backend ----------------------------------------------------- */

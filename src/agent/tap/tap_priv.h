@@ -27,6 +27,7 @@ struct bpf_program {
 #endif
 
 #define RING_BUDGET 4096       /* records per wake-up: bounded work per loop turn */
+#define RING_POLL_MS 2         /* drain period: the most a copy waits in the ring */
 #define AFP_BUDGET 8           /* AF_PACKET blocks per wake-up */
 #define FRAME_MAX (TAP_REC_MAX + 64)
 
@@ -87,6 +88,7 @@ struct tap_engine {
 #endif
 	struct ev_io ring_io;
 	bool ring_io_on;
+	struct ev_timer ring_t;    /* drains the ring every RING_POLL_MS */
 	struct ev_timer check_t;
 	int64_t wall_off_ns;       /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t records, afp_frames;
@@ -124,6 +126,8 @@ void tap_path_flush(struct tap_engine *e);
 void tap_path_on_record(void *arg, const struct tap_rec *r, const uint8_t *frame);
 /* tap_path_on_ring() : the ring's fd is readable (ev_io_cb); arg the engine. */
 void tap_path_on_ring(struct evloop *ev, struct ev_io *io, uint32_t events);
+/* tap_path_on_ring_timer() : the periodic drain (ev_timer_cb); arg the engine. */
+void tap_path_on_ring_timer(struct evloop *ev, struct ev_timer *t);
 #endif
 /* tap_path_on_afp() : a port's AF_PACKET socket is readable; arg the port. */
 void tap_path_on_afp(struct evloop *ev, struct ev_io *io, uint32_t events);

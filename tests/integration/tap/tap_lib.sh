@@ -117,10 +117,11 @@ iperf_c() {
 	local ns=$1; shift
 	for _ in 1 2 3 4 5; do
 		nsx "$ns" iperf3 -c "$@" >"$TAPDIR/iperf.out" 2>&1 && return 0
-		grep -q "Connection refused\|server is busy" "$TAPDIR/iperf.out" || break
+		grep -q "Connection refused\|server is busy\|unable to connect\|closed unexpectedly" \
+			"$TAPDIR/iperf.out" || break
 		sleep 0.5
 	done
-	cat "$TAPDIR/iperf.out"
+	cat "$TAPDIR/iperf.out" >&2
 	return 1
 }
 
