@@ -52,14 +52,16 @@ struct tap_bpf {
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[512];
+	static char buf[65536];   /* a verifier log comes as one message */
+	char *line, *save = NULL;
 
-	if (level == LIBBPF_DEBUG && log_get_level() < LOG_LVL_DEBUG)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
+	(void)level;
 	/* our own messages say what failed; libbpf's detail is debug output */
-	log_debug("libbpf: %s", line);
+	if (log_get_level() < LOG_LVL_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		log_debug("libbpf: %s", line);
 	return 0;
 }
 
