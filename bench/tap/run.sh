@@ -168,7 +168,7 @@ cat <<EOF
 |---|---|---|
 | untapped | $(g $u9) | 100% |
 | vtap, VXLAN session (both directions), monitoring MTU 9000: cloned in the kernel | $(g $t9) | $(pct $t9 $u9)% |
-| kernel \`tc ... matchall action mirred egress mirror dev vxlan\` (both hooks), MTU 9000 | $(g $m9) | $(pct $m9 $u9)% |
+| kernel \`tc filter ... u32 match u32 0 0 action mirred egress mirror dev vxlan\` (both hooks; this kernel has no cls_matchall), MTU 9000 | $(g $m9) | $(pct $m9 $u9)% |
 | untapped (second run) | $(g $u15) | 100% |
 | vtap, same session, monitoring MTU 1500: re-segmented in user space | $(g $t15) | $(pct $t15 $u15)% |
 

@@ -201,6 +201,7 @@ struct pcapng_ring {
 	uint64_t file_bytes;     /* written + buffered in the current file */
 	struct vbuf buf;         /* whole blocks waiting to be written */
 	size_t buf_size;
+	uint64_t buffered;       /* EPBs in buf */
 	struct ring_if *ifs;
 	size_t nifs, cap_ifs;
 	struct pcapng_ring_stats st;
@@ -284,10 +285,15 @@ int pcapng_ring_flush(struct pcapng_ring *r)
 	if (!r || r->fd < 0 || !r->buf.len)
 		return 0;
 	rc = write_all(r->fd, r->buf.data, r->buf.len);
-	if (rc == 0)
+	if (rc == 0) {
 		r->st.bytes += r->buf.len;
-	else
+		r->st.packets += r->buffered;
+	} else {
+		/* the packets in the buffer are lost: counted, never hidden */
+		r->st.write_errors += r->buffered;
 		log_ratelimited(LOG_LVL_ERR, "pcapng: write %s: %s", r->path, strerror(-rc));
+	}
+	r->buffered = 0;
 	vbuf_reset(&r->buf);
 	return rc;
 }
@@ -489,6 +495,7 @@ int pcapng_ring_packet(struct pcapng_ring *r, uint32_t ifid, uint64_t ts_ns,
 			goto lost;
 		r->buf.len += n;
 		r->file_bytes += n;
+		r->buffered++;
 	} else {
 		tmp = malloc(n);
 		if (!tmp) {
@@ -502,8 +509,8 @@ int pcapng_ring_packet(struct pcapng_ring *r, uint32_t ifid, uint64_t ts_ns,
 		free(tmp);
 		if (rc)
 			goto lost;
+		r->st.packets++;   /* written straight to the file */
 	}
-	r->st.packets++;
 	if (r->file_size && r->file_bytes >= r->file_size) {
 		close_file(r);
 		rc = open_file(r);

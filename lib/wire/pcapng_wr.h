@@ -72,11 +72,11 @@ struct pcapng_ring_opts {
 };
 
 struct pcapng_ring_stats {
-	uint64_t packets;          /* EPBs written (or buffered) */
+	uint64_t packets;          /* EPBs written to files (not counting the buffer) */
 	uint64_t bytes;            /* bytes written to files */
 	uint64_t files_opened;
 	uint64_t files_removed;    /* deleted by the count limit */
-	uint64_t write_errors;     /* packets lost to failed writes */
+	uint64_t write_errors;     /* packets lost to failed writes or bad calls */
 };
 
 struct pcapng_ring;

@@ -38,6 +38,7 @@ struct tap_out {
 	size_t used;
 	struct pcapng_ring *pcap;
 	int *ifids;                /* port slot -> pcapng interface, -1 = none */
+	uint64_t pcap_errors;      /* copies refused before reaching the ring */
 	struct tap_out_stats st;
 };
 
@@ -243,7 +244,7 @@ static int put_pcapng(struct tap_out *o, const struct tap_copy *c, const struct 
 	int rc;
 
 	if (!ifid) {
-		o->st.drop_error++;
+		o->pcap_errors++;
 		return -EINVAL;
 	}
 	if (*ifid < 0) {
@@ -251,7 +252,7 @@ static int put_pcapng(struct tap_out *o, const struct tap_copy *c, const struct 
 		struct pcapng_if ifc = { PCAPNG_LINKTYPE_ETHERNET, 0, NULL, desc };
 
 		if (!port) {
-			o->st.drop_error++;
+			o->pcap_errors++;
 			return -EINVAL;
 		}
 		ifc.name = port->vm_name && *port->vm_name ? port->vm_name : port->ifname;
@@ -259,22 +260,19 @@ static int put_pcapng(struct tap_out *o, const struct tap_copy *c, const struct 
 			 port->host, port->ifname);
 		*ifid = pcapng_ring_add_if(o->pcap, &ifc);
 		if (*ifid < 0) {
-			o->st.drop_error++;
+			o->pcap_errors++;
 			rc = *ifid;
 			*ifid = -1;
 			return rc;
 		}
 	}
 	/* the interface stands for the VM's NIC: what the VM sent is outbound */
+	/* sent and lost copies are counted by the ring when it writes */
 	rc = pcapng_ring_packet(o->pcap, (uint32_t)*ifid, c->ts_ns, c->data, c->caplen, c->wire_len,
 				c->dir == TAP_DIR_FROM_VM ? PCAPNG_EPB_OUTBOUND : PCAPNG_EPB_INBOUND);
-	if (rc) {
-		o->st.drop_error++;
+	if (rc)
 		o->st.last_errno = -rc;
-		return rc;
-	}
-	o->st.sent++;
-	return 0;
+	return rc;
 }
 
 int tap_out_put(struct tap_out *o, const struct tap_copy *c, const struct tap_out_port *port)
@@ -324,8 +322,14 @@ int tap_out_put(struct tap_out *o, const struct tap_copy *c, const struct tap_ou
 	return 0;
 }
 
-const struct tap_out_stats *tap_out_stats(const struct tap_out *o)
+const struct tap_out_stats *tap_out_stats(struct tap_out *o)
 {
+	if (o->pcap) {   /* the ring counts what it wrote and what it lost */
+		const struct pcapng_ring_stats *rs = pcapng_ring_stats(o->pcap);
+
+		o->st.sent = rs->packets;
+		o->st.drop_error = o->pcap_errors + rs->write_errors;
+	}
 	return &o->st;
 }
 

@@ -70,7 +70,7 @@ void tap_out_free(struct tap_out *o);
 int tap_out_put(struct tap_out *o, const struct tap_copy *c, const struct tap_out_port *port);
 /* tap_out_flush() : sends (writes) what is queued. */
 void tap_out_flush(struct tap_out *o);
-const struct tap_out_stats *tap_out_stats(const struct tap_out *o);
+const struct tap_out_stats *tap_out_stats(struct tap_out *o);
 /* tap_out_pending() : copies queued and not yet sent. */
 unsigned tap_out_pending(const struct tap_out *o);
 

@@ -131,6 +131,7 @@ static void t_ring_rotation(void)
 					    (i & 1) ? PCAPNG_EPB_INBOUND : PCAPNG_EPB_OUTBOUND), 0);
 	}
 	CHECK_EQ(pcapng_ring_packet(r, 2, 0, frame, 10, 10, 0), -EINVAL);
+	CHECK_EQ(pcapng_ring_flush(r), 0);
 	CHECK_EQ_U64(pcapng_ring_stats(r)->packets, 300);
 	CHECK_EQ_U64(pcapng_ring_stats(r)->write_errors, 1);
 	pcapng_ring_close(r);
