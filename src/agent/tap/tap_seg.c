@@ -69,7 +69,8 @@ uint32_t tap_seg_init(struct tap_seg_iter *it, const struct tap_frame *f, uint32
 	if (f->l4_proto == 17 && mss != f->gso_size)
 		mss = 0;
 	if (!mss || !segmentable(f) || f->len - f->hdr_len <= mss) {
-		it->nsegs = it->navail = 1;
+		it->nsegs = 1;
+		it->navail = f->cap_len ? 1 : 0;   /* no byte of it: nothing to give */
 		return 1;
 	}
 	payload = f->len - f->hdr_len;

@@ -170,6 +170,34 @@ static int get_rate(const struct pctx *c, const struct json_val *o, const char *
 	return 0;
 }
 
+/* Printable UTF-8 only: names and addresses are shown, logged, written to
+ * pcapng options and sent back as JSON. */
+static bool text_ok(const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s, *end = p + n;
+
+	while (p < end) {
+		unsigned len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
+			       (*p & 0xf8) == 0xf0 ? 4 : 0;
+		uint32_t cp;
+
+		if (!len || (size_t)(end - p) < len)
+			return false;
+		cp = len == 1 ? *p : (uint32_t)(*p & (0x7f >> len));
+		for (unsigned i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		/* no control characters, overlong forms, surrogates or > U+10FFFF */
+		if (cp < 0x20 || cp == 0x7f || (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += len;
+	}
+	return true;
+}
+
 static int get_str(const struct pctx *c, const struct json_val *o, const char *pfx,
 		   const char *key, size_t max, const char **out)
 {
@@ -184,6 +212,8 @@ static int get_str(const struct pctx *c, const struct json_val *o, const char *p
 		return perr(c, p, "expected a string");
 	if (v->u.str.len == 0 || v->u.str.len > max || strlen(v->u.str.s) != v->u.str.len)
 		return perr(c, p, "expected 1..%zu characters", max);
+	if (!text_ok(v->u.str.s, v->u.str.len))
+		return perr(c, p, "not printable UTF-8");
 	*out = v->u.str.s;
 	return 0;
 }
@@ -529,6 +559,8 @@ static int parse_target(const struct pctx *c, const struct json_val *t, struct t
 		if (v->type != JSON_STR || v->u.str.len == 0 || v->u.str.len >= VT_NAME_MAX ||
 		    strlen(v->u.str.s) != v->u.str.len)
 			return perr(c, p, "expected a VM UUID or name of 1..%d characters", VT_NAME_MAX - 1);
+		if (!text_ok(v->u.str.s, v->u.str.len))
+			return perr(c, p, "not printable UTF-8");
 		memcpy(s->targets[i], v->u.str.s, v->u.str.len + 1);
 	}
 	s->ntargets = json_len(list);

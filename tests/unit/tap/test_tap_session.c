@@ -179,6 +179,8 @@ static void t_parse_errors(void)
 		{ "{\"id\": 1, \"target\": \"all\", \"destination\": {\"type\": \"pcapng\", \"dir\": \"/tmp\", \"file_size\": \"1k\"}}",
 		  "destination.file_size: 1024 is out of range 4096" },
 		{ "{\"id\": 1, \"name\": \"a/b\", \"target\": \"all\", " D "}", "name: no '/'" },
+		{ "{\"id\": 1, \"name\": \"a\\u0001b\", \"target\": \"all\", " D "}", "name: not printable UTF-8" },
+		{ "{\"id\": 1, \"target\": [\"vm\xf5\"], " D "}", "target.vms[0]: not printable UTF-8" },
 		{ "[{\"id\": 1, \"target\": \"all\", " D "}, {\"id\": 1, \"target\": \"all\", " D "}]",
 		  "session 1: id used twice" },
 		{ "[1]", "session: expected an object" },
