@@ -655,16 +655,18 @@ void tap_engine_free(struct tap_engine *e)
 {
 	if (!e)
 		return;
-#if VTAP_HAVE_BPF_SKEL
-	/* the last records still in the ring go out before the end */
-	if (e->bpf && e->ring_io_on)
-		while (tap_bpf_ring_consume(e->bpf, RING_BUDGET, tap_path_on_record, e) > 0)
-			;
-#endif
-	tap_path_flush(e);
+	/* stop the producers first, then send what is still in the ring (a
+	 * bounded drain: at most the ring's worth of 4096-record batches) */
 	for (unsigned i = 0; i < TAP_MAX_PORTS; i++)
 		if (e->ports[i].armed)
 			(void)tap_port_disarm(e, e->ports[i].ifindex, false);
+#if VTAP_HAVE_BPF_SKEL
+	if (e->bpf && e->ring_io_on)
+		for (int k = 0; k < 256 && tap_bpf_ring_consume(e->bpf, RING_BUDGET,
+								  tap_path_on_record, e) > 0; k++)
+			;
+#endif
+	tap_path_flush(e);
 	for (unsigned i = 0; i < TAP_MAX_SESSIONS; i++)
 		if (e->sess[i].used)
 			sess_clear(&e->sess[i]);
