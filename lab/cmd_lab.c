@@ -448,9 +448,16 @@ static int migrate_run(const struct cmd *c, void *o, int argc, char **argv)
 			argv[1], lab->nhosts);
 		goto out;
 	}
-	if ((unsigned)to == vm->host) {
-		fprintf(stderr, "vtap lab migrate: %s already runs on %s\n", vm->name, argv[1]);
-		goto out;
+	{
+		/* where the port is, not only what the state says: after a
+		 * migration killed halfway, migrating again repairs it */
+		bool attached;
+		if (labnet_port_host(lab, vm, &attached) == to && attached &&
+		    (vm->port_type != LAB_PORT_TAP ||
+		     (vm->tapd_pid && lab_proc_is_tapd(vm->tapd_pid, prefix, vm->tapd_start)))) {
+			fprintf(stderr, "vtap lab migrate: %s already runs on %s\n", vm->name, argv[1]);
+			goto out;
+		}
 	}
 	rc = 1;
 	if (labnet_self_exe(exe, sizeof(exe)) < 0)

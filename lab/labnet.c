@@ -571,14 +571,21 @@ int labnet_spawn_tapd(const struct lab *lab, struct lab_vm *vm, const char *exe,
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		setsid();
+		/* enter the namespace before rearranging descriptors: hfd may be
+		 * one of 0..3 */
+		if (nl_netns_enter(hfd, 0) < 0)
+			_exit(126);
 		if (nul >= 0)
 			dup2(nul, 0);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		dup2(pfd[1], 3);
-		if (nl_netns_enter(hfd, 0) < 0)
+		/* the relay's ready pipe is fd 3; dup2(3, 3) would keep
+		 * close-on-exec, so clear it explicitly */
+		if (pfd[1] != 3 && dup2(pfd[1], 3) < 0)
+			_exit(126);
+		if (fcntl(3, F_SETFD, 0) < 0)
 			_exit(126);
 		execv(exe, argv);
 		_exit(127);
@@ -873,37 +880,75 @@ static int wait_forwarding(struct lab_ns *host, const char *port, struct lab_ns 
 	}
 }
 
-static int stop_tapd(struct lab_vm *vm, const char *prefix)
+/* stop_relays() : stops every relay of <vm>, the recorded one and any a
+ * killed migration started without recording it. */
+static void stop_relays(struct lab_vm *vm, const char *prefix)
 {
-	pid_t pid = vm->tapd_pid;
-	unsigned killed = 0;
+	pid_t pids[16];
+	unsigned n = 0, killed = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
 
-	if (pid && lab_proc_is_tapd(pid, prefix, vm->tapd_start))
-		stop_procs(&pid, 1, &killed);
+	while (d && (de = readdir(d)) != NULL && n < ARRAY_SIZE(pids)) {
+		uint64_t v;
+		if (parse_u64(de->d_name, 2, INT32_MAX, &v) == 0 &&
+		    lab_proc_is_tapd_of((pid_t)v, prefix, vm->name))
+			pids[n++] = (pid_t)v;
+	}
+	if (d)
+		closedir(d);
+	stop_procs(pids, n, &killed);
 	vm->tapd_pid = 0;
 	vm->tapd_start = 0;
-	return 0;
+}
+
+int labnet_port_host(const struct lab *lab, const struct lab_vm *vm, bool *attached)
+{
+	struct nl_link_info li;
+	struct lab_ns n;
+	int found = -ENODEV;
+
+	*attached = false;
+	/* the recorded host first: where the port nearly always is */
+	for (unsigned k = 0; k <= lab->nhosts && found == -ENODEV; k++) {
+		unsigned h = k == 0 ? vm->host : k;
+		char role[16];
+		if (k > 0 && h == vm->host)
+			continue;
+		snprintf(role, sizeof(role), "h%u", h);
+		if (labnet_ns_open(&n, lab->prefix, role) < 0)
+			continue;
+		if (nl_link_get(n.sk, vm->port, &li) == 0) {
+			int br = nl_link_index(n.sk, "br0");
+			found = (int)h;
+			*attached = br > 0 && li.master == (uint32_t)br && (li.flags & IFF_UP);
+		}
+		labnet_ns_close(&n);
+	}
+	if (found == -ENODEV && labnet_ns_open(&n, lab->prefix, "fabric") == 0) {
+		if (nl_link_get(n.sk, vm->port, &li) == 0)
+			found = 0;
+		labnet_ns_close(&n);
+	}
+	return found;
 }
 
 int labnet_migrate(struct lab *lab, struct lab_vm *vm, unsigned to, uint64_t pause_ms,
 		   const char *exe, uint64_t *downtime_ms, struct vt_err *err)
 {
-	struct lab_ns from_ns, to_ns, park, vmns;
-	char from_role[16], to_role[16];
+	struct lab_ns at_ns, to_ns, park, vmns;
+	char at_role[16], to_role[16];
 	unsigned from = vm->host;
+	bool attached;
 	uint64_t t0;
-	int r;
+	int at = 0, r;
 
-	ns_init(&from_ns);
+	ns_init(&at_ns);
 	ns_init(&to_ns);
 	ns_init(&park);
 	ns_init(&vmns);
-	if (to == from)
-		return vt_err_set(err, -EINVAL, "%s already runs on h%u", vm->name, to);
-	snprintf(from_role, sizeof(from_role), "h%u", from);
 	snprintf(to_role, sizeof(to_role), "h%u", to);
-	if ((r = labnet_ns_open(&from_ns, lab->prefix, from_role)) < 0 ||
-	    (r = labnet_ns_open(&to_ns, lab->prefix, to_role)) < 0 ||
+	if ((r = labnet_ns_open(&to_ns, lab->prefix, to_role)) < 0 ||
 	    (r = labnet_ns_open(&park, lab->prefix, "fabric")) < 0 ||
 	    (r = labnet_ns_open(&vmns, lab->prefix, vm->name)) < 0) {
 		vt_err_set(err, r, "lab '%s' is incomplete (%s): run 'vtap lab status'", lab->prefix,
@@ -912,24 +957,44 @@ int labnet_migrate(struct lab *lab, struct lab_vm *vm, unsigned to, uint64_t pau
 	}
 	t0 = mono_ms();
 	if (vm->port_type == LAB_PORT_VETH) {
-		/* the port leaves the old host: out of the bridge, out of its
-		 * namespace, parked in the fabric during the pause (the VM's
-		 * eth0 stays configured, as a migrating guest's NIC does) */
+		/* Start from where the port is, not where the state says: a
+		 * migration killed halfway leaves it parked in the fabric (0),
+		 * or on a host the state file was never told about. */
+		at = labnet_port_host(lab, vm, &attached);
+		if (at < 0) {
+			r = vt_err_set(err, -ENODEV, "%s: port %s is on no host and not in the "
+				       "fabric: run 'vtap lab down'", vm->name, vm->port);
+			goto out;
+		}
+		if (at > 0 && (unsigned)at != to) {
+			/* the port leaves the old host: out of the bridge, out of
+			 * its namespace, parked in the fabric during the pause
+			 * (the VM's eth0 stays configured, as a migrating guest's
+			 * NIC does) */
+			struct nl_link_mod m = NL_LINK_MOD_INIT;
+			snprintf(at_role, sizeof(at_role), "h%d", at);
+			if ((r = labnet_ns_open(&at_ns, lab->prefix, at_role)) < 0) {
+				vt_err_set(err, r, "lab '%s' is incomplete (%s): run 'vtap lab status'",
+					   lab->prefix, strerror(-r));
+				goto out;
+			}
+			m.name = vm->port;
+			m.master = 0;
+			m.up = 0;
+			if ((r = nl_link_mod(at_ns.sk, &m)) < 0 ||
+			    (r = nl_link_set_netns(at_ns.sk, vm->port, park.fd)) < 0) {
+				fail(err, r, &at_ns, "detaching %s", vm->port);
+				goto out;
+			}
+		}
+		if ((unsigned)at != to) {
+			sleep_ms(pause_ms);
+			if ((r = nl_link_set_netns(park.sk, vm->port, to_ns.fd)) < 0) {
+				fail(err, r, &park, "moving %s to %s", vm->port, to_ns.name);
+				goto out;
+			}
+		}
 		struct nl_link_mod m = NL_LINK_MOD_INIT;
-		m.name = vm->port;
-		m.master = 0;
-		m.up = 0;
-		if ((r = nl_link_mod(from_ns.sk, &m)) < 0 ||
-		    (r = nl_link_set_netns(from_ns.sk, vm->port, park.fd)) < 0) {
-			fail(err, r, &from_ns, "detaching %s", vm->port);
-			goto out;
-		}
-		sleep_ms(pause_ms);
-		if ((r = nl_link_set_netns(park.sk, vm->port, to_ns.fd)) < 0) {
-			fail(err, r, &park, "moving %s to %s", vm->port, to_ns.name);
-			goto out;
-		}
-		m = (struct nl_link_mod)NL_LINK_MOD_INIT;
 		m.name = vm->port;
 		m.up = 1;
 		r = nl_link_index(to_ns.sk, "br0");
@@ -940,11 +1005,21 @@ int labnet_migrate(struct lab *lab, struct lab_vm *vm, unsigned to, uint64_t pau
 		}
 	} else {
 		/* the qemu way: the source's tap goes with its process, the
-		 * destination starts a new one on its host */
-		stop_tapd(vm, lab->prefix);
-		if ((r = wait_link_gone(&from_ns, vm->port, 5000)) < 0) {
-			fail(err, r, &from_ns, "waiting for %s to disappear", vm->port);
-			goto out;
+		 * destination starts a new one on its host. Every relay of the
+		 * VM goes, also one a killed migration left unrecorded: a TAP
+		 * port can have one owner only. */
+		stop_relays(vm, lab->prefix);
+		for (unsigned h = 1; h <= lab->nhosts; h++) {
+			struct lab_ns hn;
+			snprintf(at_role, sizeof(at_role), "h%u", h);
+			if (labnet_ns_open(&hn, lab->prefix, at_role) < 0)
+				continue;
+			r = wait_link_gone(&hn, vm->port, 5000);
+			if (r < 0)
+				fail(err, r, &hn, "waiting for %s to disappear", vm->port);
+			labnet_ns_close(&hn);
+			if (r < 0)
+				goto out;
 		}
 		sleep_ms(pause_ms);
 		vm->host = to;
@@ -969,7 +1044,7 @@ int labnet_migrate(struct lab *lab, struct lab_vm *vm, unsigned to, uint64_t pau
 	if (r < 0)
 		vt_err_set(err, r, "writing the lab's files: %s", strerror(-r));
 out:
-	labnet_ns_close(&from_ns);
+	labnet_ns_close(&at_ns);
 	labnet_ns_close(&to_ns);
 	labnet_ns_close(&park);
 	labnet_ns_close(&vmns);

@@ -45,9 +45,17 @@ int labnet_down(const char *prefix, struct labnet_down_report *rep, struct vt_er
  * <pause_ms> a port with the same name, MAC, IP and identity joins the new
  * host's bridge, and the VM announces itself (gratuitous ARP, unsolicited
  * NA). The lab's files are rewritten. <*downtime_ms> gets the time from
- * the port leaving to the new port being up (the announcements follow). */
+ * the port leaving to the new port being up (the announcements follow).
+ * It starts from where the port really is, so running it again completes
+ * a migration that was killed halfway (port parked in the fabric, moved
+ * but not recorded, relay stopped, relay started but not recorded). */
 int labnet_migrate(struct lab *lab, struct lab_vm *vm, unsigned to, uint64_t pause_ms,
 		   const char *exe, uint64_t *downtime_ms, struct vt_err *err);
+
+/* labnet_port_host() : where <vm>'s port is now: its host (1-based), 0
+ * when parked in the fabric by a migration that did not finish, -ENODEV
+ * when nowhere. <*attached>: a port of that host's br0, and up. */
+int labnet_port_host(const struct lab *lab, const struct lab_vm *vm, bool *attached);
 
 /* What `lab status` reports about one VM. */
 struct labnet_vm_status {

@@ -616,6 +616,10 @@ int lab_remove_files(const char *prefix)
 		unlink(path);
 	}
 	closedir(d);
+	/* called with the lab's lock held: unlinking the lock file is safe,
+	 * lab_lock() re-checks the inode after acquiring it */
+	if (snprintf(path, sizeof(path), "%s/.locks/%s", LAB_RUN_DIR, prefix) < (int)sizeof(path))
+		unlink(path);
 	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
 }
 
@@ -625,22 +629,44 @@ int lab_lock(const char *prefix, unsigned wait_ms, bool create)
 	uint64_t until = mono_ms() + wait_ms;
 	int fd, r;
 
-	if (create && (r = mkdirs(prefix)) < 0)
-		return r;
-	lab_path(path, sizeof(path), prefix, "lock");
-	/* O_CREAT fails with ENOENT when the directory does not exist */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK || mono_ms() >= until) {
-			r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-			close(fd);
+	if (create) {
+		if ((r = mkdirs(prefix)) < 0)
 			return r;
-		}
-		usleep(20000);
+	} else {
+		lab_path(path, sizeof(path), prefix, NULL);
+		if (access(path, F_OK) < 0)
+			return -errno;   /* -ENOENT: no such lab */
 	}
-	return fd;
+	/* The lock file lives outside the lab's directory, which a failed
+	 * `lab up` or a `lab down` removes while holding the lock: a lock on
+	 * an unlinked file would no longer exclude the next command. */
+	if (mkdir(LAB_RUN_DIR "/.locks", 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (snprintf(path, sizeof(path), "%s/.locks/%s", LAB_RUN_DIR, prefix) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	for (;;) {
+		struct stat held, now;
+
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -errno;
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno != EWOULDBLOCK || mono_ms() >= until) {
+				r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+				close(fd);
+				return r;
+			}
+			usleep(20000);
+		}
+		/* the holder before us may have removed the lab and unlinked
+		 * the lock file (lab_remove_files): a lock on that inode
+		 * excludes nobody, so start over on the file now at <path> */
+		if (fstat(fd, &held) == 0 && stat(path, &now) == 0 &&
+		    held.st_ino == now.st_ino && held.st_dev == now.st_dev)
+			return fd;
+		close(fd);
+	}
 }
 
 /* ---- processes --------------------------------------------------------- */
@@ -675,12 +701,14 @@ uint64_t lab_proc_start(pid_t pid)
 	return strtoull(p + 1, NULL, 10);
 }
 
-bool lab_proc_is_tapd(pid_t pid, const char *prefix, uint64_t start)
+/* tapd_cmdline() : whether <pid> runs `vtap lab tapd` for lab <prefix>
+ * and, when <vm> is not NULL, for that VM. */
+static bool tapd_cmdline(pid_t pid, const char *prefix, const char *vm)
 {
 	char path[64], buf[4096];
 	ssize_t n;
 	int fd;
-	bool lab = false, tapd = false, ours = false;
+	bool lab = false, tapd = false, ours = false, its = vm == NULL;
 
 	if (pid <= 1)
 		return false;
@@ -701,8 +729,20 @@ bool lab_proc_is_tapd(pid_t pid, const char *prefix, uint64_t start)
 			tapd = true;
 		else if (strcmp(prev, "--prefix") == 0 && strcmp(a, prefix) == 0)
 			ours = true;
+		else if (vm && strcmp(prev, "--vm") == 0 && strcmp(a, vm) == 0)
+			its = true;
 	}
-	if (!(lab && tapd && ours))
+	return lab && tapd && ours && its;
+}
+
+bool lab_proc_is_tapd(pid_t pid, const char *prefix, uint64_t start)
+{
+	if (!tapd_cmdline(pid, prefix, NULL))
 		return false;
 	return start == 0 || lab_proc_start(pid) == start;
+}
+
+bool lab_proc_is_tapd_of(pid_t pid, const char *prefix, const char *vm)
+{
+	return tapd_cmdline(pid, prefix, vm);
 }

@@ -111,10 +111,12 @@ struct vbuf;
 int lab_inventory_json(const struct lab *lab, struct vbuf *out, bool pretty);
 /* lab_host_xml() : the libvirt test-driver node XML of host <host>. */
 int lab_host_xml(const struct lab *lab, unsigned host, struct vbuf *out);
-/* lab_remove_files() : removes the lab directory and what is in it. */
+/* lab_remove_files() : removes the lab directory and what is in it, and
+ * the lab's lock file; call it with the lab's lock held. */
 int lab_remove_files(const char *prefix);
 
-/* lab_lock() : an exclusive flock on the lab's lock file, waiting up to
+/* lab_lock() : an exclusive flock on the lab's lock file
+ * (LAB_RUN_DIR/.locks/PREFIX, outside the lab directory), waiting up to
  * <wait_ms>; the lab directory is made when <create>, else a lab without
  * one gives -ENOENT. Returns the fd to close (which unlocks), -EBUSY when
  * the wait ran out, or a negative errno. */
@@ -129,5 +131,9 @@ uint64_t lab_proc_start(pid_t pid);
  * <prefix> (checked on /proc/PID/cmdline), and, when <start> is not 0,
  * still is the process that was recorded. */
 bool lab_proc_is_tapd(pid_t pid, const char *prefix, uint64_t start);
+/* lab_proc_is_tapd_of() : whether <pid> runs `vtap lab tapd` for VM <vm>
+ * of lab <prefix>, recorded or not (a killed migration can leave one that
+ * the state file never named). */
+bool lab_proc_is_tapd_of(pid_t pid, const char *prefix, const char *vm);
 
 #endif

@@ -6,7 +6,7 @@ set -eu
 
 # Build: compilers, meson/ninja, libraries, BPF toolchain, fuzzing runtime.
 BUILD_PKGS="gcc make clang llvm lld libclang-rt-14-dev meson ninja-build pkg-config
-  libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libvirt-dev libpcap-dev libssl-dev"
+  libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev liblz4-dev libvirt-dev libpcap-dev libssl-dev"
 # Run: the lab and the tests' real peers and traffic generators.
 RUN_PKGS="iproute2 iputils-ping iputils-arping tcpdump tshark iperf3 nmap hping3 ethtool
   nfdump softflowd tcpreplay libvirt-clients curl jq python3 procps psmisc netcat-openbsd

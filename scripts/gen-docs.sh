@@ -7,7 +7,8 @@ VTAP=${1:-build/release/vtap}
 OUT=${2:-docs/reference}
 mkdir -p "$OUT"
 "$VTAP" docs-cli >"$OUT/cli.md"
-for comp in $("$VTAP" config-keys --list 2>/dev/null || true); do
+comps=$("$VTAP" config-keys --list)   # a failing command must fail the docs build
+for comp in $comps; do
 	"$VTAP" config-keys "$comp" >"$OUT/$comp.conf.md"
 done
 echo "wrote $OUT"

@@ -57,7 +57,9 @@ static int key_set(const struct conf_key *k, void *sec, const char *val,
 		if (strlen(val) > max)
 			return vt_err_set(err, -ERANGE, "longer than %zu characters", max);
 		if (k->min && strlen(val) < k->min)
-			return vt_err_set(err, -EINVAL, "must not be empty");
+			return k->min == 1 ? vt_err_set(err, -EINVAL, "must not be empty") :
+				vt_err_set(err, -EINVAL, "shorter than %llu characters",
+					   (unsigned long long)k->min);
 		char *s = strdup(val);
 		if (!s)
 			return vt_err_set(err, -ENOMEM, "out of memory");
@@ -266,13 +268,42 @@ static char *unquote(char *s)
 	return s;
 }
 
-#define MAX_SEEN 512
-
+/* Which keys a file set, per section instance, and on which line: one
+ * entry per distinct (key, instance), so the set is bounded by the schema
+ * and the instances it allows, never by how often a list key repeats. */
 struct seen_key {
 	const struct conf_key *k;
 	void *inst;
 	unsigned line;
 };
+
+struct seen_set {
+	struct seen_key *v;     /* owned */
+	size_t n, cap;
+};
+
+static const struct seen_key *seen_find(const struct seen_set *s, const struct conf_key *k,
+					 const void *inst)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].k == k && s->v[i].inst == inst)
+			return &s->v[i];
+	return NULL;
+}
+
+static int seen_add(struct seen_set *s, const struct conf_key *k, void *inst, unsigned line)
+{
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		struct seen_key *v = realloc(s->v, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = ncap;
+	}
+	s->v[s->n++] = (struct seen_key){ k, inst, line };
+	return 0;
+}
 
 int conf_parse(const char *text, size_t len, const char *fname,
 	       const struct conf_section *secs, size_t nsecs, void *root,
@@ -280,15 +311,12 @@ int conf_parse(const char *text, size_t len, const char *fname,
 {
 	const struct conf_section *sec = NULL;
 	void *inst = NULL;
-	struct seen_key *seen = calloc(MAX_SEEN, sizeof(*seen));
-	size_t nseen = 0;
+	struct seen_set seen = { NULL, 0, 0 };
 	unsigned lineno = 0;
 	size_t pos = 0;
 	char line[CONF_MAX_LINE + 1];
 	int r = 0;
 
-	if (!seen)
-		return vt_err_set(err, -ENOMEM, "out of memory");
 	while (pos < len) {
 		size_t end = pos, n;
 		char *s, *eq;
@@ -391,25 +419,21 @@ int conf_parse(const char *text, size_t len, const char *fname,
 					       fname, lineno, key, sec->name);
 			goto out;
 		}
-		if (k->type != CONF_STRLIST) {
-			for (size_t i = 0; i < nseen; i++) {
-				if (seen[i].k == k && seen[i].inst == inst) {
-					r = vt_err_set(err, -EINVAL, "%s:%u: [%s] %s: already set on line %u",
-						       fname, lineno, sec->name, key, seen[i].line);
-					goto out;
-				}
-			}
-		} else {
-			/* the first occurrence in a file replaces the default list */
-			bool first = true;
-			for (size_t i = 0; i < nseen; i++)
-				if (seen[i].k == k && seen[i].inst == inst)
-					first = false;
-			if (first)
-				key_free(k, inst);
+		const struct seen_key *prev = seen_find(&seen, k, inst);
+		if (prev && k->type != CONF_STRLIST) {
+			r = vt_err_set(err, -EINVAL, "%s:%u: [%s] %s: already set on line %u",
+				       fname, lineno, sec->name, key, prev->line);
+			goto out;
 		}
-		if (nseen < MAX_SEEN)
-			seen[nseen++] = (struct seen_key){ k, inst, lineno };
+		if (!prev) {
+			/* the first occurrence of a list replaces its default */
+			if (k->type == CONF_STRLIST)
+				key_free(k, inst);
+			if (seen_add(&seen, k, inst, lineno) < 0) {
+				r = vt_err_set(err, -ENOMEM, "out of memory");
+				goto out;
+			}
+		}
 		struct vt_err e = { 0 };
 		if (key_set(k, inst, val, &e) < 0) {
 			r = vt_err_set(err, e.code, "%s:%u: [%s] %s: %s", fname, lineno,
@@ -426,8 +450,8 @@ int conf_parse(const char *text, size_t len, const char *fname,
 			bool found = false;
 			if (!k->required)
 				continue;
-			for (size_t s2 = 0; s2 < nseen; s2++)
-				found |= seen[s2].k == k;
+			for (size_t s2 = 0; s2 < seen.n; s2++)
+				found |= seen.v[s2].k == k;
 			if (!found) {
 				r = vt_err_set(err, -EINVAL, "%s: [%s] %s is required (%s)",
 					       fname, secs[i].name, k->name, k->help);
@@ -436,7 +460,7 @@ int conf_parse(const char *text, size_t len, const char *fname,
 		}
 	}
 out:
-	free(seen);
+	free(seen.v);
 	return r;
 }
 
@@ -449,8 +473,10 @@ int conf_load(const char *path, const struct conf_section *secs, size_t nsecs,
 	int fd, r;
 
 	r = conf_defaults(secs, nsecs, root, err);
-	if (r < 0 || !path)
+	if (r < 0)
 		return r;
+	if (!path) /* defaults only, but required keys are still required */
+		return conf_parse("", 0, "(no config file)", secs, nsecs, root, err);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return vt_err_set(err, -errno, "%s: %s", path, strerror(errno));
@@ -484,14 +510,16 @@ int conf_set(const char *assign, const struct conf_section *secs, size_t nsecs,
 	const char *dot = strchr(assign, '.'), *eq = strchr(assign, '=');
 	char secname[64], keyname[64];
 	const char *suggest;
+	bool append;
 
 	if (!dot || !eq || dot > eq || (size_t)(dot - assign) >= sizeof(secname) ||
 	    (size_t)(eq - dot - 1) >= sizeof(keyname))
 		return vt_err_set(err, -EINVAL, "'%s': expected section.key=value", assign);
+	append = eq > dot + 1 && eq[-1] == '+';
 	memcpy(secname, assign, (size_t)(dot - assign));
 	secname[dot - assign] = '\0';
-	memcpy(keyname, dot + 1, (size_t)(eq - dot - 1));
-	keyname[eq - dot - 1] = '\0';
+	memcpy(keyname, dot + 1, (size_t)(eq - dot - 1 - append));
+	keyname[eq - dot - 1 - append] = '\0';
 	for (size_t i = 0; i < nsecs; i++) {
 		if (strcmp(secs[i].name, secname) != 0 || secs[i].instance)
 			continue;
@@ -501,6 +529,13 @@ int conf_set(const char *assign, const struct conf_section *secs, size_t nsecs,
 					  assign, keyname, secname, suggest ? " (did you mean '" : "",
 					  suggest ? suggest : "", suggest ? "'?)" : "");
 		struct vt_err e = { 0 };
+		if (append && k->type != CONF_STRLIST)
+			return vt_err_set(err, -EINVAL, "'%s': [%s] %s is not a list; use '='",
+					  assign, secname, keyname);
+		/* key=value replaces a list (as the first occurrence in a file
+		 * does); key+=value appends to it */
+		if (k->type == CONF_STRLIST && !append)
+			key_free(k, (char *)root + secs[i].off);
 		if (key_set(k, (char *)root + secs[i].off, eq + 1, &e) < 0)
 			return vt_err_set(err, e.code, "[%s] %s: %s", secname, keyname, e.msg);
 		return 0;

@@ -85,7 +85,8 @@ int conf_parse(const char *text, size_t len, const char *fname,
  * then required-key checks. */
 int conf_load(const char *path, const struct conf_section *secs, size_t nsecs,
 	      void *root, struct vt_err *err);
-/* conf_set() : sets one key from a "section.key=value" override (CLI -o). */
+/* conf_set() : sets one key from a "section.key=value" override (CLI -o).
+ * For a list key, "key=value" replaces the list and "key+=value" appends. */
 int conf_set(const char *assign, const struct conf_section *secs, size_t nsecs,
 	     void *root, struct vt_err *err);
 /* conf_free_section() : frees strings and lists of one section instance. */

@@ -224,24 +224,37 @@ int ev_signal(struct evloop *ev, int signo, ev_signal_cb cb, void *arg)
 {
 	int fd;
 
+	sigset_t one, old;
+	int r;
+
 	if (ev->nsigs >= EV_MAX_SIGNALS)
 		return -ENOSPC;
+	sigemptyset(&one);
+	sigaddset(&one, signo);
+	if (sigprocmask(SIG_BLOCK, &one, &old) < 0)
+		return -errno;
 	sigaddset(&ev->sigmask, signo);
-	if (sigprocmask(SIG_BLOCK, &ev->sigmask, NULL) < 0)
-		return -errno;
 	fd = signalfd(ev->sigfd, &ev->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		r = -errno;
+		goto undo;
+	}
 	if (ev->sigfd < 0) {
-		int r = ev_io_add(ev, &ev->sigio, fd, EPOLLIN, on_signalfd, NULL);
+		r = ev_io_add(ev, &ev->sigio, fd, EPOLLIN, on_signalfd, NULL);
 		if (r < 0) {
 			close(fd);
-			return r;
+			goto undo;
 		}
 		ev->sigfd = fd;
 	}
 	ev->sigs[ev->nsigs++] = (struct ev_sig){ signo, cb, arg };
 	return 0;
+undo:
+	/* leave neither the signal blocked nor in our mask without a handler */
+	sigdelset(&ev->sigmask, signo);
+	if (!sigismember(&old, signo))
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+	return r;
 }
 
 /* ---- dispatch ---------------------------------------------------------- */

@@ -44,7 +44,10 @@ void ev_free(struct evloop *ev);
 int ev_io_add(struct evloop *ev, struct ev_io *io, int fd, uint32_t events,
 	      ev_io_cb cb, void *arg);
 int ev_io_mod(struct evloop *ev, struct ev_io *io, uint32_t events);
-/* ev_io_del() : unregisters; safe to call from the io's own callback. */
+/* ev_io_del() : unregisters; safe to call from the io's own callback. The
+ * struct must stay allocated until the current loop turn ends (a pending
+ * event in the same batch is skipped because ->cb is cleared); do not
+ * ev_io_add() the same struct again within that turn. */
 int ev_io_del(struct evloop *ev, struct ev_io *io);
 
 void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg);

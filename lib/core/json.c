@@ -104,10 +104,19 @@ void jw_int(struct jw *w, const char *key, int64_t v)
 void jw_double(struct jw *w, const char *key, double v)
 {
 	jw_prefix(w, key);
-	if (!isfinite(v))
+	if (!isfinite(v)) {
 		jw_chk(w, vbuf_adds(w->out, "null"));
-	else
-		jw_chk(w, vbuf_printf(w->out, "%.6g", v));
+		return;
+	}
+	/* the shortest of %.15g..%.17g that reads back as the same double:
+	 * a reader must get the value, not a display rounding of it */
+	char tmp[40];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	jw_chk(w, vbuf_adds(w->out, tmp));
 }
 
 void jw_bool(struct jw *w, const char *key, bool v)

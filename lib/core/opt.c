@@ -96,6 +96,38 @@ static int opt_apply(const struct opt_def *o, void *dst, const char *val,
 	return -EINVAL;
 }
 
+/* What getopt_long() refused in <arg> ("--name" or "--name=value"): an
+ * argument given to a flag, an abbreviation of several options, or a name
+ * we do not know. glibc's optopt does not tell these apart reliably. */
+static int long_opt_error(const struct opt_def *opts, size_t nopts, const char *arg,
+			  struct vt_err *err)
+{
+	const char *name = arg + 2, *eq = strchr(name, '='), *one = NULL;
+	size_t n = eq ? (size_t)(eq - name) : strlen(name), nmatch = 0, l;
+	char list[256] = "";
+
+	for (size_t i = 0; n && i <= nopts; i++) {
+		const char *lng = i < nopts ? opts[i].lng : "help";
+		if (strncmp(lng, name, n) != 0)
+			continue;
+		if (lng[n] == '\0') { /* an exact name wins over abbreviations */
+			one = lng;
+			nmatch = 1;
+			break;
+		}
+		l = strlen(list);
+		snprintf(list + l, sizeof(list) - l, "%s--%s", nmatch ? ", " : "", lng);
+		one = lng;
+		nmatch++;
+	}
+	if (nmatch > 1)
+		return vt_err_set(err, -EINVAL, "option --%.*s is ambiguous (%s)", (int)n, name, list);
+	/* one match refused: only a value given to a flag does that */
+	if (nmatch == 1 && eq)
+		return vt_err_set(err, -EINVAL, "option --%s takes no argument", one);
+	return vt_err_set(err, -EINVAL, "unknown option --%.*s", (int)n, name);
+}
+
 int opt_parse(const struct opt_def *opts, size_t nopts, void *dst, int argc,
 	      char **argv, bool stop_at_args, int *first_arg, bool *help,
 	      struct vt_err *err)
@@ -144,9 +176,10 @@ int opt_parse(const struct opt_def *opts, size_t nopts, void *dst, int argc,
 			continue;
 		}
 		if (c == '?') {
-			if (optopt)
-				return vt_err_set(err, -EINVAL, "unknown option -%c", optopt);
-			return vt_err_set(err, -EINVAL, "unknown option %s", argv[optind - 1]);
+			const char *a = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+			if (strncmp(a, "--", 2) == 0)
+				return long_opt_error(opts, nopts, a, err);
+			return vt_err_set(err, -EINVAL, "unknown option -%c", optopt);
 		}
 		if (c == ':')
 			return vt_err_set(err, -EINVAL, "option %s needs an argument",

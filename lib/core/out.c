@@ -188,6 +188,17 @@ static struct cell *cell_add(struct out_table *t)
 	return &t->cells[t->ncells++];
 }
 
+/* A cell whose text could not be allocated is taken back, so the table
+ * never holds a NULL cell (the row stays incomplete and the caller sees
+ * -ENOMEM). */
+static int cell_done(struct out_table *t, struct cell *c)
+{
+	if (c->text)
+		return 0;
+	t->ncells--;
+	return -ENOMEM;
+}
+
 int out_cell_str(struct out_table *t, const char *v)
 {
 	struct cell *c = cell_add(t);
@@ -195,7 +206,7 @@ int out_cell_str(struct out_table *t, const char *v)
 	if (!c)
 		return -ENOMEM;
 	c->text = strdup(v ? v : "");
-	return c->text ? 0 : -ENOMEM;
+	return cell_done(t, c);
 }
 
 int out_cell_uint(struct out_table *t, uint64_t v)
@@ -208,7 +219,7 @@ int out_cell_uint(struct out_table *t, uint64_t v)
 	snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
 	c->u = v;
 	c->text = strdup(b);
-	return c->text ? 0 : -ENOMEM;
+	return cell_done(t, c);
 }
 
 int out_cell_double(struct out_table *t, double v, int decimals)
@@ -221,7 +232,7 @@ int out_cell_double(struct out_table *t, double v, int decimals)
 	snprintf(b, sizeof(b), "%.*f", decimals, v);
 	c->d = v;
 	c->text = strdup(b);
-	return c->text ? 0 : -ENOMEM;
+	return cell_done(t, c);
 }
 
 static void csv_field(FILE *fp, const char *s)

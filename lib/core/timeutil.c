@@ -17,7 +17,8 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	errno = 0;
 	/* decimal, or hex with 0x; never octal: "010" in a config file means 10 */
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		if (!isxdigit((unsigned char)s[2]))
+		if (!isxdigit((unsigned char)s[2]) ||
+		    (s[2] == '0' && (s[3] == 'x' || s[3] == 'X')))
 			return -EINVAL;
 		v = strtoull(s + 2, &end, 16);
 	}

@@ -84,7 +84,18 @@ struct flow_rec {
 	uint32_t obs_domain;               /* observationDomainId */
 	uint32_t sampling;                 /* 1-in-N already applied to the counters; 0/1 = none */
 	uint8_t exp_version;               /* 5, 9, 10 (IPFIX), 5 + 100 = sFlow v5 */
+	/* ---- appended by the collector's decoders (lib/wire/ie_table.h) ---- */
+	uint8_t dec_flags;                 /* FLOWREC_F_*: biflow reverse half,
+					    * estimated/swapped times, held data */
 };
+
+/* flow_rec.dec_flags (set by the collector's decoders; 0 from the meter). */
+#define FLOWREC_F_REVERSE        0x01  /* reverse half of an RFC 5103 biflow */
+#define FLOWREC_F_TIME_ESTIMATED 0x02  /* a time was missing or relative with no
+					* reference: derived from the export time */
+#define FLOWREC_F_TIME_SWAPPED   0x04  /* the flow ended before it started: start
+					* and end were swapped */
+#define FLOWREC_F_LATE           0x08  /* held until its template arrived */
 
 /* Attribution computed by the collector (not carried on the wire). */
 struct flow_attr {

@@ -547,6 +547,20 @@ const char *http_req_body(const struct http_req *req, size_t *len)
 	return req->body_len ? req->body : NULL;
 }
 
+/* http_ct_is_json() : "application/json" or a "+json" type, parameters
+ * allowed ("application/json; charset=utf-8"), nothing else
+ * ("application/jsonx" is not JSON). */
+static bool http_ct_is_json(const char *ct)
+{
+	size_t n = strcspn(ct, ";");
+
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return true;
+	return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0 && memchr(ct, '/', n) != NULL;
+}
+
 struct json_val *http_req_json(const struct http_req *req, size_t max_nodes, struct vt_err *err)
 {
 	const char *ct = http_req_header(req, "Content-Type");
@@ -555,7 +569,7 @@ struct json_val *http_req_json(const struct http_req *req, size_t max_nodes, str
 		vt_err_set(err, -ENODATA, "a JSON body is required");
 		return NULL;
 	}
-	if (ct && strncasecmp(ct, "application/json", 16) != 0 && !strstr(ct, "+json")) {
+	if (ct && !http_ct_is_json(ct)) {
 		vt_err_set(err, -EPROTO, "Content-Type must be application/json, not '%s'", ct);
 		return NULL;
 	}

@@ -68,6 +68,9 @@ static int parse_target(const char *t, struct target *tg, struct vt_err *err)
 		if (!rb)
 			return vt_err_set(err, -EINVAL, "'%s': unterminated [IPv6] address", t);
 		hl = (size_t)(rb - a - 1);
+		/* hosthdr (the bound checked above) is longer than host */
+		if (hl == 0 || hl >= sizeof(tg->host))
+			return vt_err_set(err, -EINVAL, "'%s': bad host", t);
 		memcpy(tg->host, a + 1, hl);
 		if (rb + 1 < hp_end) {
 			if (rb[1] != ':')

@@ -586,9 +586,14 @@ static void refuse(int fd)
 			 sizeof(body) - 1, body);
 
 	/* read what the client already sent, so close() does not turn the
-	 * answer into a reset */
-	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
-		;
+	 * answer into a reset — at most 64 KiB: a client streaming into a
+	 * refused connection must not hold the event loop */
+	for (size_t drained = 0; drained < 65536;) {
+		ssize_t r = recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+		if (r <= 0)
+			break;
+		drained += (size_t)r;
+	}
 	if (send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_debug("http: refusing a connection: %s", strerror(errno));
 	shutdown(fd, SHUT_WR);

@@ -78,20 +78,60 @@ const char *http_content_type(const char *name)
 	return "application/octet-stream";
 }
 
+/* walk_beneath() : <rel> opened one component at a time below <dirfd>,
+ * none of them a symlink (O_NOFOLLOW), empty, "." or "..": what
+ * RESOLVE_BENEATH guarantees, without the symlinks that stay inside. */
+static int walk_beneath(int dirfd, const char *rel, int flags)
+{
+	char path[4096], *c, *next;
+	int cur = dirfd, fd;
+
+	if (strcmp(rel, ".") == 0)
+		return openat(dirfd, ".", flags);
+	if (snprintf(path, sizeof(path), "%s", rel) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (c = path;; c = next) {
+		next = strchr(c, '/');
+		if (next)
+			*next++ = '\0';
+		if (!*c || strcmp(c, ".") == 0 || strcmp(c, "..") == 0) {
+			fd = -1;
+			errno = EXDEV;
+		} else {
+			fd = openat(cur, c, next ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC :
+					  flags | O_NOFOLLOW);
+		}
+		if (cur != dirfd) {
+			int e = errno;
+			close(cur);
+			errno = e;
+		}
+		if (fd < 0 || !next)
+			return fd;
+		cur = fd;
+	}
+}
+
 /* openat2(RESOLVE_BENEATH): the kernel resolves <rel> and fails with
  * EXDEV if any step (a "..", an absolute or escaping symlink) leaves
- * <dirfd>. Kernels before 5.6 lack it: there we refuse symlinks at the
- * last step and rely on the lexical checks done before. */
+ * <dirfd>. Kernels before 5.6 (and seccomp policies older than the call)
+ * lack it: there every component is opened in turn and symlinks are
+ * refused, since the lexical checks before cannot see where one leads. */
 static int open_beneath(int dirfd, const char *rel)
 {
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer on the loop
+	 * thread (it is refused as not a regular file right after); reads
+	 * of regular files ignore the flag */
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
 
 	if (fd < 0 && errno == ENOSYS)
-		fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+		fd = walk_beneath(dirfd, rel, (int)how.flags);
 	return (int)fd;
 }
 

@@ -7,7 +7,8 @@
  * Nothing outside the directory is ever opened: the request path is
  * already free of dot segments (http_msg), hidden names (".git") are not
  * served, and files are opened with openat2(RESOLVE_BENEATH), so the
- * kernel refuses a symlink that leads out. A directory is served by its
+ * kernel refuses a symlink that leads out (without openat2, no symlink is
+ * followed at all). A directory is served by its
  * index.html (no listings); "/ui" redirects to "/ui/" so relative links
  * work. Bodies are streamed from the file (no size limit, one bounded
  * buffer); ETag/Last-Modified give 304 on revalidation. */

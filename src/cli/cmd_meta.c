@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "store/store.h"
 
 static int help_run(const struct cmd *c, void *o, int argc, char **argv)
 {
@@ -113,6 +114,7 @@ const struct cmd cmd_docs = {
 
 /* Add each daemon's schema here. */
 const struct conf_schema *const vtap_conf_schemas[] = {
+	&store_conf_schema,
 	NULL,
 };
 

@@ -14,6 +14,9 @@ extern const struct cmd cmd_docs;
 extern const struct cmd cmd_config_keys;
 extern const struct cmd cmd_lab;
 extern const struct cmd cmd_decode;
+extern const struct cmd cmd_flowdecode;      /* src/collector/cmd_flowdecode.c */
+extern const struct cmd cmd_flows;
+extern const struct cmd cmd_store;
 extern const struct cmd cmd_taprun;          /* src/agent/tap/cmd_taprun.c */
 
 #include "core/conf.h"

@@ -14,6 +14,9 @@ static const struct cmd *const root_subs[] = {
 	&cmd_config_keys,
 	&cmd_lab,
 	&cmd_decode,
+	&cmd_flowdecode,
+	&cmd_flows,
+	&cmd_store,
 	&cmd_taprun,
 	NULL,
 };

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# run-target.sh TARGET SECONDS — replays every seed of a fuzz target (its
-# own seeds/NAME/ directory plus the globs listed in seeds/NAME.list, which
-# are relative to the shared capture corpus $VTAP_CORPUS), then fuzzes it
-# for SECONDS into a scratch corpus. Fails on the first crash, leak or
-# sanitizer report, and when a listed glob matches nothing.
+# run-target.sh TARGET SECONDS [CORPUS_DIR] — replays every seed of a fuzz
+# target (its own seeds/NAME/ directory plus the globs listed in
+# seeds/NAME.list, which are relative to the shared capture corpus
+# $VTAP_CORPUS), then fuzzes it for SECONDS (0: replay only) into
+# CORPUS_DIR (kept; default a scratch directory). Fails on the first crash,
+# leak or sanitizer report, and when a listed glob matches nothing.
 set -euo pipefail
 target=$1
 secs=$2
@@ -11,9 +12,11 @@ name=$(basename "$target")
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 seeds=()
-work=$(mktemp -d)
+scratch=$(mktemp -d)
 listed=$(mktemp -d)
-trap 'rm -rf "$work" "$listed"' EXIT
+trap 'rm -rf "$scratch" "$listed"' EXIT
+work=${3:-$scratch}
+log=$scratch/log
 [ -d "$here/seeds/$name" ] && seeds+=("$here/seeds/$name")
 if [ -f "$here/seeds/$name.list" ]; then
 	# libFuzzer takes corpus directories, not files: the listed corpus
@@ -36,11 +39,13 @@ files=$(find -L "${seeds[@]}" -type f | wc -l)
 echo "replaying $files seeds"
 art=$root/build/fuzz-artifacts/$name
 mkdir -p "$art"
-"$target" -runs=0 -artifact_prefix="$art/" "${seeds[@]}" >"$work.replay" 2>&1 ||
-	{ tail -40 "$work.replay"; rm -f "$work.replay"; exit 1; }
-tail -3 "$work.replay"; rm -f "$work.replay"
+"$target" -runs=0 -artifact_prefix="$art/" "${seeds[@]}" >"$log" 2>&1 ||
+	{ tail -40 "$log"; exit 1; }
+tail -3 "$log"
+# libFuzzer reads -max_total_time=0 as "no limit"
+[ "$secs" -gt 0 ] || exit 0
 echo "fuzzing for ${secs}s"
 "$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	-artifact_prefix="$art/" "$work" "${seeds[@]}" >"$work.log" 2>&1 ||
-	{ tail -60 "$work.log"; rm -f "$work.log"; echo "crash input kept in $art"; exit 1; }
-tail -8 "$work.log"; rm -f "$work.log"
+	-artifact_prefix="$art/" "$work" "${seeds[@]}" >"$log" 2>&1 ||
+	{ tail -60 "$log"; echo "crash input kept in $art"; exit 1; }
+tail -8 "$log"

@@ -45,7 +45,8 @@ migrate_with_stream() {
 
 # ---- a veth VM: vm2 h1 -> h2, 1 s pause -------------------------------------
 # the announcements, captured where every frame between hosts passes
-bg_in_ns cap fabric timeout 60 tcpdump -n -i h2-up -w "$TMPDIR_T/announce.pcap" \
+# (-U: each frame is written as it comes, so the file can be watched)
+bg_in_ns cap fabric timeout 60 tcpdump -U -n -i h2-up -w "$TMPDIR_T/announce.pcap" \
 	'ether src 52:54:00:18:00:02 and (arp or icmp6)' 2>"$TMPDIR_T/cap.err"
 wait_until 10 grep -q "listening on" "$TMPDIR_T/cap.err" || fail "tcpdump did not start"
 migrate_with_stream vm2 h2 vm4 198.18.1.2 9000 1s
@@ -70,15 +71,18 @@ t1=$(jq .time_ms "$TMPDIR_T/watch-from.json") t2=$(jq .time_ms "$TMPDIR_T/watch-
 [ $((t2 - t1)) -ge 1000 ] && [ $((t2 - t1)) -lt 10000 ] || fail "port away for $((t2 - t1)) ms"
 echo "ok   port away $((t2 - t1)) ms (pause 1000 ms)"
 # the announcements, as tshark decodes them
-sleep 0.5
+garp_filter='arp.isgratuitous == 1 && arp.src.proto_ipv4 == 198.18.1.2'
+na_filter='icmpv6.type == 136 && icmpv6.nd.na.flag.o == 1 &&
+	icmpv6.nd.na.target_address == 2001:db8:18::1:2 && ipv6.dst == ff02::1 &&
+	icmpv6.checksum.status == 1 && icmpv6.opt.linkaddr == 52:54:00:18:00:02'
+count() { tshark -r "$TMPDIR_T/announce.pcap" -Y "$1" 2>/dev/null | wc -l; }
+# stop the capture once it holds what was sent (or after 10 s, and fail below)
+wait_until 10 sh -c "[ \$(tshark -r '$TMPDIR_T/announce.pcap' -Y '$garp_filter' 2>/dev/null | wc -l) -ge 3 ] &&
+	[ \$(tshark -r '$TMPDIR_T/announce.pcap' -Y '$na_filter' 2>/dev/null | wc -l) -ge 3 ]" || true
 kill -INT "$cap" 2>/dev/null
 wait "$cap" || true
-garp=$(tshark -r "$TMPDIR_T/announce.pcap" -Y 'arp.isgratuitous == 1 && arp.src.proto_ipv4 == 198.18.1.2' 2>/dev/null | wc -l)
-check_eq "gratuitous ARPs from vm2 (tshark)" "$garp" 3
-na=$(tshark -r "$TMPDIR_T/announce.pcap" -Y 'icmpv6.type == 136 && icmpv6.nd.na.flag.o == 1 &&
-	icmpv6.nd.na.target_address == 2001:db8:18::1:2 && ipv6.dst == ff02::1 &&
-	icmpv6.checksum.status == 1 && icmpv6.opt.linkaddr == 52:54:00:18:00:02' 2>/dev/null | wc -l)
-check_eq "unsolicited NAs from vm2 with a good checksum (tshark)" "$na" 3
+check_eq "gratuitous ARPs from vm2 (tshark)" "$(count "$garp_filter")" 3
+check_eq "unsolicited NAs from vm2 with a good checksum (tshark)" "$(count "$na_filter")" 3
 # inventory and libvirt follow; identity is unchanged
 check_eq "inventory: vm2 host" "$(lab_json '.vms[1].host')" h2
 check_eq "inventory: vm2 uuid" "$(lab_json '.vms[1].uuid')" "$uuid2"

@@ -39,7 +39,11 @@ tcp_bytes=$(jq .end.sum_sent.bytes "$TMPDIR_T/tcp.json")
 [ "$tcp_bytes" -ge 8388608 ] && [ "$tcp_bytes" -le $((8388608 + 131072)) ] ||
 	fail "iperf3 TCP sent $tcp_bytes bytes for -n 8M"
 echo "ok   iperf3 TCP bytes sent: $tcp_bytes"
-check_eq "iperf3 TCP retransmits inside the lab" "$(jq .end.sum_sent.retransmits "$TMPDIR_T/tcp.json")" 0
+# Retransmits are reported, not asserted: a veth/bridge path is lossless only
+# while its per-CPU backlog keeps up, which CPU contention from other work on
+# the machine can break. Losslessness at a fixed rate is asserted exactly by
+# the sequence streams above; what TCP delivered is checked by its byte count.
+echo "info iperf3 TCP retransmits inside the lab: $(jq .end.sum_sent.retransmits "$TMPDIR_T/tcp.json")"
 bg_in_ns srv vm4 iperf3 -s -1 -p 5202 -J --logfile "$TMPDIR_T/udp-server.json"
 wait_until 10 in_ns vm4 sh -c "ss -Hltn | grep -q ':5202 '" || fail "iperf3 UDP server"
 in_ns vm3 iperf3 -c 198.18.1.4 -p 5202 -u -b 20M -k 1000 -l 1000 -J >"$TMPDIR_T/udp.json" ||

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "core/buf.h"
 #include "core/timeutil.h"
 #include "vt_test.h"
 
@@ -193,7 +194,41 @@ static void t_override(void)
 	CHECK_CONTAINS(err.msg, "[meter] idle_timeout: 'forever' is not a duration");
 	CHECK(conf_set("nodot", secs, 2, &r, &err) < 0);
 	CHECK_CONTAINS(err.msg, "expected section.key=value");
+	/* lists: '=' replaces the default, '+=' appends */
+	CHECK_EQ(r.meter.collectors.n, 1);
+	CHECK_EQ(conf_set("meter.collector=tcp://x:1", secs, 2, &r, &err), 0);
+	CHECK_EQ(r.meter.collectors.n, 1);
+	CHECK_STR(r.meter.collectors.v[0], "tcp://x:1");
+	CHECK_EQ(conf_set("meter.collector+=udp://y:2", secs, 2, &r, &err), 0);
+	CHECK_EQ(r.meter.collectors.n, 2);
+	CHECK_STR(r.meter.collectors.v[1], "udp://y:2");
+	CHECK(conf_set("meter.mode+=nfv9", secs, 2, &r, &err) < 0);
+	CHECK_CONTAINS(err.msg, "[meter] mode is not a list");
 	free_root(&r);
+}
+
+static const struct conf_key req_keys[] = {
+	{ "uri", CONF_STR, 0, 3, 64, NULL, "where to connect", NULL, NULL, NULL, true },
+};
+static const struct conf_section req_secs[] = {
+	{ "x", "", req_keys, 1, 0, NULL },
+};
+
+static void t_required_without_file(void)
+{
+	char *uri = NULL;
+	struct vt_err err = { 0 };
+
+	/* no file at all: the defaults apply, but a required key is missing */
+	CHECK(conf_load(NULL, req_secs, 1, &uri, &err) < 0);
+	CHECK_CONTAINS(err.msg, "(no config file): [x] uri is required (where to connect)");
+	vt_err_clear(&err);
+	CHECK(conf_parse("[x]\nuri = ab\n", 12, "r.conf", req_secs, 1, &uri, &err) < 0);
+	CHECK_CONTAINS(err.msg, "r.conf:2: [x] uri: shorter than 3 characters");
+	vt_err_clear(&err);
+	CHECK_EQ(conf_parse("[x]\nuri = abc\n", 13, "r.conf", req_secs, 1, &uri, &err), 0);
+	CHECK_STR(uri, "abc");
+	free(uri);
 }
 
 static void t_doc(void)
@@ -211,5 +246,72 @@ static void t_doc(void)
 	free(text);
 }
 
+/* A big file: a list key repeated hundreds of times, then more keys. What
+ * was set where (duplicates, first occurrence of a list, required keys)
+ * must be tracked for the whole file, not for its first few hundred keys. */
+struct big {
+	struct conf_strlist l, m;
+	int e;
+	uint64_t req;
+};
+static const struct conf_key big_keys[] = {
+	{ "l", CONF_STRLIST, offsetof(struct big, l), 0, 0, "default", "list", NULL, NULL, NULL, false },
+	{ "m", CONF_STRLIST, offsetof(struct big, m), 0, 0, "default", "list", NULL, NULL, NULL, false },
+	{ "e", CONF_ENUM, offsetof(struct big, e), 0, 0, "ipfix", "mode", modes, NULL, NULL, false },
+	{ "req", CONF_UINT, offsetof(struct big, req), 0, 10, NULL, "required", NULL, NULL, NULL, true },
+};
+static const struct conf_section big_secs[] = {
+	{ "s", "big", big_keys, sizeof(big_keys) / sizeof(big_keys[0]), 0, NULL },
+};
+
+static int parse_big(struct big *b, unsigned nl, const char *tail, struct vt_err *err)
+{
+	struct vbuf t;
+	int r;
+
+	vbuf_init(&t, 1 << 20);
+	vbuf_adds(&t, "[s]\n");
+	for (unsigned i = 0; i < nl; i++)
+		vbuf_printf(&t, "l = v%u\n", i);
+	vbuf_adds(&t, tail);
+	memset(b, 0, sizeof(*b));
+	CHECK_EQ(conf_defaults(big_secs, 1, b, err), 0);
+	r = conf_parse(vbuf_str(&t), t.len, "big.conf", big_secs, 1, b, err);
+	vbuf_free(&t);
+	return r;
+}
+
+static void t_many_keys(void)
+{
+	struct big b;
+	struct vt_err err = { 0 };
+
+	/* a required key after 600 list entries is found */
+	CHECK_EQ(parse_big(&b, 600, "req = 3\n", &err), 0);
+	CHECK_STR(err.msg, "");
+	CHECK_EQ(b.l.n, 600);
+	if (b.l.n == 600)
+		CHECK_STR(b.l.v[599], "v599");
+	CHECK_EQ_U64(b.req, 3);
+	conf_free(big_secs, 1, &b);
+	/* a second list first seen that late replaces its default once and
+	 * then grows */
+	CHECK_EQ(parse_big(&b, 600, "m = a\nm = b\nm = c\nreq = 1\n", &err), 0);
+	CHECK_EQ(b.m.n, 3);
+	if (b.m.n == 3) {
+		CHECK_STR(b.m.v[0], "a");
+		CHECK_STR(b.m.v[2], "c");
+	}
+	conf_free(big_secs, 1, &b);
+	/* a key set twice that late is still an error */
+	CHECK(parse_big(&b, 600, "req = 1\ne = nfv9\ne = ipfix\n", &err) < 0);
+	CHECK_CONTAINS(err.msg, "big.conf:604: [s] e: already set on line 603");
+	conf_free(big_secs, 1, &b);
+	/* and a missing required key is still reported */
+	CHECK(parse_big(&b, 600, "", &err) < 0);
+	CHECK_CONTAINS(err.msg, "big.conf: [s] req is required");
+	conf_free(big_secs, 1, &b);
+}
+
 VT_TEST_MAIN(VT_T(t_defaults), VT_T(t_values), VT_T(t_errors_name_key_and_line),
-	     VT_T(t_override), VT_T(t_doc))
+	     VT_T(t_override), VT_T(t_required_without_file), VT_T(t_doc), VT_T(t_many_keys))

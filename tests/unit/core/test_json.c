@@ -148,6 +148,33 @@ static void t_roundtrip(void)
 	vbuf_free(&b);
 }
 
-VT_TEST_MAIN(VT_T(t_writer_nesting), VT_T(t_escape_invalid_utf8), VT_T(t_writer_bound),
+/* Doubles are written so they read back as the same double (an API's
+ * rates and averages are data, not display), in the shortest such form. */
+static void t_doubles(void)
+{
+	static const struct { double v; const char *want; } cases[] = {
+		{ 0.0, "0" }, { 1.5, "1.5" }, { -2.25, "-2.25" }, { 0.1, "0.1" },
+		{ 1234567.0, "1234567" }, { 1234567.891, "1234567.891" },
+		{ 9007199254740993.0, "9007199254740992" }, { 0.1 + 0.2, "0.30000000000000004" },
+		{ 1e300, "1e+300" }, { 5e-324, "4.94065645841247e-324" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vbuf b;
+		struct jw w;
+		struct vt_err err = { 0 };
+		struct json_val *v;
+
+		vbuf_init(&b, 256);
+		jw_init(&w, &b, false);
+		jw_double(&w, NULL, cases[i].v);
+		CHECK_STR(vbuf_str(&b), cases[i].want);
+		v = json_parse((const char *)b.data, b.len, 4, &err);
+		CHECK(v && v->type == JSON_NUM && v->u.num == cases[i].v);
+		json_free(v);
+		vbuf_free(&b);
+	}
+}
+
+VT_TEST_MAIN(VT_T(t_doubles), VT_T(t_writer_nesting), VT_T(t_escape_invalid_utf8), VT_T(t_writer_bound),
 	     VT_T(t_parse_valid), VT_T(t_parse_errors), VT_T(t_parse_node_bound),
 	     VT_T(t_roundtrip))

@@ -92,6 +92,14 @@ static void t_parse_errors(void)
 		{ { "-z" }, "unknown option -z" },
 		{ { "--config" }, "option --config needs an argument" },
 		{ { "-c", "" }, "option -c/--config: empty value" },
+		/* glibc reports these as '?' with optopt set to the long
+		 * option's value (0x100 + index) or to 0: name them */
+		{ { "--json=yes" }, "option --json takes no argument" },
+		{ { "--verbose=2" }, "option --verbose takes no argument" },
+		{ { "--co", "x" }, "option --co is ambiguous (--config, --collector)" },
+		{ { "--nope=1" }, "unknown option --nope" },
+		{ { "--js=1" }, "option --json takes no argument" },
+		{ { "--help=1" }, "option --help takes no argument" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *argv[6] = { "x" };

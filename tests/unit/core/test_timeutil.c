@@ -47,7 +47,7 @@ static void t_integers(void)
 		{ "0", 1, 100, -ERANGE, 0 }, { "-1", 0, 100, -EINVAL, 0 }, { " 1", 0, 100, -EINVAL, 0 },
 		{ "1 ", 0, 100, -EINVAL, 0 }, { "", 0, 100, -EINVAL, 0 },
 		{ "18446744073709551616", 0, UINT64_MAX, -ERANGE, 0 },
-		{ "010", 0, 100, 0, 10 }, { "0x", 0, 100, -EINVAL, 0 }, { "0x1g", 0, 100, -EINVAL, 0 }, { "0x-1", 0, 100, -EINVAL, 0 },
+		{ "010", 0, 100, 0, 10 }, { "0x", 0, 100, -EINVAL, 0 }, { "0x1g", 0, 100, -EINVAL, 0 }, { "0x-1", 0, 100, -EINVAL, 0 }, { "0x0x5", 0, 100, -EINVAL, 0 },
 		{ "0X1F", 0, 100, 0, 31 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

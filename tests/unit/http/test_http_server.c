@@ -232,6 +232,21 @@ static void t_client_errors(void)
 	}
 	vt_test_case = "t_client_errors";
 
+	/* a bracketed host longer than the host buffer (256) but within the
+	 * Host: header's (300) is refused, not copied past the buffer */
+	{
+		char longhost[400];
+		int n = snprintf(longhost, sizeof(longhost), "http://[");
+		memset(longhost + n, 'a', 280);
+		snprintf(longhost + n + 280, sizeof(longhost) - (size_t)n - 280, "]:80");
+		CHECK_EQ(http_client_request(longhost, "GET", "/", NULL, 0, &o, &r, &err), -EINVAL);
+		CHECK_CONTAINS(err.msg, "': bad host");
+		http_client_resp_free(&r);
+		CHECK_EQ(http_client_request("http://[]:80", "GET", "/", NULL, 0, &o, &r, &err), -EINVAL);
+		CHECK_STR(err.msg, "'http://[]:80': bad host");
+		http_client_resp_free(&r);
+	}
+
 	/* the response bound, and a base path in the target */
 	CHECK_EQ(fx_start(&F, routes_all, false, tune_default), 0);
 	o.max_response = 1000;

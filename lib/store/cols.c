@@ -1,0 +1,435 @@
+/* cols.c — see cols.h. The descriptor table below is the single place that
+ * maps a stored column to a field of struct flow_row; encoding, decoding
+ * and materializing rows are all driven by it. */
+#include "store/cols.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/compiler.h"
+#include "core/hash.h"
+
+#define R(f) offsetof(struct flow_row, rec.f)
+#define A(f) offsetof(struct flow_row, attr.f)
+
+static const struct fc_desc descs[FC_NCOLS] = {
+	[FC_FIRST] = { "first", FCK_U64, R(first_ms) },
+	[FC_LAST] = { "last", FCK_U64, R(last_ms) },
+	[FC_SRC] = { "src", FCK_ADDR, R(src) },
+	[FC_DST] = { "dst", FCK_ADDR, R(dst) },
+	[FC_SPORT] = { "sport", FCK_U16, R(sport) },
+	[FC_DPORT] = { "dport", FCK_U16, R(dport) },
+	[FC_PROTO] = { "proto", FCK_U8, R(proto) },
+	[FC_IPVER] = { "ipver", FCK_U8, R(ipver) },
+	[FC_VLAN] = { "vlan", FCK_U16, R(vlan) },
+	[FC_IN_IF] = { "in_if", FCK_U32, R(in_if) },
+	[FC_OUT_IF] = { "out_if", FCK_U32, R(out_if) },
+	[FC_BYTES] = { "bytes", FCK_U64, R(bytes) },
+	[FC_PACKETS] = { "packets", FCK_U64, R(packets) },
+	[FC_TCP_FLAGS] = { "tcp_flags", FCK_U8, R(tcp_flags) },
+	[FC_TOS] = { "tos", FCK_U8, R(tos) },
+	[FC_END_REASON] = { "end_reason", FCK_U8, R(end_reason) },
+	[FC_DIRECTION] = { "direction", FCK_U8, R(direction) },
+	[FC_SRC_MAC] = { "src_mac", FCK_MAC, R(src_mac) },
+	[FC_DST_MAC] = { "dst_mac", FCK_MAC, R(dst_mac) },
+	[FC_NEXTHOP] = { "nexthop", FCK_ADDR, R(nexthop) },
+	[FC_SRC_AS] = { "src_as", FCK_U32, R(src_as) },
+	[FC_DST_AS] = { "dst_as", FCK_U32, R(dst_as) },
+	[FC_SRC_MASK] = { "src_mask", FCK_U8, R(src_mask) },
+	[FC_DST_MASK] = { "dst_mask", FCK_U8, R(dst_mask) },
+	[FC_SCOPE] = { "scope", FCK_U8, R(scope) },
+	[FC_VM] = { "vm", FCK_VMREF, R(vm) },
+	[FC_PEER] = { "peer", FCK_VMREF, R(peer) },
+	[FC_EXPORTER] = { "exporter", FCK_ADDR, R(exporter) },
+	[FC_OBS_DOMAIN] = { "obs_domain", FCK_U32, R(obs_domain) },
+	[FC_SAMPLING] = { "sampling", FCK_U32, R(sampling) },
+	[FC_EXP_VERSION] = { "exp_version", FCK_U8, R(exp_version) },
+	[FC_SRC_VM] = { "src_vm", FCK_VMREF, A(src_vm) },
+	[FC_DST_VM] = { "dst_vm", FCK_VMREF, A(dst_vm) },
+	[FC_SRC_ZONE] = { "src_zone", FCK_U16, A(src_zone) },
+	[FC_DST_ZONE] = { "dst_zone", FCK_U16, A(dst_zone) },
+	[FC_LOCALITY] = { "locality", FCK_U8, A(locality) },
+};
+
+/* The descriptor's kind must match the field's size; a mismatch would
+ * silently copy the wrong bytes. */
+#define FSZ(f) sizeof(((struct flow_row *)0)->f)
+_Static_assert(FSZ(rec.first_ms) == 8 && FSZ(rec.sport) == 2 && FSZ(rec.proto) == 1 &&
+	       FSZ(rec.vlan) == 2 && FSZ(rec.in_if) == 4 && FSZ(rec.bytes) == 8 &&
+	       FSZ(rec.src_as) == 4 && FSZ(rec.obs_domain) == 4 && FSZ(rec.sampling) == 4 &&
+	       FSZ(attr.src_zone) == 2 && FSZ(attr.locality) == 1 && FSZ(rec.src_mac) == 6,
+	       "column descriptor sizes");
+
+const struct fc_desc *fc_desc(unsigned c)
+{
+	return c < FC_NCOLS ? &descs[c] : NULL;
+}
+
+size_t fc_elem_size(enum fc_kind kind)
+{
+	switch (kind) {
+	case FCK_U8: return 1;
+	case FCK_U16: return 2;
+	case FCK_U32: return 4;
+	case FCK_U64: return 8;
+	case FCK_ADDR: return 16;
+	case FCK_MAC: return 6;
+	case FCK_VMREF: return 4;
+	}
+	return 1;
+}
+
+void cols_init(struct flow_cols *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+void cols_free(struct flow_cols *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < FC_NCOLS; i++)
+		free(c->col[i]);
+	free(c->vms);
+	free(c->zones);
+	free(c->vmhash);
+	memset(c, 0, sizeof(*c));
+}
+
+void cols_reset(struct flow_cols *c)
+{
+	c->n = 0;
+	c->have = 0;
+	c->nvms = 0;
+	c->nzones = 0;
+	if (c->vmhash)
+		memset(c->vmhash, 0, c->vmhash_cap * sizeof(*c->vmhash));
+}
+
+int cols_reserve(struct flow_cols *c, size_t cap, uint64_t cols)
+{
+	size_t ncap = VT_MAX(cap, c->cap);
+
+	for (unsigned i = 0; i < FC_NCOLS; i++) {
+		bool want = c->col[i] || (cols & FC_BIT(i));
+		if (!want || (c->col[i] && ncap <= c->cap))
+			continue;
+		void *p = realloc(c->col[i], ncap * fc_elem_size(descs[i].kind));
+		if (!p)
+			return -ENOMEM;
+		c->col[i] = p;
+	}
+	c->cap = ncap;
+	return 0;
+}
+
+bool vm_ident_is_nil(const struct vm_ident *id)
+{
+	return uuid_is_nil(id->uuid) && !id->name[0] && !id->ifname[0] && !id->ifindex;
+}
+
+void vm_ident_norm(struct vm_ident *out, const struct vm_ident *in)
+{
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->uuid, in->uuid, 16);
+	n = strnlen(in->name, sizeof(in->name) - 1);
+	memcpy(out->name, in->name, n);
+	n = strnlen(in->ifname, sizeof(in->ifname) - 1);
+	memcpy(out->ifname, in->ifname, n);
+	out->ifindex = in->ifindex;
+}
+
+int cols_vm_add(struct flow_cols *c, const struct vm_ident *id)
+{
+	if (c->nvms == c->vmcap) {
+		size_t ncap = c->vmcap ? c->vmcap * 2 : 16;
+		struct vm_ident *p = realloc(c->vms, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		c->vms = p;
+		c->vmcap = ncap;
+	}
+	vm_ident_norm(&c->vms[c->nvms], id);
+	return (int)c->nvms++;
+}
+
+int cols_zone_add(struct flow_cols *c, uint16_t idx, const char *name)
+{
+	for (size_t i = 0; i < c->nzones; i++)
+		if (c->zones[i].idx == idx)
+			return 0;
+	if (c->nzones == c->zonecap) {
+		size_t ncap = c->zonecap ? c->zonecap * 2 : 8;
+		struct fc_zone *p = realloc(c->zones, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		c->zones = p;
+		c->zonecap = ncap;
+	}
+	struct fc_zone *z = &c->zones[c->nzones++];
+	memset(z, 0, sizeof(*z));
+	z->idx = idx;
+	snprintf(z->name, sizeof(z->name), "%s", name ? name : "");
+	return 0;
+}
+
+const char *cols_zone_name(const struct flow_cols *c, uint16_t idx)
+{
+	for (size_t i = 0; i < c->nzones; i++)
+		if (c->zones[i].idx == idx)
+			return c->zones[i].name;
+	return NULL;
+}
+
+/* VM dictionary while building: open addressing over dictionary indexes
+ * (0 = empty slot, since index 0 is the nil identity, never hashed). */
+static int vm_intern(struct flow_cols *c, const struct vm_ident *raw, uint32_t *out)
+{
+	struct vm_ident id;
+
+	/* most flows have an end outside any VM: decide that before copying */
+	if (!raw->name[0] && !raw->ifname[0] && !raw->ifindex && uuid_is_nil(raw->uuid)) {
+		*out = 0;
+		return 0;
+	}
+	vm_ident_norm(&id, raw);
+	if ((c->nvms + 1) * 2 > c->vmhash_cap) {
+		size_t ncap = c->vmhash_cap ? c->vmhash_cap * 2 : 64;
+		uint32_t *h = calloc(ncap, sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		for (size_t i = 1; i < c->nvms; i++) {
+			size_t s = vt_hash(&c->vms[i], sizeof(c->vms[i]), 0) & (ncap - 1);
+			while (h[s])
+				s = (s + 1) & (ncap - 1);
+			h[s] = (uint32_t)i;
+		}
+		free(c->vmhash);
+		c->vmhash = h;
+		c->vmhash_cap = ncap;
+	}
+	size_t mask = c->vmhash_cap - 1;
+	size_t s = vt_hash(&id, sizeof(id), 0) & mask;
+	while (c->vmhash[s]) {
+		if (memcmp(&c->vms[c->vmhash[s]], &id, sizeof(id)) == 0) {
+			*out = c->vmhash[s];
+			return 0;
+		}
+		s = (s + 1) & mask;
+	}
+	int r = cols_vm_add(c, &id);
+	if (r < 0)
+		return r;
+	c->vmhash[s] = (uint32_t)r;
+	*out = (uint32_t)r;
+	return 0;
+}
+
+int cols_append_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
+		     const struct fc_zonemap *zm)
+{
+	size_t base = c->n;
+	int r;
+
+	if (base + n > c->cap) {
+		size_t ncap = c->cap ? c->cap : 1024;
+		while (ncap < base + n)
+			ncap *= 2;
+		if ((r = cols_reserve(c, ncap, FC_ALL)) < 0)
+			return r;
+	}
+	if (c->nvms == 0) {
+		static const struct vm_ident nil;
+		if ((r = cols_vm_add(c, &nil)) < 0)
+			return r;
+	}
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		const struct fc_desc *d = &descs[k];
+		size_t es = fc_elem_size(d->kind);
+		uint8_t *dst = (uint8_t *)c->col[k] + base * es;
+
+		if (d->kind == FCK_VMREF) {
+			uint32_t *ids = (uint32_t *)(void *)dst;
+			for (size_t i = 0; i < n; i++) {
+				const void *f = (const uint8_t *)&rows[i] + d->row_off;
+				if ((r = vm_intern(c, f, &ids[i])) < 0)
+					return r;
+			}
+			continue;
+		}
+		/* fixed-size copies the compiler turns into plain moves */
+		const uint8_t *f = (const uint8_t *)rows + d->row_off;
+		const size_t rs = sizeof(struct flow_row);
+		switch (es) {
+		case 1: for (size_t i = 0; i < n; i++) dst[i] = f[i * rs]; break;
+		case 2: for (size_t i = 0; i < n; i++) memcpy(dst + 2 * i, f + i * rs, 2); break;
+		case 4: for (size_t i = 0; i < n; i++) memcpy(dst + 4 * i, f + i * rs, 4); break;
+		case 6: for (size_t i = 0; i < n; i++) memcpy(dst + 6 * i, f + i * rs, 6); break;
+		case 8: for (size_t i = 0; i < n; i++) memcpy(dst + 8 * i, f + i * rs, 8); break;
+		case 16: for (size_t i = 0; i < n; i++) memcpy(dst + 16 * i, f + i * rs, 16); break;
+		default: for (size_t i = 0; i < n; i++) memcpy(dst + i * es, f + i * rs, es); break;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint16_t z[2] = { rows[i].attr.src_zone, rows[i].attr.dst_zone };
+		for (int k = 0; k < 2; k++) {
+			if (!z[k] || cols_zone_name(c, z[k]))
+				continue;
+			const char *name = zm && z[k] <= zm->n ? zm->names[z[k] - 1] : NULL;
+			if ((r = cols_zone_add(c, z[k], name)) < 0)
+				return r;
+		}
+	}
+	c->n = base + n;
+	c->have = FC_ALL;
+	return 0;
+}
+
+int cols_append_cols(struct flow_cols *dst, const struct flow_cols *src)
+{
+	size_t base = dst->n, n = src->n;
+	uint32_t *remap = NULL;
+	int r;
+
+	if ((src->have & FC_ALL) != FC_ALL || (dst->n && (dst->have & FC_ALL) != FC_ALL))
+		return -EINVAL;
+	if (base + n > dst->cap) {
+		size_t ncap = dst->cap ? dst->cap : 1024;
+		while (ncap < base + n)
+			ncap *= 2;
+		if ((r = cols_reserve(dst, ncap, FC_ALL)) < 0)
+			return r;
+	}
+	if (dst->nvms == 0) {
+		static const struct vm_ident nil;
+		if ((r = cols_vm_add(dst, &nil)) < 0)
+			return r;
+	}
+	/* the source dictionary, interned into the destination's */
+	remap = calloc(src->nvms ? src->nvms : 1, sizeof(*remap));
+	if (!remap)
+		return -ENOMEM;
+	for (size_t v = 1; v < src->nvms; v++)
+		if ((r = vm_intern(dst, &src->vms[v], &remap[v])) < 0)
+			goto out;
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		size_t es = fc_elem_size(descs[k].kind);
+		memcpy((uint8_t *)dst->col[k] + base * es, src->col[k], n * es);
+		if (descs[k].kind != FCK_VMREF)
+			continue;
+		uint32_t *ids = (uint32_t *)dst->col[k] + base;
+		for (size_t i = 0; i < n; i++)
+			ids[i] = ids[i] < src->nvms ? remap[ids[i]] : 0;
+	}
+	for (size_t z = 0; z < src->nzones; z++)
+		if ((r = cols_zone_add(dst, src->zones[z].idx, src->zones[z].name)) < 0)
+			goto out;
+	dst->n = base + n;
+	dst->have = FC_ALL;
+	r = 0;
+out:
+	free(remap);
+	return r;
+}
+
+int cols_from_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
+		   const struct fc_zonemap *zm)
+{
+	cols_reset(c);
+	return cols_append_rows(c, rows, n, zm);
+}
+
+int cols_gather(struct flow_cols *dst, const struct flow_cols *src, const uint32_t *idx,
+		size_t m)
+{
+	int r;
+
+	cols_reset(dst);
+	if ((r = cols_reserve(dst, m, FC_ALL)) < 0)
+		return r;
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		size_t es = fc_elem_size(descs[k].kind);
+		const uint8_t *s = src->col[k];
+		uint8_t *d = dst->col[k];
+		if (!(src->have & FC_BIT(k)))
+			continue;
+		switch (es) {
+		case 1: for (size_t i = 0; i < m; i++) d[i] = s[idx[i]]; break;
+		case 2: for (size_t i = 0; i < m; i++) ((uint16_t *)(void *)d)[i] = ((const uint16_t *)(const void *)s)[idx[i]]; break;
+		case 4: for (size_t i = 0; i < m; i++) ((uint32_t *)(void *)d)[i] = ((const uint32_t *)(const void *)s)[idx[i]]; break;
+		case 8: for (size_t i = 0; i < m; i++) ((uint64_t *)(void *)d)[i] = ((const uint64_t *)(const void *)s)[idx[i]]; break;
+		default: for (size_t i = 0; i < m; i++) memcpy(d + i * es, s + (size_t)idx[i] * es, es); break;
+		}
+	}
+	/* keep only the dictionary entries the gathered rows use, so a block
+	 * never carries more identities than it references */
+	uint32_t *remap = calloc(src->nvms ? src->nvms : 1, sizeof(*remap));
+	if (!remap)
+		return -ENOMEM;
+	if (src->nvms && (r = cols_vm_add(dst, &src->vms[0])) < 0)
+		goto out;
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		if (descs[k].kind != FCK_VMREF || !(src->have & FC_BIT(k)))
+			continue;
+		uint32_t *ids = dst->col[k];
+		for (size_t i = 0; i < m; i++) {
+			uint32_t id = ids[i];
+			if (id == 0 || id >= src->nvms)
+				continue;
+			if (!remap[id]) {
+				if ((r = cols_vm_add(dst, &src->vms[id])) < 0)
+					goto out;
+				remap[id] = (uint32_t)r;
+			}
+			ids[i] = remap[id];
+		}
+	}
+	for (size_t i = 0; i < src->nzones; i++)
+		if ((r = cols_zone_add(dst, src->zones[i].idx, src->zones[i].name)) < 0)
+			goto out;
+	dst->n = m;
+	dst->have = src->have;
+	r = 0;
+out:
+	free(remap);
+	return r;
+}
+
+void cols_slice(struct flow_cols *view, const struct flow_cols *src, size_t from, size_t n)
+{
+	memset(view, 0, sizeof(*view));
+	for (unsigned k = 0; k < FC_NCOLS; k++)
+		if (src->col[k])
+			view->col[k] = (uint8_t *)src->col[k] + from * fc_elem_size(descs[k].kind);
+	view->n = n;
+	view->cap = n;
+	view->have = src->have;
+	view->vms = src->vms;
+	view->nvms = src->nvms;
+	view->zones = src->zones;
+	view->nzones = src->nzones;
+}
+
+void cols_get_row(const struct flow_cols *c, size_t i, struct flow_row *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		const struct fc_desc *d = &descs[k];
+		uint8_t *f = (uint8_t *)out + d->row_off;
+
+		if (!(c->have & FC_BIT(k)) || !c->col[k])
+			continue;
+		if (d->kind == FCK_VMREF) {
+			uint32_t id = FC_U32(c, k)[i];
+			if (id < c->nvms)
+				memcpy(f, &c->vms[id], sizeof(struct vm_ident));
+			continue;
+		}
+		size_t es = fc_elem_size(d->kind);
+		memcpy(f, (const uint8_t *)c->col[k] + i * es, es);
+	}
+}

@@ -1,0 +1,469 @@
+/* segenc.c — see segenc.h. Encoding: each column is frame-of-reference
+ * coded (value - min) at the narrowest width that holds the block's
+ * range, laid out as byte planes (all low bytes, then all next bytes...)
+ * so that the mostly-zero high planes compress to almost nothing, then
+ * compressed on its own. A column with one value in the whole block is
+ * stored in the meta only. The byte layout is in docs/store.md. */
+#include "store/segenc.h"
+
+#include <errno.h>
+#include <lz4.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "core/be.h"
+#include "core/compiler.h"
+
+#define BLK_MAGIC 0x5654424bu   /* "VTBK" */
+#define META_VERSION 1
+#define BLOOM_K 6
+#define BLOOM_BITS_PER_VALUE 10
+
+static uint64_t get_int(const struct flow_cols *c, unsigned k, enum fc_kind kind, size_t i)
+{
+	switch (kind) {
+	case FCK_U8: return FC_U8(c, k)[i];
+	case FCK_U16: return FC_U16(c, k)[i];
+	case FCK_U32: case FCK_VMREF: return FC_U32(c, k)[i];
+	case FCK_U64: return FC_U64(c, k)[i];
+	default: return 0;
+	}
+}
+
+static unsigned bytes_for(uint64_t v)
+{
+	unsigned w = 0;
+	while (v) {
+		w++;
+		v >>= 8;
+	}
+	return w;
+}
+
+struct vw {
+	struct vbuf *b;
+	int err;
+};
+
+static uint8_t *vw_room(struct vw *w, size_t n)
+{
+	if (w->err)
+		return NULL;
+	w->err = vbuf_reserve(w->b, n);
+	if (w->err)
+		return NULL;
+	uint8_t *p = w->b->data + w->b->len;
+	w->b->len += n;
+	return p;
+}
+
+#define VW_PUT(name, T, n, wrfn)                                     \
+	static void name(struct vw *w, T v)                           \
+	{                                                             \
+		uint8_t *p = vw_room(w, n);                           \
+		if (p) {                                              \
+			struct vt_wr c = wr_init(p, n);               \
+			wrfn(&c, v);                                  \
+		}                                                     \
+	}
+VW_PUT(vw_u8, uint8_t, 1, wr_u8)
+VW_PUT(vw_u16, uint16_t, 2, wr_u16)
+VW_PUT(vw_u32, uint32_t, 4, wr_u32)
+VW_PUT(vw_u64, uint64_t, 8, wr_u64)
+
+static void vw_bytes(struct vw *w, const void *src, size_t n)
+{
+	uint8_t *p = vw_room(w, n);
+	if (p && n)
+		memcpy(p, src, n);
+}
+
+/* ---- encoder ------------------------------------------------------------ */
+
+struct seg_enc {
+	enum seg_comp comp;
+	int level;
+	ZSTD_CCtx *zc;
+	struct vbuf blk;       /* the block being built */
+	struct vbuf meta;
+	struct vbuf data;
+	uint8_t *raw;          /* planes of one column */
+	size_t rawcap;
+	uint8_t *zbuf;         /* compressed column */
+	size_t zcap;
+	uint64_t *hset;        /* distinct-value set for bloom sizing */
+	size_t hcap;
+	uint64_t *hashes;      /* per-row hashes of the bloomed column */
+	size_t hashcap;
+};
+
+struct seg_enc *seg_enc_new(enum seg_comp comp, int level)
+{
+	struct seg_enc *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->comp = comp;
+	e->level = level;
+	if (comp == SEG_COMP_ZSTD && !(e->zc = ZSTD_createCCtx())) {
+		free(e);
+		errno = ENOMEM;
+		return NULL;
+	}
+	vbuf_init(&e->blk, (size_t)SEG_BLK_HDR_LEN + SEG_MAX_META + SEG_MAX_DATA);
+	vbuf_init(&e->meta, SEG_MAX_META);
+	vbuf_init(&e->data, SEG_MAX_DATA);
+	return e;
+}
+
+void seg_enc_free(struct seg_enc *e)
+{
+	if (!e)
+		return;
+	ZSTD_freeCCtx(e->zc);
+	vbuf_free(&e->blk);
+	vbuf_free(&e->meta);
+	vbuf_free(&e->data);
+	free(e->raw);
+	free(e->zbuf);
+	free(e->hset);
+	free(e->hashes);
+	free(e);
+}
+
+static int grow(uint8_t **p, size_t *cap, size_t need)
+{
+	if (*cap >= need)
+		return 0;
+	uint8_t *q = realloc(*p, need);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = need;
+	return 0;
+}
+
+/* Compresses e->raw[0..rawlen) and appends it to e->data; fills the
+ * entry's comp/off/clen/crc. */
+static int enc_store(struct seg_enc *e, size_t rawlen, struct seg_colent *ce)
+{
+	const uint8_t *src = e->raw;
+	size_t clen = rawlen;
+	int r;
+
+	ce->comp = SEG_COMP_NONE;
+	if (rawlen >= 64 && e->comp != SEG_COMP_NONE) {
+		size_t bound = e->comp == SEG_COMP_ZSTD ? ZSTD_compressBound(rawlen)
+							: (size_t)LZ4_compressBound((int)rawlen);
+		if ((r = grow(&e->zbuf, &e->zcap, bound)) < 0)
+			return r;
+		size_t got = 0;
+		if (e->comp == SEG_COMP_ZSTD) {
+			got = ZSTD_compressCCtx(e->zc, e->zbuf, bound, e->raw, rawlen, e->level);
+			if (ZSTD_isError(got))
+				got = 0;
+		} else {
+			int g = LZ4_compress_default((const char *)e->raw, (char *)e->zbuf,
+						     (int)rawlen, (int)bound);
+			got = g > 0 ? (size_t)g : 0;
+		}
+		if (got && got < rawlen) {
+			src = e->zbuf;
+			clen = got;
+			ce->comp = (uint8_t)e->comp;
+		}
+	}
+	ce->off = (uint32_t)e->data.len;
+	ce->clen = (uint32_t)clen;
+	ce->rawlen = (uint32_t)rawlen;
+	ce->crc = seg_crc32c(0, src, clen);
+	return vbuf_add(&e->data, src, clen);
+}
+
+static int enc_int_col(struct seg_enc *e, const struct flow_cols *c, unsigned k,
+		       struct seg_colent *ce, uint64_t *mn_out, uint64_t *mx_out)
+{
+	enum fc_kind kind = fc_desc(k)->kind;
+	size_t n = c->n;
+	uint64_t mn = UINT64_MAX, mx = 0;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = get_int(c, k, kind, i);
+		mn = v < mn ? v : mn;
+		mx = v > mx ? v : mx;
+	}
+	*mn_out = mn;
+	*mx_out = mx;
+	ce->base = mn;
+	ce->width = (uint8_t)bytes_for(mx - mn);
+	if (ce->width == 0) {
+		ce->enc = SEG_ENC_CONST;
+		return 0;
+	}
+	ce->enc = SEG_ENC_PLANES;
+	if ((r = grow(&e->raw, &e->rawcap, n * ce->width)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t d = get_int(c, k, kind, i) - mn;
+		for (unsigned j = 0; j < ce->width; j++, d >>= 8)
+			e->raw[j * n + i] = (uint8_t)d;
+	}
+	return enc_store(e, n * ce->width, ce);
+}
+
+/* Addresses and MACs: constant, or byte planes of the 4 low bytes (every
+ * address IPv4-mapped), all 16, or the 6 of a MAC. */
+static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned k,
+			 struct seg_colent *ce, struct vt_addr *amin, struct vt_addr *amax)
+{
+	bool mac = fc_desc(k)->kind == FCK_MAC;
+	size_t es = mac ? 6 : 16, n = c->n;
+	const uint8_t *v = c->col[k];
+	bool same = true, v4 = true;
+	size_t lo = 0, hi = 0;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *x = v + i * es;
+		if (same && memcmp(x, v, es) != 0)
+			same = false;
+		if (!mac) {
+			if (v4 && !addr_is_v4((const struct vt_addr *)(const void *)x))
+				v4 = false;
+			if (memcmp(x, v + lo * es, 16) < 0)
+				lo = i;
+			if (memcmp(x, v + hi * es, 16) > 0)
+				hi = i;
+		}
+	}
+	if (!mac) {
+		memcpy(amin, v + lo * es, 16);
+		memcpy(amax, v + hi * es, 16);
+	}
+	if (same) {
+		ce->enc = SEG_ENC_CONST;
+		ce->width = 0;
+		memcpy(ce->cval, v, es);
+		return 0;
+	}
+	ce->enc = SEG_ENC_PLANES;
+	ce->width = (uint8_t)(mac ? 6 : v4 ? 4 : 16);
+	size_t skip = es - ce->width;   /* IPv4-mapped: the first 12 bytes */
+	if ((r = grow(&e->raw, &e->rawcap, n * ce->width)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		for (unsigned j = 0; j < ce->width; j++)
+			e->raw[j * n + i] = v[i * es + skip + j];
+	return enc_store(e, n * ce->width, ce);
+}
+
+/* Inserts <h> into the distinct set; returns false when already there. */
+static bool hset_add(uint64_t *set, size_t cap, uint64_t h)
+{
+	h |= 1;  /* 0 marks an empty slot */
+	size_t s = (size_t)(h >> 7) & (cap - 1);
+	while (set[s]) {
+		if (set[s] == h)
+			return false;
+		s = (s + 1) & (cap - 1);
+	}
+	set[s] = h;
+	return true;
+}
+
+/* A bloom over column <k> when the block has few enough distinct values
+ * for it to fit SEG_BLOOM_MAX_BITS at BLOOM_BITS_PER_VALUE. */
+static int enc_bloom(struct seg_enc *e, const struct flow_cols *c, unsigned k, struct vw *mw,
+		     unsigned *nblooms)
+{
+	size_t n = c->n, distinct = 0, cap = 16;
+	bool port = k == FC_SPORT || k == FC_DPORT;
+	int r;
+
+	while (cap < n * 2)
+		cap <<= 1;
+	if (e->hcap < cap) {
+		free(e->hset);
+		e->hset = malloc(cap * sizeof(*e->hset));
+		if (!e->hset) {
+			e->hcap = 0;
+			return -ENOMEM;
+		}
+		e->hcap = cap;
+	}
+	memset(e->hset, 0, cap * sizeof(*e->hset));
+	if ((r = grow((uint8_t **)&e->hashes, &e->hashcap, n * sizeof(uint64_t))) < 0)
+		return r;
+	e->hashcap /= 1;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h;
+		if (port) {
+			uint16_t pv = FC_U16(c, k)[i];
+			uint8_t be[2] = { (uint8_t)(pv >> 8), (uint8_t)pv };
+			h = fc_bloom_hash(be, 2);
+		} else {
+			h = fc_bloom_hash(FC_ADDR(c, k)[i].b, 16);
+		}
+		e->hashes[i] = h;
+		if (hset_add(e->hset, cap, h) &&
+		    ++distinct * BLOOM_BITS_PER_VALUE > SEG_BLOOM_MAX_BITS)
+			return 0;   /* too many distinct values for a useful bloom */
+	}
+	uint32_t nbits = 64;
+	while (nbits < distinct * BLOOM_BITS_PER_VALUE)
+		nbits <<= 1;
+	vw_u8(mw, (uint8_t)k);
+	vw_u8(mw, BLOOM_K);
+	vw_u32(mw, nbits);
+	uint8_t *bits = vw_room(mw, nbits / 8);
+	if (!bits)
+		return mw->err;
+	memset(bits, 0, nbits / 8);
+	for (size_t i = 0; i < n; i++)
+		fc_bloom_set(bits, nbits, BLOOM_K, e->hashes[i]);
+	(*nblooms)++;
+	return 0;
+}
+
+static void put_str(struct vw *w, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+	vw_u8(w, (uint8_t)n);
+	vw_bytes(w, s, n);
+}
+
+int seg_enc_block(struct seg_enc *e, const struct flow_cols *c, const uint8_t **out,
+		  size_t *len)
+{
+	struct seg_colent ce[FC_NCOLS];
+	uint64_t mn[FC_NCOLS] = { 0 }, mx[FC_NCOLS] = { 0 }, have_mm = 0;
+	struct vt_addr amin[FC_NCOLS], amax[FC_NCOLS];
+	struct vw mw = { &e->meta, 0 };
+	size_t n = c->n;
+	int r;
+
+	if (n == 0 || n > SEG_MAX_ROWS || (c->have & FC_ALL) != FC_ALL)
+		return -EINVAL;
+	vbuf_reset(&e->meta);
+	vbuf_reset(&e->data);
+	vbuf_reset(&e->blk);
+	memset(ce, 0, sizeof(ce));
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		enum fc_kind kind = fc_desc(k)->kind;
+		if (seg_kind_is_int(kind)) {
+			r = enc_int_col(e, c, k, &ce[k], &mn[k], &mx[k]);
+			if (kind != FCK_VMREF)
+				have_mm |= FC_BIT(k);
+		} else {
+			r = enc_bytes_col(e, c, k, &ce[k], &amin[k], &amax[k]);
+			if (kind == FCK_ADDR)
+				have_mm |= FC_BIT(k);
+		}
+		if (r < 0)
+			return r;
+	}
+
+	/* meta: version, columns */
+	vw_u8(&mw, META_VERSION);
+	vw_u8(&mw, 0);
+	vw_u16(&mw, FC_NCOLS);
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		enum fc_kind kind = fc_desc(k)->kind;
+		vw_u8(&mw, (uint8_t)k);
+		vw_u8(&mw, ce[k].enc);
+		vw_u8(&mw, ce[k].width);
+		vw_u8(&mw, ce[k].comp);
+		vw_u64(&mw, ce[k].base);
+		vw_u32(&mw, ce[k].off);
+		vw_u32(&mw, ce[k].clen);
+		vw_u32(&mw, ce[k].rawlen);
+		vw_u32(&mw, ce[k].crc);
+		if (ce[k].enc == SEG_ENC_CONST && !seg_kind_is_int(kind))
+			vw_bytes(&mw, ce[k].cval, fc_elem_size(kind));
+	}
+	/* summary: min/max, blooms */
+	vw_u64(&mw, have_mm);
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		if (!(have_mm & FC_BIT(k)))
+			continue;
+		if (fc_desc(k)->kind == FCK_ADDR) {
+			vw_bytes(&mw, amin[k].b, 16);
+			vw_bytes(&mw, amax[k].b, 16);
+		} else {
+			vw_u64(&mw, mn[k]);
+			vw_u64(&mw, mx[k]);
+		}
+	}
+	static const unsigned bloomed[] = { FC_SRC, FC_DST, FC_EXPORTER, FC_SPORT, FC_DPORT };
+	size_t nb_at = mw.b->len;
+	unsigned nblooms = 0;
+	vw_u8(&mw, 0);
+	for (size_t b = 0; b < ARRAY_SIZE(bloomed); b++) {
+		if (ce[bloomed[b]].enc == SEG_ENC_CONST)
+			continue;   /* min == max already answers */
+		if ((r = enc_bloom(e, c, bloomed[b], &mw, &nblooms)) < 0)
+			return r;
+	}
+	if (!mw.err)
+		mw.b->data[nb_at] = (uint8_t)nblooms;
+	/* VM dictionary with, per entry, the VM columns that use it */
+	uint8_t *use = calloc(c->nvms ? c->nvms : 1, 1);
+	static const struct { unsigned col; uint8_t bit; } vmcols[] = {
+		{ FC_VM, FC_VMUSE_VM }, { FC_PEER, FC_VMUSE_PEER },
+		{ FC_SRC_VM, FC_VMUSE_SRC }, { FC_DST_VM, FC_VMUSE_DST },
+	};
+	if (!use)
+		return -ENOMEM;
+	for (size_t v = 0; v < ARRAY_SIZE(vmcols); v++) {
+		const uint32_t *ids = c->col[vmcols[v].col];
+		for (size_t i = 0; i < n; i++)
+			if (ids[i] < c->nvms)
+				use[ids[i]] |= vmcols[v].bit;
+	}
+	vw_u32(&mw, c->nvms ? (uint32_t)(c->nvms - 1) : 0);
+	vw_u8(&mw, use[0]);
+	for (size_t v = 1; v < c->nvms; v++) {
+		const struct vm_ident *id = &c->vms[v];
+		vw_bytes(&mw, id->uuid, 16);
+		put_str(&mw, id->name, VT_NAME_MAX - 1);
+		put_str(&mw, id->ifname, VT_IFNAME_MAX - 1);
+		vw_u32(&mw, id->ifindex);
+		vw_u8(&mw, use[v]);
+	}
+	free(use);
+	vw_u16(&mw, (uint16_t)c->nzones);
+	for (size_t z = 0; z < c->nzones; z++) {
+		vw_u16(&mw, c->zones[z].idx);
+		put_str(&mw, c->zones[z].name, VT_NAME_MAX - 1);
+	}
+	if (mw.err)
+		return mw.err;
+
+	/* header: time range from both time columns (exporters' clocks may
+	 * put last before first) */
+	uint64_t tmin = VT_MIN(mn[FC_FIRST], mn[FC_LAST]), tmax = VT_MAX(mx[FC_FIRST], mx[FC_LAST]);
+	struct vw bw = { &e->blk, 0 };
+	uint8_t *h = vw_room(&bw, SEG_BLK_HDR_LEN);
+	if (!h)
+		return bw.err;
+	struct vt_wr w = wr_init(h, SEG_BLK_HDR_LEN);
+	wr_u32(&w, BLK_MAGIC);
+	wr_u32(&w, (uint32_t)e->meta.len);
+	wr_u32(&w, (uint32_t)e->data.len);
+	wr_u32(&w, (uint32_t)n);
+	wr_u64(&w, tmin);
+	wr_u64(&w, tmax);
+	wr_u32(&w, seg_crc32c(0, e->meta.data, e->meta.len));
+	wr_u32(&w, 0);
+	wr_u32(&w, 0);
+	wr_u32(&w, seg_crc32c(0, h, SEG_BLK_HDR_LEN - 4));
+	vw_bytes(&bw, e->meta.data, e->meta.len);
+	vw_bytes(&bw, e->data.data, e->data.len);
+	if (bw.err)
+		return bw.err;
+	*out = e->blk.data;
+	*len = e->blk.len;
+	return 0;
+}

@@ -1,0 +1,307 @@
+/* Unit tests: lib/store/segfile — block encoding round trips of every
+ * field under every compression, column encodings, metadata, checksums. */
+#include "store/segenc.h"
+
+#include <stdlib.h>
+
+#include "store/test_rows.h"
+#include "vt_test.h"
+
+/* Encodes <rows>, parses the block back, decodes every column and
+ * compares row by row. */
+static void roundtrip(const struct flow_row *rows, size_t n, enum seg_comp comp,
+		      const struct fc_zonemap *zm)
+{
+	struct flow_cols in, out;
+	struct seg_enc *e = seg_enc_new(comp, 3);
+	struct seg_dctx d = { 0 };
+	struct seg_blkhdr h;
+	struct seg_meta m;
+	const uint8_t *blk;
+	size_t len;
+
+	cols_init(&in);
+	cols_init(&out);
+	CHECK(e != NULL);
+	CHECK_EQ(cols_from_rows(&in, rows, n, zm), 0);
+	CHECK_EQ(seg_enc_block(e, &in, &blk, &len), 0);
+	CHECK_EQ(seg_blkhdr_parse(blk, &h), 0);
+	CHECK_EQ(h.nrows, n);
+	CHECK_EQ_U64(SEG_BLK_HDR_LEN + (uint64_t)h.meta_len + h.data_len, len);
+	CHECK_EQ(seg_crc32c(0, blk + SEG_BLK_HDR_LEN, h.meta_len), h.meta_crc);
+	CHECK_EQ(seg_meta_parse(blk + SEG_BLK_HDR_LEN, h.meta_len, h.nrows, &m, NULL), 0);
+	CHECK_EQ(cols_reserve(&out, n, FC_ALL), 0);
+	CHECK_EQ(seg_cols_dict(&m, &out), 0);
+	const uint8_t *data = blk + SEG_BLK_HDR_LEN + h.meta_len;
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		const struct seg_colent *ce = &m.col[k];
+		bool planes = ce->enc == SEG_ENC_PLANES;
+		int r = seg_col_decode(&m, k, planes ? data + ce->off : NULL, planes ? ce->clen : 0,
+				       &out, &d);
+		if (r != 0)
+			fprintf(stderr, "  column %s: decode %d\n", fc_desc(k)->name, r);
+		CHECK_EQ(r, 0);
+	}
+	out.n = n;
+	uint64_t tmin = UINT64_MAX, tmax = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct flow_row got;
+		cols_get_row(&out, i, &got);
+		const char *diff = tr_diff(&rows[i], &got);
+		if (diff) {
+			fprintf(stderr, "  row %zu differs in %s (comp %d)\n", i, diff, comp);
+			CHECK(diff == NULL);
+			break;
+		}
+		tmin = VT_MIN(tmin, VT_MIN(rows[i].rec.first_ms, rows[i].rec.last_ms));
+		tmax = VT_MAX(tmax, VT_MAX(rows[i].rec.first_ms, rows[i].rec.last_ms));
+	}
+	CHECK_EQ_U64(h.tmin, tmin);
+	CHECK_EQ_U64(h.tmax, tmax);
+	/* zone names travel with the block */
+	for (size_t i = 0; zm && i < n; i++) {
+		uint16_t z = rows[i].attr.src_zone;
+		if (z)
+			CHECK_STR(cols_zone_name(&out, z), zm->names[z - 1]);
+	}
+	seg_meta_free(&m);
+	seg_dctx_free(&d);
+	seg_enc_free(e);
+	cols_free(&in);
+	cols_free(&out);
+}
+
+static void t_roundtrip_every_field(void)
+{
+	static const size_t sizes[] = { 1, 2, 7, 300, 5000 };
+	static const enum seg_comp comps[] = { SEG_COMP_NONE, SEG_COMP_ZSTD, SEG_COMP_LZ4 };
+	struct fc_zonemap zm = { tr_zones, 3 };
+
+	for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
+		struct flow_row *rows = calloc(sizes[s], sizeof(*rows));
+		for (size_t i = 0; i < sizes[s]; i++)
+			tr_row(s + 1, i, 1700000000000ull, 3600000, &rows[i]);
+		for (size_t c = 0; c < ARRAY_SIZE(comps); c++)
+			roundtrip(rows, sizes[s], comps[c], &zm);
+		free(rows);
+	}
+}
+
+/* Extremes: all-zero rows (every column constant), maximum values,
+ * IPv4-only vs mixed addresses, names of the maximum length. */
+static void t_roundtrip_extremes(void)
+{
+	struct flow_row rows[4];
+
+	memset(rows, 0, sizeof(rows));
+	roundtrip(rows, 4, SEG_COMP_ZSTD, NULL);
+	for (int i = 0; i < 4; i++) {
+		struct flow_rec *r = &rows[i].rec;
+		r->first_ms = UINT64_MAX - (uint64_t)i;
+		r->last_ms = i ? UINT64_MAX : 0;
+		r->bytes = UINT64_MAX - (uint64_t)i * 7;
+		r->packets = (uint64_t)i << 63;
+		r->sport = 65535;
+		r->dport = (uint16_t)i;
+		r->in_if = UINT32_MAX;
+		r->sampling = (uint32_t)i;
+		memset(r->src.b, 0xff, 16);
+		memset(rows[i].attr.src_vm.name, 'x', VT_NAME_MAX - 1);
+		memset(rows[i].attr.src_vm.ifname, 'i', VT_IFNAME_MAX - 1);
+		rows[i].attr.src_vm.uuid[0] = (uint8_t)i;
+		rows[i].attr.src_zone = 65535;
+	}
+	roundtrip(rows, 4, SEG_COMP_LZ4, NULL);
+	roundtrip(rows, 4, SEG_COMP_NONE, NULL);
+}
+
+/* The encoder picks the narrowest encoding: constant columns cost no
+ * data, IPv4-only address columns store 4 bytes, small ranges 1 byte. */
+static void t_encodings(void)
+{
+	struct flow_row rows[100];
+	struct flow_cols c;
+	struct seg_enc *e = seg_enc_new(SEG_COMP_NONE, 1);
+	struct seg_blkhdr h;
+	struct seg_meta m;
+	const uint8_t *blk;
+	size_t len;
+
+	memset(rows, 0, sizeof(rows));
+	for (int i = 0; i < 100; i++) {
+		uint8_t a[4] = { 10, 0, 0, (uint8_t)i };
+		addr_set_v4(&rows[i].rec.src, a);
+		rows[i].rec.first_ms = 1700000000000ull + (uint64_t)i * 1000;  /* range 99000: 3 bytes */
+		rows[i].rec.last_ms = rows[i].rec.first_ms;
+		rows[i].rec.dport = (uint16_t)(1000 + i);                      /* range 99: 1 byte */
+		rows[i].rec.proto = 6;                                         /* constant */
+		uint8_t x[4] = { 198, 18, 0, 1 };
+		addr_set_v4(&rows[i].rec.exporter, x);                         /* constant */
+	}
+	uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	addr_set_v6(&rows[7].rec.dst, v6);                                     /* mixed: 16 bytes */
+	cols_init(&c);
+	CHECK_EQ(cols_from_rows(&c, rows, 100, NULL), 0);
+	CHECK_EQ(seg_enc_block(e, &c, &blk, &len), 0);
+	CHECK_EQ(seg_blkhdr_parse(blk, &h), 0);
+	CHECK_EQ(seg_meta_parse(blk + SEG_BLK_HDR_LEN, h.meta_len, 100, &m, NULL), 0);
+	struct { unsigned col; int enc, width; uint64_t base; } want[] = {
+		{ FC_SRC, SEG_ENC_PLANES, 4, 0 },
+		{ FC_DST, SEG_ENC_PLANES, 16, 0 },
+		{ FC_FIRST, SEG_ENC_PLANES, 3, 1700000000000ull },
+		{ FC_DPORT, SEG_ENC_PLANES, 1, 1000 },
+		{ FC_PROTO, SEG_ENC_CONST, 0, 6 },
+		{ FC_EXPORTER, SEG_ENC_CONST, 0, 0 },
+		{ FC_BYTES, SEG_ENC_CONST, 0, 0 },
+		{ FC_SRC_VM, SEG_ENC_CONST, 0, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		const struct seg_colent *ce = &m.col[want[i].col];
+		CHECK_EQ(ce->enc, want[i].enc);
+		CHECK_EQ(ce->width, want[i].width);
+		if (fc_desc(want[i].col)->kind != FCK_ADDR)
+			CHECK_EQ_U64(ce->base, want[i].base);
+		if (want[i].enc == SEG_ENC_PLANES)
+			CHECK_EQ(ce->rawlen, 100 * want[i].width);
+	}
+	/* the summary: min/max of a port, the address range, an exact bloom */
+	CHECK(m.sum.have_minmax & FC_BIT(FC_DPORT));
+	CHECK_EQ_U64(m.sum.min[FC_DPORT], 1000);
+	CHECK_EQ_U64(m.sum.max[FC_DPORT], 1099);
+	CHECK_MEM(m.sum.amin[FC_SRC].b, rows[0].rec.src.b, 16);
+	CHECK_MEM(m.sum.amax[FC_SRC].b, rows[99].rec.src.b, 16);
+	CHECK(m.sum.bloom[FC_SRC].bits != NULL);
+	for (int i = 0; i < 100; i++)
+		CHECK(fc_bloom_test(&m.sum.bloom[FC_SRC], fc_bloom_hash(rows[i].rec.src.b, 16)));
+	int fp = 0;
+	for (int i = 0; i < 1000; i++) {
+		uint8_t a[4] = { 172, 16, (uint8_t)(i >> 8), (uint8_t)i };
+		struct vt_addr x;
+		addr_set_v4(&x, a);
+		fp += fc_bloom_test(&m.sum.bloom[FC_SRC], fc_bloom_hash(x.b, 16));
+	}
+	CHECK(fp < 50);   /* ~1% expected at 10 bits per value */
+	CHECK(m.sum.bloom[FC_PROTO].bits == NULL);
+	seg_meta_free(&m);
+	seg_enc_free(e);
+	cols_free(&c);
+}
+
+/* VM dictionary: one entry per distinct identity; vmuse says which VM
+ * columns use each entry. */
+static void t_vm_dictionary(void)
+{
+	struct flow_row rows[3];
+	struct flow_cols c;
+	struct seg_enc *e = seg_enc_new(SEG_COMP_ZSTD, 1);
+	struct seg_blkhdr h;
+	struct seg_meta m;
+	const uint8_t *blk;
+	size_t len;
+	uint64_t s = 0;
+
+	memset(rows, 0, sizeof(rows));
+	tr_vm(&s, &rows[0].attr.src_vm, 0);
+	tr_vm(&s, &rows[0].rec.vm, 0);
+	tr_vm(&s, &rows[1].attr.dst_vm, 0);
+	tr_vm(&s, &rows[2].attr.dst_vm, 3);
+	cols_init(&c);
+	CHECK_EQ(cols_from_rows(&c, rows, 3, NULL), 0);
+	CHECK_EQ(c.nvms, 3);   /* nil, web-1, db-2 */
+	CHECK_EQ(seg_enc_block(e, &c, &blk, &len), 0);
+	CHECK_EQ(seg_blkhdr_parse(blk, &h), 0);
+	CHECK_EQ(seg_meta_parse(blk + SEG_BLK_HDR_LEN, h.meta_len, 3, &m, NULL), 0);
+	CHECK_EQ(m.dict.nvms, 3);
+	CHECK_STR(m.dict.vms[1].name, "web-1");
+	CHECK_EQ(m.vmuse[1], FC_VMUSE_SRC | FC_VMUSE_VM | FC_VMUSE_DST);
+	CHECK_STR(m.dict.vms[2].name, "db-2");
+	CHECK_EQ(m.vmuse[2], FC_VMUSE_DST);
+	CHECK_EQ(m.vmuse[0], FC_VMUSE_SRC | FC_VMUSE_DST | FC_VMUSE_VM | FC_VMUSE_PEER);
+	seg_meta_free(&m);
+	seg_enc_free(e);
+	cols_free(&c);
+}
+
+/* Damaged blocks are refused with -EBADMSG, never decoded into garbage. */
+static void t_damage_detected(void)
+{
+	struct flow_row rows[200];
+	struct flow_cols c, out;
+	struct seg_enc *e = seg_enc_new(SEG_COMP_ZSTD, 1);
+	struct seg_dctx d = { 0 };
+	struct seg_blkhdr h;
+	struct seg_meta m;
+	const uint8_t *blk;
+	size_t len;
+
+	for (int i = 0; i < 200; i++)
+		tr_row(9, (uint64_t)i, 1700000000000ull, 60000, &rows[i]);
+	cols_init(&c);
+	cols_init(&out);
+	CHECK_EQ(cols_from_rows(&c, rows, 200, NULL), 0);
+	CHECK_EQ(seg_enc_block(e, &c, &blk, &len), 0);
+	uint8_t *copy = malloc(len);
+	memcpy(copy, blk, len);
+	/* every header byte flipped: the header checksum catches it */
+	for (size_t i = 0; i < SEG_BLK_HDR_LEN; i++) {
+		copy[i] ^= 0x10;
+		CHECK_EQ(seg_blkhdr_parse(copy, &h), -EBADMSG);
+		copy[i] ^= 0x10;
+	}
+	CHECK_EQ(seg_blkhdr_parse(copy, &h), 0);
+	CHECK_EQ(seg_meta_parse(copy + SEG_BLK_HDR_LEN, h.meta_len, 200, &m, NULL), 0);
+	/* a flipped byte in a column: its checksum catches it */
+	const struct seg_colent *ce = &m.col[FC_SRC];
+	CHECK_EQ(ce->enc, SEG_ENC_PLANES);
+	uint8_t *data = copy + SEG_BLK_HDR_LEN + h.meta_len;
+	CHECK_EQ(cols_reserve(&out, 200, FC_ALL), 0);
+	data[ce->off + ce->clen / 2] ^= 1;
+	CHECK_EQ(seg_col_decode(&m, FC_SRC, data + ce->off, ce->clen, &out, &d), -EBADMSG);
+	data[ce->off + ce->clen / 2] ^= 1;
+	CHECK_EQ(seg_col_decode(&m, FC_SRC, data + ce->off, ce->clen, &out, &d), 0);
+	/* a truncated meta is refused */
+	struct seg_meta m2;
+	CHECK_EQ(seg_meta_parse(copy + SEG_BLK_HDR_LEN, h.meta_len / 2, 200, &m2, NULL), -EBADMSG);
+	/* a meta claiming another row count does not fit its columns */
+	CHECK_EQ(seg_meta_parse(copy + SEG_BLK_HDR_LEN, h.meta_len, 201, &m2, NULL), -EBADMSG);
+	seg_meta_free(&m);
+	seg_dctx_free(&d);
+	seg_enc_free(e);
+	cols_free(&c);
+	cols_free(&out);
+	free(copy);
+}
+
+static void t_crc32c(void)
+{
+	static const struct { const char *in; uint32_t crc; } v[] = {
+		{ "", 0x00000000u },
+		{ "a", 0xc1d04330u },
+		{ "123456789", 0xe3069283u },
+		{ "The quick brown fox jumps over the lazy dog", 0x22620404u },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+		CHECK_EQ(seg_crc32c(0, v[i].in, strlen(v[i].in)), v[i].crc);
+	/* incremental == one shot */
+	const char *s = "The quick brown fox jumps over the lazy dog";
+	CHECK_EQ(seg_crc32c(seg_crc32c(0, s, 10), s + 10, strlen(s) - 10), 0x22620404u);
+}
+
+static void t_file_header(void)
+{
+	uint8_t h[SEG_FILE_HDR_LEN];
+	uint64_t start, len;
+
+	seg_file_header(h, 1700000000000ull, 3600000);
+	CHECK_EQ(seg_file_header_parse(h, sizeof(h), &start, &len), 0);
+	CHECK_EQ_U64(start, 1700000000000ull);
+	CHECK_EQ_U64(len, 3600000);
+	CHECK_MEM(h, "VTAPSEG1", 8);
+	h[20] ^= 1;
+	CHECK_EQ(seg_file_header_parse(h, sizeof(h), &start, &len), -EBADMSG);
+	CHECK_EQ(seg_file_header_parse(h, 10, &start, &len), -EBADMSG);
+}
+
+VT_TEST_MAIN(VT_T(t_roundtrip_every_field), VT_T(t_roundtrip_extremes), VT_T(t_encodings),
+	     VT_T(t_vm_dictionary), VT_T(t_damage_detected), VT_T(t_crc32c),
+	     VT_T(t_file_header))
