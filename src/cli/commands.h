@@ -23,6 +23,7 @@ extern const struct cmd cmd_flowgen;         /* src/collector/cmd_flowgen.c (hid
 extern const struct cmd cmd_collector;       /* src/collector/cmd_collector.c */
 extern const struct cmd cmd_vms;             /* src/collector/cmd_vms.c */
 extern const struct cmd cmd_vm;
+extern const struct cmd cmd_taprun;          /* src/agent/tap/cmd_taprun.c */
 
 #include "core/conf.h"
 /* Config schemas of every daemon, NULL-terminated (cmd_meta.c). */

@@ -23,6 +23,7 @@ static const struct cmd *const root_subs[] = {
 	&cmd_collector,
 	&cmd_vms,
 	&cmd_vm,
+	&cmd_taprun,
 	NULL,
 };
 
