@@ -59,30 +59,45 @@ lab_act() {
 }
 lab_act
 
-# ---- act: the agent --------------------------------------------------------------
-# One `vtap agent` per hypervisor of a fresh lab, VM identities from the
-# libvirt test driver, IPFIX to nfcapd in the management network; VM-to-VM
-# traffic on one host and across hosts; the agent's own view (vtap agent
-# status), then the flows the collector stored, per VM, with VM names.
+# ---- act: agents -> collector ------------------------------------------------
+# The product end to end: one `vtap agent` per hypervisor of a fresh lab
+# (VM identities from the libvirt test driver), exporting IPFIX to `vtap
+# collector` in the management network — and, side by side, to a stock
+# nfcapd; VM-to-VM traffic on one host and across hosts, a VM talking to
+# the outside; then the agent's own view (vtap agent status), the VM view
+# (vtap vms, vtap vm), the stored flows (vtap flows) and nfcapd's totals.
 agent_act() {
-	local P=demoa$$ tmp h pids=()
+	local P=demoa$$ tmp h pids=() c
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "== agent: skipped (needs root for network namespaces)"
+		echo "== agents -> collector: skipped (needs root for network namespaces)"
 		return 0
 	fi
-	for c in nfcapd nfdump jq iperf3; do
-		command -v $c >/dev/null || { echo "== agent: skipped ($c missing: scripts/deps.sh)"; return 0; }
+	for c in jq iperf3 curl; do
+		command -v $c >/dev/null || { echo "== agents -> collector: skipped ($c missing: scripts/deps.sh)"; return 0; }
 	done
+	local nf=1
+	command -v nfcapd >/dev/null && command -v nfdump >/dev/null || nf=0
 	tmp=$(mktemp -d)
 	# shellcheck disable=SC2064
 	trap "kill \${pids[*]} 2>/dev/null; '$VTAP' lab down --prefix $P >/dev/null 2>&1; rm -rf '$tmp'" EXIT
+	local X=("$VTAP" lab exec --prefix "$P")
 	echo
-	echo "== agent: a lab with an agent per host, exporting IPFIX to nfcapd in mgmt"
+	echo "== agents -> collector: a lab, vtap collector in mgmt (198.19.0.250) with the lab's inventory"
 	"$VTAP" lab up --prefix "$P" --hosts 2 --vms-per-host 3 --no-ipv6 >/dev/null
-	mkdir -p "$tmp/nf"
-	"$VTAP" lab exec --prefix "$P" mgmt -- nfcapd -w "$tmp/nf" -p 4739 -b 198.19.0.250 -t 3600 \
-		-C none >/dev/null 2>&1 &
+	local inv=/run/vtap/lab/$P/inventory.json
+	"${X[@]}" mgmt -- "$VTAP" collector -o collector.listen=198.19.0.250:4739 -o collector.tcp_listen= \
+		-o "inventory.file=$inv" -o api.listen=127.0.0.1:4740 -o "store.dir=$tmp/store" \
+		-o "collector.state_dir=$tmp/state" -o collector.log_level=warn --ready-file "$tmp/ready" &
 	pids+=($!)
+	local collectors=udp://198.19.0.250:4739
+	if [ $nf -eq 1 ]; then
+		mkdir -p "$tmp/nf"
+		"${X[@]}" mgmt -- nfcapd -w "$tmp/nf" -p 2055 -b 198.19.0.250 -t 3600 -C none >/dev/null 2>&1 &
+		pids+=($!)
+		collectors+=,udp://198.19.0.250:2055
+	fi
+	for _ in $(seq 100); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
+	echo "== agents -> collector: vtap agent on h1 and h2, exporting to $collectors"
 	for h in h1 h2; do
 		cat >"$tmp/$h.conf" <<EOC
 [agent]
@@ -93,12 +108,11 @@ exclude = up0
 [identity]
 libvirt = test:///run/vtap/lab/$P/$h.xml
 [export]
-collector = udp://198.19.0.250:4739
+collector = $collectors
 [control]
 listen = unix:$tmp/$h.sock
 EOC
-		"$VTAP" lab exec --prefix "$P" "$h" -- "$VTAP" agent -c "$tmp/$h.conf" \
-			>"$tmp/agent-$h.log" 2>&1 &
+		"${X[@]}" "$h" -- "$VTAP" agent -c "$tmp/$h.conf" >"$tmp/agent-$h.log" 2>&1 &
 		pids+=($!)
 	done
 	for h in h1 h2; do
@@ -108,55 +122,65 @@ EOC
 			sleep 0.1
 		done
 	done
-	echo "== agent: traffic — vm1 pings vm2 (same host) and vm4 (other host); iperf3 TCP vm3 (TAP) -> vm5"
-	"$VTAP" lab exec --prefix "$P" vm1 -- ping -c 3 -i 0.2 -q 198.18.1.2 | tail -1
-	"$VTAP" lab exec --prefix "$P" vm1 -- ping -c 3 -i 0.2 -q 198.18.1.4 | tail -1
-	"$VTAP" lab exec --prefix "$P" vm5 -- iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
-	local srv=$!
+	echo "== agents -> collector: traffic"
+	echo "   vm1 (h1) -> vm4 (h2): iperf3 TCP 8 MB      vm5 -> vm6 (both h2): iperf3 UDP 2 MB"
+	echo "   vm2 -> vm3 (both h1, vm3 on a TAP): HTTP 300 kB    vm6 (h2) -> vm3 (h1): HTTP 200 kB"
+	echo "   vm5 -> the outside (198.19.200.1): ping"
+	"${X[@]}" vm4 -- iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	local s1=$!
+	"${X[@]}" vm6 -- iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
+	local s2=$!
+	"${X[@]}" vm3 -- "$VTAP" lab http-serve --port 8080 --count 2 --ready-file "$tmp/http" >/dev/null 2>&1 &
+	local s3=$!
+	for _ in $(seq 100); do [ -f "$tmp/http" ] && break; sleep 0.05; done
 	sleep 0.5
-	"$VTAP" lab exec --prefix "$P" vm3 -- iperf3 -c 198.18.1.5 -p 5201 -n 2M -b 100M |
-		grep -E 'sender|receiver' || true
-	wait $srv || true
+	"${X[@]}" vm1 -- iperf3 -c 198.18.1.4 -p 5201 -n 8M >/dev/null || true
+	"${X[@]}" vm5 -- iperf3 -c 198.18.1.6 -p 5202 -u -b 50M -n 2M >/dev/null || true
+	"${X[@]}" vm2 -- curl -s -o /dev/null http://198.18.1.3:8080/bytes/300000 || true
+	"${X[@]}" vm6 -- curl -s -o /dev/null http://198.18.1.3:8080/bytes/200000 || true
+	"${X[@]}" vm5 -- ping -c 3 -i 0.2 -q 198.19.200.1 >/dev/null || true
+	wait "$s1" "$s2" "$s3" 2>/dev/null || true
 	echo
-	echo "== agent: vtap agent status (h1)"
+	echo "== agents -> collector: vtap agent status (h1)"
 	"$VTAP" agent status --socket "$tmp/h1.sock"
-	# which port (exporter address + ifindex) belongs to which VM
-	for h in h1 h2; do
-		"$VTAP" agent status --socket "$tmp/$h.sock" -j |
-			jq -c --arg ip "$(jq -r --arg h "$h" '.hosts[] | select(.name == $h) | .mgmt_ip' \
-				"/run/vtap/lab/$P/inventory.json")" \
-				'.ports[] | {key: "\($ip)/\(.ifindex)", value: (.vm.name // "unknown")}'
-	done | jq -s 'from_entries' >"$tmp/ports.json"
-	for p in "${pids[@]:1}"; do kill -TERM "$p"; done
-	for p in "${pids[@]:1}"; do wait "$p" || true; done
-	sleep 1
-	kill -TERM "${pids[0]}"
-	wait "${pids[0]}" || true
-	pids=()
+	# SIGTERM: each agent exports every flow it still holds, then stops
+	kill -TERM "${pids[@]:1+nf}" 2>/dev/null || true
+	wait "${pids[@]:1+nf}" 2>/dev/null || true
+	sleep 3   # a receiver's record waits up to 2 s for its sender's (count once)
+	local api=http://127.0.0.1:4740
 	echo
-	echo "== agent: the flows nfcapd stored, per VM (nfdump, names from the agents' ports)"
-	nfdump -R "$tmp/nf" -o json | jq -r --slurpfile m "$tmp/ports.json" '
-		.[] | select(.type == "FLOW") |
-		(if .direction == 1 then .output_snmp else .input_snmp end) as $if |
-		[($m[0]["\(.ip4_router)/\($if)"] // "?"),
-		 (if .direction == 1 then "in " else "out" end),
-		 "\(.src4_addr):\(.src_port // .icmp_type) -> \(.dst4_addr):\(.dst_port // .icmp_code)",
-		 (if .proto == 6 then "tcp" elif .proto == 17 then "udp" elif .proto == 1 then "icmp" else "\(.proto)" end),
-		 "\(.in_packets) pkts", "\(.in_bytes) bytes", "seen by \(.ip4_router)"] | @tsv' |
-		sort | column -t -s "$(printf '\t')"
-	echo "(each same-host flow appears once, at the sender's port; cross-host flows once per host)"
+	echo "== agents -> collector: vtap vms (each flow counted once: at the sender's port)"
+	"${X[@]}" mgmt -- "$VTAP" vms --api "$api" -w 1h
+	echo
+	echo "== agents -> collector: vtap vm vm3 (the TAP VM: its service, peers, locality)"
+	"${X[@]}" mgmt -- "$VTAP" vm --api "$api" vm3 -n 5 -p 0
+	echo
+	echo "== agents -> collector: vtap flows -A srcvm,dstvm,exporter (the store keeps every"
+	echo "   observation: a cross-host flow once from each host's agent, a same-host flow once)"
+	"$VTAP" flows -d "$tmp/store" -A srcvm,dstvm,exporter -n 8
+	kill -TERM "${pids[0]}" 2>/dev/null || true
+	wait "${pids[0]}" 2>/dev/null || true
+	if [ $nf -eq 1 ]; then
+		kill -TERM "${pids[1]}" 2>/dev/null || true
+		wait "${pids[1]}" 2>/dev/null || true
+		echo
+		echo "== agents -> collector: the same stream, side by side"
+		nfdump -R "$tmp/nf" -I | awk '/^(Flows|Packets|Bytes):/ {printf "%s %s  ", $1, $2} END {print "(nfcapd + nfdump)"}'
+		"$VTAP" flows -d "$tmp/store" -A proto -j -n 0 | jq -r '.summary |
+			"Flows: \(.flows)  Packets: \(.packets)  Bytes: \(.bytes)  (vtap collector)"'
+	fi
+	pids=()
 	"$VTAP" lab down --prefix "$P" >/dev/null
 	trap - EXIT
 	rm -rf "$tmp"
 }
 agent_act
 
-# ---- act: the collector ------------------------------------------------------
-# A collector with its store and API; 200 exporters' IPFIX from the load
-# generator (in a private network namespace when root, else one exporter on
-# loopback); then, as root, the VM view of a lab: traffic between VMs on one
-# host and across hosts, each host's ports metered (the agent's meter) and
-# exported to the collector, `vtap vms` / `vtap vm`.
+# ---- act: the collector, fed by anyone's exporters ----------------------------
+# A collector on loopback with its store and API; IPFIX over UDP and TCP and
+# NetFlow v9 from the load generator (standing in for routers and other
+# exporters); top destination ports through the API, the exporters, and the
+# store queried offline after a clean stop.
 collector_act() {
 	if ! "$VTAP" collector --help >/dev/null 2>&1; then
 		echo "== collector: not in this build yet"
@@ -194,70 +218,6 @@ collector_act() {
 	"$VTAP" flows -d "$tmp/store" -A exporter
 	trap - EXIT
 	rm -rf "$tmp"
-	[ "$(id -u)" -eq 0 ] && command -v tcpdump >/dev/null && command -v mergecap >/dev/null &&
-		command -v iperf3 >/dev/null && "$VTAP" meter --help >/dev/null 2>&1 || {
-		echo "== collector: the lab VM view needs root, tcpdump, mergecap, iperf3 and vtap meter"
-		return 0
-	}
-	collector_lab_act
 }
 
-collector_lab_act() {
-	local P=democ$$ tmp ip4 http3 vm host port uuid mac i
-	tmp=$(mktemp -d)
-	# shellcheck disable=SC2064
-	trap "'$VTAP' lab down --prefix $P >/dev/null 2>&1; rm -rf '$tmp'" EXIT
-	local X=("$VTAP" lab exec --prefix "$P")
-	echo
-	echo "== collector: the VM view — lab $P, a collector in mgmt with the lab's inventory"
-	"$VTAP" lab up --prefix "$P" --hosts 2 --vms-per-host 3 >/dev/null
-	local inv=/run/vtap/lab/$P/inventory.json
-	"${X[@]}" mgmt -- "$VTAP" collector -o collector.listen=0.0.0.0:4739 -o collector.tcp_listen= \
-		-o "inventory.file=$inv" -o api.listen=127.0.0.1:4740 -o "store.dir=$tmp/store" \
-		-o "collector.state_dir=$tmp/state" -o collector.log_level=warn --ready-file "$tmp/ready" &
-	for i in $(seq 100); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
-	declare -A cap
-	for vm in vm1 vm2 vm3 vm4 vm5 vm6; do
-		host=$(jq -r ".vms[] | select(.name == \"$vm\") | .host" "$inv")
-		port=$(jq -r ".vms[] | select(.name == \"$vm\") | .port" "$inv")
-		"${X[@]}" "$host" -- tcpdump -i "$port" -w "$tmp/$vm.pcap" --immediate-mode -U -s 0 \
-			-B 65536 -Q inout 2>/dev/null &
-		cap[$vm]=$!
-	done
-	sleep 1.5
-	"${X[@]}" vm4 -- iperf3 -s -1 >/dev/null 2>&1 &
-	ip4=$!
-	"${X[@]}" vm3 -- "$VTAP" lab http-serve --port 8080 --count 1 >/dev/null 2>&1 &
-	http3=$!
-	sleep 0.5
-	echo "vm1 (h1) -> vm4 (h2): iperf3 4 MB; vm2 -> vm3 (both h1): HTTP 300 kB; vm5 -> the outside: ping"
-	"${X[@]}" vm1 -- iperf3 -c 198.18.1.4 -n 4M >/dev/null
-	"${X[@]}" vm2 -- curl -s -o /dev/null http://198.18.1.3:8080/bytes/300000
-	"${X[@]}" vm5 -- ping -c 3 -i 0.2 -q 198.19.200.1 >/dev/null
-	sleep 1
-	for vm in "${!cap[@]}"; do kill -INT "${cap[$vm]}" 2>/dev/null; done
-	wait "${cap[@]}" "$ip4" "$http3" 2>/dev/null || true
-	for host in h1 h2; do
-		local args=() files=()
-		i=0
-		for vm in $(jq -r ".hosts[] | select(.name == \"$host\") | .vms[]" "$inv"); do
-			uuid=$(jq -r ".vms[] | select(.name == \"$vm\") | .uuid" "$inv")
-			mac=$(jq -r ".vms[] | select(.name == \"$vm\") | .mac" "$inv")
-			files+=("$tmp/$vm.pcap")
-			args+=(--vm "port=$i,uuid=$uuid,name=$vm,mac=$mac")
-			i=$((i + 1))
-		done
-		mergecap -F pcapng -I none -w "$tmp/$host.pcapng" "${files[@]}"
-		"${X[@]}" "$host" -- "$VTAP" meter -r "$tmp/$host.pcapng" \
-			--collector udp://198.19.0.250:4739 "${args[@]}" >/dev/null
-	done
-	sleep 3   # the count-once rule waits up to 2 s for a sender's record
-	echo "== collector: vtap vms"
-	"${X[@]}" mgmt -- "$VTAP" vms --api http://127.0.0.1:4740 -w 1h
-	echo "== collector: vtap vm vm4"
-	"${X[@]}" mgmt -- "$VTAP" vm --api http://127.0.0.1:4740 vm4 -n 5 -p 0
-	"$VTAP" lab down --prefix "$P" >/dev/null
-	trap - EXIT
-	rm -rf "$tmp"
-}
 collector_act

@@ -255,6 +255,26 @@ static char *trim(char *s)
 	return s;
 }
 
+/* Cuts an inline comment off a value: '#' after a space or tab, outside
+ * double quotes ("port = 4739   # IPFIX"). Without this the comment
+ * became part of the value: a list key silently gained the words as
+ * entries, an address key failed on them. A '#' inside a word or inside
+ * quotes stays ("a#b", "\"# not a comment\""). */
+static char *cut_comment(char *s)
+{
+	bool quoted = false;
+
+	for (char *p = s; *p; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '#' && !quoted && p > s && (p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			break;
+		}
+	}
+	return trim(s);
+}
+
 /* Strips one level of matching double quotes (values may then contain
  * leading spaces or '#'). */
 static char *unquote(char *s)
@@ -402,7 +422,7 @@ int conf_parse(const char *text, size_t len, const char *fname,
 			goto out;
 		}
 		*eq = '\0';
-		char *key = trim(s), *val = unquote(trim(eq + 1));
+		char *key = trim(s), *val = unquote(cut_comment(trim(eq + 1)));
 		if (!sec) {
 			r = vt_err_set(err, -EINVAL, "%s:%u: key '%s' before any [section]",
 				       fname, lineno, key);

@@ -7,6 +7,7 @@
  *	key = value
  *	[zone web]            named sections: one instance per name
  *	vm = web-*
+ *	port = 4739   # a '#' after a blank, outside "quotes", ends the value
  *
  * Every key is declared once in a table with its type, bounds, default and
  * help text; the same table drives parsing, validation, defaults, the

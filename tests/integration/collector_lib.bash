@@ -15,6 +15,10 @@
 #   nf_drain PORT    wait until nfcapd has read everything queued for it
 #   nf_stop          SIGTERM nfcapd and wait (it writes its file then)
 #   wait_udp_port PORT    wait until something listens on UDP PORT
+#   peer_phase NAME CMD...   CMD exports to nfcapd, which repeats to a fresh
+#                    collector; then peer_compare
+#   peer_compare NAME NFDIR STORE   totals and three top-10 queries of the
+#                    store equal nfcapd's files / nfdump's answers
 
 COLL_PID=""
 NF_PID=""
@@ -183,11 +187,22 @@ peer_phase() {
 	check_eq "$name: datagrams dropped by the kernel" "$(jq .ingest.kernel_drops <<<"$st")" 0
 	check_eq "$name: datagrams rejected" "$(jq .ingest.rejected <<<"$st")" 0
 	coll_stop
+	peer_compare "$name" "$d/nf" "$d/store"
+}
+
+# peer_compare NAME NFDIR STORE : the store's flow, packet and byte totals
+# equal those of nfcapd's files in NFDIR, and the three top-10 queries
+# (src IP by bytes, dst port by flows, `proto tcp and dst port 443` by src
+# IP) give nfdump's answers. Scratch files go to $TMPDIR_T/NAME.
+peer_compare() {
+	local name=$1 nfdir=$2 store=$3 d=$TMPDIR_T/$1
+	mkdir -p "$d"
+	[ -f "$TMPDIR_T/compare.py" ] || _coll_compare_py
 
 	# totals
 	local nf_i vt
-	nf_i=$(nfdump -R "$d/nf" -I)
-	vt=$("$VTAP" flows -d "$d/store" -A proto -j -n 0)
+	nf_i=$(nfdump -R "$nfdir" -I)
+	vt=$("$VTAP" flows -d "$store" -A proto -j -n 0)
 	local nflows npkts nbytes
 	nflows=$(awk '/^Flows:/ {print $2}' <<<"$nf_i")
 	npkts=$(awk '/^Packets:/ {print $2}' <<<"$nf_i")
@@ -198,16 +213,16 @@ peer_phase() {
 	check_eq "$name: bytes" "$(jq .summary.bytes <<<"$vt")" "$nbytes"
 
 	# top 10s
-	nfdump -R "$d/nf" -s srcip/bytes -n 0 -o csv >"$d/nf1.csv"
-	"$VTAP" flows -d "$d/store" -A srcip -s bytes -n 10 -j >"$d/vt1.json"
+	nfdump -R "$nfdir" -s srcip/bytes -n 0 -o csv >"$d/nf1.csv"
+	"$VTAP" flows -d "$store" -A srcip -s bytes -n 10 -j >"$d/vt1.json"
 	python3 "$TMPDIR_T/compare.py" "$d/nf1.csv" "$d/vt1.json" "$name: src IP by bytes" bytes srcip ||
 		fail "$name: top 10 src IP by bytes differs"
-	nfdump -R "$d/nf" -s dstport/flows -n 0 -o csv >"$d/nf2.csv"
-	"$VTAP" flows -d "$d/store" -A dstport -s flows -n 10 -j >"$d/vt2.json"
+	nfdump -R "$nfdir" -s dstport/flows -n 0 -o csv >"$d/nf2.csv"
+	"$VTAP" flows -d "$store" -A dstport -s flows -n 10 -j >"$d/vt2.json"
 	python3 "$TMPDIR_T/compare.py" "$d/nf2.csv" "$d/vt2.json" "$name: dst port by flows" flows dstport ||
 		fail "$name: top 10 dst port by flows differs"
-	nfdump -R "$d/nf" -s srcip -n 0 -o csv 'proto tcp and dst port 443' >"$d/nf3.csv"
-	"$VTAP" flows -d "$d/store" -A srcip -s flows -n 10 -j proto tcp and dst port 443 >"$d/vt3.json"
+	nfdump -R "$nfdir" -s srcip -n 0 -o csv 'proto tcp and dst port 443' >"$d/nf3.csv"
+	"$VTAP" flows -d "$store" -A srcip -s flows -n 10 -j proto tcp and dst port 443 >"$d/vt3.json"
 	[ "$(jq '.groups | length' "$d/vt3.json")" -gt 0 ] || fail "$name: no tcp/443 flows: the check is empty"
 	python3 "$TMPDIR_T/compare.py" "$d/nf3.csv" "$d/vt3.json" "$name: tcp/443 by src IP" flows srcip ||
 		fail "$name: top 10 src IP of tcp/443 differs"

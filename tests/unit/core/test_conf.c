@@ -116,21 +116,33 @@ static void t_values(void)
 	const char *text =
 		"# a comment\n"
 		"[meter]\n"
-		"  idle_timeout = 5s   \n"
+		"  idle_timeout = 5s   # inline comment\n"
 		"active_timeout=2m\n"
 		"; another comment\n"
 		"enabled = off\n"
 		"name = \" padded\"\n"
 		"mode = nfv9\n"
-		"collector = tcp://a:1\n"
-		"collector = udp://b:2\n"
+		"collector = tcp://a:1\t# first\n"
+		"collector = udp://b:2 # a list gains no '#' entries\n"
 		"port = 2055\n"
 		"[zone web]\n"
 		"cidr = 10.0.0.0/8\n"
 		"[zone \"db tier\"]\n"
 		"cidr = 10.1.0.0/16\n"
 		"cidr = 10.2.0.0/16\n";
+	/* inline comments: '#' after blank space, outside quotes */
+	static const struct { const char *text; const char *want; } names[] = {
+		{ "[meter]\nname = a#b\n", "a#b" },
+		{ "[meter]\nname = \"x # y\"  # c\n", "x # y" },
+		{ "[meter]\nname = abc #\n", "abc" },
+		{ "[meter]\nname = \"#q\"\n", "#q" },
+	};
 
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		CHECK_EQ(parse(&r, names[i].text, &err), 0);
+		CHECK_STR(r.meter.name, names[i].want);
+		free_root(&r);
+	}
 	CHECK_EQ(parse(&r, text, &err), 0);
 	CHECK_STR(err.msg, "");
 	CHECK_EQ_U64(r.meter.idle_ms, 5000);
