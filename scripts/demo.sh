@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VTAP=${VTAP:-build/release/vtap}
+DEMO_PIDS=()   # background processes of the current act, stopped by its EXIT trap
 echo "== vtap $("$VTAP" --version)"
 "$VTAP" --help
 
@@ -67,7 +68,7 @@ lab_act
 # the outside; then the agent's own view (vtap agent status), the VM view
 # (vtap vms, vtap vm), the stored flows (vtap flows) and nfcapd's totals.
 agent_act() {
-	local P=demoa$$ tmp h pids=() c
+	local P=demoa$$ tmp h c
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "== agents -> collector: skipped (needs root for network namespaces)"
 		return 0
@@ -79,7 +80,7 @@ agent_act() {
 	command -v nfcapd >/dev/null && command -v nfdump >/dev/null || nf=0
 	tmp=$(mktemp -d)
 	# shellcheck disable=SC2064
-	trap "kill \${pids[*]} 2>/dev/null; '$VTAP' lab down --prefix $P >/dev/null 2>&1; rm -rf '$tmp'" EXIT
+	trap "kill \${DEMO_PIDS[*]:-} 2>/dev/null || true; '$VTAP' lab down --prefix $P >/dev/null 2>&1; rm -rf '$tmp'" EXIT
 	local X=("$VTAP" lab exec --prefix "$P")
 	echo
 	echo "== agents -> collector: a lab, vtap collector in mgmt (198.19.0.250) with the lab's inventory"
@@ -88,12 +89,12 @@ agent_act() {
 	"${X[@]}" mgmt -- "$VTAP" collector -o collector.listen=198.19.0.250:4739 -o collector.tcp_listen= \
 		-o "inventory.file=$inv" -o api.listen=127.0.0.1:4740 -o "store.dir=$tmp/store" \
 		-o "collector.state_dir=$tmp/state" -o collector.log_level=warn --ready-file "$tmp/ready" &
-	pids+=($!)
+	DEMO_PIDS+=($!)
 	local collectors=udp://198.19.0.250:4739
 	if [ $nf -eq 1 ]; then
 		mkdir -p "$tmp/nf"
 		"${X[@]}" mgmt -- nfcapd -w "$tmp/nf" -p 2055 -b 198.19.0.250 -t 3600 -C none >/dev/null 2>&1 &
-		pids+=($!)
+		DEMO_PIDS+=($!)
 		collectors+=,udp://198.19.0.250:2055
 	fi
 	for _ in $(seq 100); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
@@ -113,7 +114,7 @@ collector = $collectors
 listen = unix:$tmp/$h.sock
 EOC
 		"${X[@]}" "$h" -- "$VTAP" agent -c "$tmp/$h.conf" >"$tmp/agent-$h.log" 2>&1 &
-		pids+=($!)
+		DEMO_PIDS+=($!)
 	done
 	for h in h1 h2; do
 		for _ in $(seq 100); do
@@ -144,8 +145,8 @@ EOC
 	echo "== agents -> collector: vtap agent status (h1)"
 	"$VTAP" agent status --socket "$tmp/h1.sock"
 	# SIGTERM: each agent exports every flow it still holds, then stops
-	kill -TERM "${pids[@]:1+nf}" 2>/dev/null || true
-	wait "${pids[@]:1+nf}" 2>/dev/null || true
+	kill -TERM "${DEMO_PIDS[@]:1+nf}" 2>/dev/null || true
+	wait "${DEMO_PIDS[@]:1+nf}" 2>/dev/null || true
 	sleep 3   # a receiver's record waits up to 2 s for its sender's (count once)
 	local api=http://127.0.0.1:4740
 	echo
@@ -158,18 +159,18 @@ EOC
 	echo "== agents -> collector: vtap flows -A srcvm,dstvm,exporter (the store keeps every"
 	echo "   observation: a cross-host flow once from each host's agent, a same-host flow once)"
 	"$VTAP" flows -d "$tmp/store" -A srcvm,dstvm,exporter -n 8
-	kill -TERM "${pids[0]}" 2>/dev/null || true
-	wait "${pids[0]}" 2>/dev/null || true
+	kill -TERM "${DEMO_PIDS[0]}" 2>/dev/null || true
+	wait "${DEMO_PIDS[0]}" 2>/dev/null || true
 	if [ $nf -eq 1 ]; then
-		kill -TERM "${pids[1]}" 2>/dev/null || true
-		wait "${pids[1]}" 2>/dev/null || true
+		kill -TERM "${DEMO_PIDS[1]}" 2>/dev/null || true
+		wait "${DEMO_PIDS[1]}" 2>/dev/null || true
 		echo
 		echo "== agents -> collector: the same stream, side by side"
 		nfdump -R "$tmp/nf" -I | awk '/^(Flows|Packets|Bytes):/ {printf "%s %s  ", $1, $2} END {print "(nfcapd + nfdump)"}'
 		"$VTAP" flows -d "$tmp/store" -A proto -j -n 0 | jq -r '.summary |
 			"Flows: \(.flows)  Packets: \(.packets)  Bytes: \(.bytes)  (vtap collector)"'
 	fi
-	pids=()
+	DEMO_PIDS=()
 	"$VTAP" lab down --prefix "$P" >/dev/null
 	trap - EXIT
 	rm -rf "$tmp"
@@ -195,7 +196,7 @@ collector_act() {
 		-o collector.log_level=warn --ready-file "$tmp/ready" &
 	local cpid=$! i
 	# shellcheck disable=SC2064
-	trap "kill $cpid 2>/dev/null; rm -rf '$tmp'" EXIT
+	trap "kill $cpid 2>/dev/null || true; rm -rf '$tmp'" EXIT
 	for i in $(seq 100); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
 	cat "$tmp/ready"
 	local udp tcp api
