@@ -222,3 +222,86 @@ collector_act() {
 }
 
 collector_act
+
+# ---- act: the virtual tap ------------------------------------------------------
+# An agent on h1 with the tap on; a VXLAN mirror session on vm1 (named by
+# UUID) to the analyzer namespace, whose own kernel VXLAN device terminates
+# the tunnel; traffic to and from vm1; then `vtap session show` next to what
+# tcpdump counted at the analyzer.
+tap_act() {
+	local P=demot$$ tmp uuid an=198.19.0.254 n agent cap
+	local X=("$VTAP" lab exec --prefix "$P")
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "== tap: skipped (needs root for network namespaces and eBPF)"
+		return 0
+	fi
+	for c in tcpdump jq iperf3 ethtool; do
+		command -v $c >/dev/null || { echo "== tap: skipped ($c missing: scripts/deps.sh)"; return 0; }
+	done
+	tmp=$(mktemp -d)
+	# shellcheck disable=SC2064
+	trap "kill \$agent \$cap 2>/dev/null; '$VTAP' lab down --prefix $P >/dev/null 2>&1; rm -rf '$tmp'" EXIT
+	echo
+	echo "== tap: a lab, an agent with [tap] enable = yes on h1, a VXLAN device (VNI 100) in the analyzer"
+	"$VTAP" lab up --prefix "$P" --hosts 2 --vms-per-host 3 --no-ipv6 >/dev/null
+	"${X[@]}" analyzer -- ip link add vx100 type vxlan id 100 dstport 4789 local $an nolearning
+	"${X[@]}" analyzer -- ip link set vx100 up
+	"${X[@]}" analyzer -- ethtool -K eth0 gro off >/dev/null 2>&1 || true
+	cat >"$tmp/h1.conf" <<EOC
+[agent]
+name = h1
+[ports]
+bridge = br0
+exclude = up0
+[identity]
+libvirt = test:///run/vtap/lab/$P/h1.xml
+[export]
+collector = none
+[tap]
+enable = yes
+state = $tmp/tap-state.json
+[control]
+listen = unix:$tmp/h1.sock
+EOC
+	"${X[@]}" h1 -- "$VTAP" agent -c "$tmp/h1.conf" >"$tmp/agent.log" 2>&1 &
+	agent=$!
+	for _ in $(seq 100); do
+		"$VTAP" agent status --socket "$tmp/h1.sock" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	uuid=$(jq -r '.vms[] | select(.name == "vm1") | .uuid' "/run/vtap/lab/$P/inventory.json")
+	echo "== tap: vtap session add --name vm1-mirror --vm $uuid --dest 'vxlan://$an?vni=100'"
+	"$VTAP" session add --socket "$tmp/h1.sock" --name vm1-mirror --vm "$uuid" \
+		--dest "vxlan://$an?vni=100"
+	"$VTAP" session list --socket "$tmp/h1.sock"
+	"${X[@]}" analyzer -- tcpdump -i vx100 -n -U -w "$tmp/mirror.pcap" 2>"$tmp/tcpdump.err" &
+	cap=$!
+	for _ in $(seq 100); do grep -q "listening on" "$tmp/tcpdump.err" && break; sleep 0.1; done
+	echo "== tap: traffic — vm1 pings vm2 and vm4; 2000 iperf3 UDP datagrams vm1 -> vm4; vm2 pings vm5 (not mirrored)"
+	"${X[@]}" vm5 -- iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	local srv=$!
+	"${X[@]}" vm1 -- ping -c 3 -i 0.2 -q 198.18.1.2 | tail -1
+	"${X[@]}" vm1 -- ping -c 3 -i 0.2 -q 198.18.1.4 | tail -1
+	"${X[@]}" vm2 -- ping -c 3 -i 0.2 -q 198.18.1.5 | tail -1
+	sleep 0.3
+	"${X[@]}" vm1 -- iperf3 -c 198.18.1.5 -p 5201 -u -b 20M -l 1200 -k 2000 | grep -E 'receiver' || true
+	wait $srv || true
+	sleep 1
+	kill -INT $cap
+	wait $cap 2>/dev/null || true
+	cap=
+	echo
+	echo "== tap: vtap session show 1"
+	"$VTAP" session show 1 --socket "$tmp/h1.sock"
+	n=$(tcpdump -r "$tmp/mirror.pcap" -n 2>/dev/null | wc -l)
+	echo "== tap: tcpdump at the analyzer counted $n frames on vx100 (the session's sent counter: $("$VTAP" session show 1 -j --socket "$tmp/h1.sock" | jq .counters.sent))"
+	echo "== tap: vtap agent status (h1), the tap line"
+	"$VTAP" agent status --socket "$tmp/h1.sock" | grep '^tap:'
+	kill -TERM $agent
+	wait $agent || true
+	agent=
+	"$VTAP" lab down --prefix "$P" >/dev/null
+	trap - EXIT
+	rm -rf "$tmp"
+}
+tap_act

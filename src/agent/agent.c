@@ -596,6 +596,30 @@ fail:
 void agent_set_port_hooks(struct agent *a, const struct agent_port_hooks *h)
 {
 	a->hooks = *h;
+	if (!a->hooks.arm)
+		return;
+	for (size_t i = 0; i < ports_count(a->ports); i++) {
+		struct port *p = ports_at(a->ports, i);
+		struct aport *ap = p->priv;
+		if (ap)
+			a->hooks.arm(a->hooks.ctx, p->ifindex, p->name, &ap->vm);
+	}
+}
+
+struct evloop *agent_evloop(struct agent *a)
+{
+	return a->ev;
+}
+
+const char *agent_host(const struct agent *a)
+{
+	return a->host;
+}
+
+int agent_route(struct agent *a, int method, const char *pattern,
+		void (*fn)(struct http_req *req, void *arg), void *arg)
+{
+	return control_route(a->ctl, method, pattern, fn, arg);
 }
 
 /* shutdown() : every flow out of the workers and into the exporter. */

@@ -75,11 +75,20 @@ struct agent_conf {
 		uint64_t domain, mtu;
 		uint64_t template_ms, template_every, stats_ms, flush_ms, queue;
 	} export;
+	struct {
+		bool enable;
+		int backend;                 /* index into agent_tap_backends */
+		char *vxlan_device;          /* collect_md VXLAN device name */
+		uint64_t vxlan_port;
+		uint64_t ring_size;          /* eBPF ring / AF_PACKET ring per port */
+		char *state;                 /* sessions state file; "" = none */
+	} tap;
 	struct http_server_conf control;
 };
 
 extern const struct conf_schema agent_conf_schema;
 extern const char *const agent_backends[];   /* "afpacket", NULL */
+extern const char *const agent_tap_backends[]; /* "ebpf", "afpacket", NULL (enum tap_backend) */
 #define AGENT_DEFAULT_SOCKET "/run/vtap/agent.sock"
 
 /* agent_conf_load() : defaults, the file <path> (NULL: none), then every
@@ -100,13 +109,26 @@ struct agent_port_hooks {
 	void *ctx;
 	int (*arm)(void *ctx, uint32_t ifindex, const char *ifname, const struct vm_ident *vm);
 	void (*disarm)(void *ctx, uint32_t ifindex, bool gone);
+	/* optional: adds the engine's summary as member "tap" of the status
+	 * document (GET /api/v1/status) */
+	void (*status)(void *ctx, struct jw *w);
 };
 
 /* agent_new() : builds everything (threads started, sockets listening,
  * ports discovered) but does not run the loop. <c> must outlive the agent.
  * NULL with <err> set. */
 struct agent *agent_new(const struct agent_conf *c, struct vt_err *err);
+/* agent_set_port_hooks() : installs <h> (copied) and at once calls its
+ * arm() for every port already discovered, with the identity known now;
+ * later ports are armed from the RTM_NEWLINK handler. */
 void agent_set_port_hooks(struct agent *a, const struct agent_port_hooks *h);
+/* For a plug-in such as the tap engine: the agent's event loop (owned by
+ * the agent; valid until agent_free), its host name, and a route on its
+ * control API (-errno as http_router_add). */
+struct evloop *agent_evloop(struct agent *a);
+const char *agent_host(const struct agent *a);
+int agent_route(struct agent *a, int method, const char *pattern,
+		void (*fn)(struct http_req *req, void *arg), void *arg);
 /* agent_run() : the event loop, until SIGTERM/SIGINT (SIGHUP reloads the
  * identity sources). Then every flow is exported. Returns 0 or -errno. */
 int agent_run(struct agent *a);

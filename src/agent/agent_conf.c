@@ -15,6 +15,7 @@
 #include "core/timeutil.h"
 
 const char *const agent_backends[] = { "afpacket", NULL };
+const char *const agent_tap_backends[] = { "ebpf", "afpacket", NULL };
 static const char *const log_levels[] = { "err", "warn", "info", "debug", NULL };
 static const char *const formats[] = { "ipfix", "nfv9", NULL };
 
@@ -286,6 +287,27 @@ static const struct conf_key export_keys[] = {
 	  NULL, NULL, NULL, false },
 };
 
+static const struct conf_key tap_keys[] = {
+	{ "enable", CONF_BOOL, OFF(tap, enable), 0, 0, "no",
+	  "run the virtual tap: mirror sessions on the VM ports (vtap session, docs/tap.md)", NULL,
+	  NULL, NULL, false },
+	{ "backend", CONF_ENUM, OFF(tap, backend), 0, 0, "ebpf",
+	  "ebpf (tc clsact programs, in-kernel VXLAN copies, ring buffer) or afpacket "
+	  "(TPACKET_V3 sockets, every copy made in user space)", agent_tap_backends, NULL, NULL,
+	  false },
+	{ "vxlan_device", CONF_STR, OFF(tap, vxlan_device), 1, IFNAMSIZ - 1, "vtapvx0",
+	  "the collect_md VXLAN device the eBPF programs clone VXLAN copies into (created, or "
+	  "adopted from a previous run)", NULL, NULL, NULL, false },
+	{ "vxlan_port", CONF_UINT, OFF(tap, vxlan_port), 1, 65535, "4789",
+	  "UDP destination port of that device", NULL, NULL, NULL, false },
+	{ "ring_size", CONF_SIZE, OFF(tap, ring_size), 64 << 10, 1ull << 30, "16M",
+	  "eBPF ring buffer for user-space copies (a power of 2), or the AF_PACKET ring per "
+	  "port; a full ring is counted as drop_queue_full", NULL, NULL, NULL, false },
+	{ "state", CONF_STR, OFF(tap, state), 0, 4096, "/var/lib/vtap/tap-sessions.json",
+	  "the sessions, kept across restarts (JSON, rewritten atomically on every change); "
+	  "\"\" keeps them in memory only", NULL, NULL, NULL, false },
+};
+
 static const struct conf_key control_keys[] = {
 	HTTP_CONF_KEYS("unix:" AGENT_DEFAULT_SOCKET),
 };
@@ -303,6 +325,8 @@ static const struct conf_section agent_secs[] = {
 	  offsetof(struct agent_conf, meter), NULL },
 	{ "export", "flow export", export_keys, ARRAY_SIZE(export_keys),
 	  offsetof(struct agent_conf, export), NULL },
+	{ "tap", "the virtual tap: mirror sessions (vtap session)", tap_keys, ARRAY_SIZE(tap_keys),
+	  offsetof(struct agent_conf, tap), NULL },
 	{ "control", "the control API (vtap agent status)", control_keys, ARRAY_SIZE(control_keys),
 	  offsetof(struct agent_conf, control), NULL },
 };
@@ -331,6 +355,15 @@ int agent_conf_load(const char *path, const struct opt_strlist *set, struct agen
 				return vt_err_set(err, -EINVAL, "%s: [export] collector: '%s': NetFlow "
 						  "v9 goes over UDP only", path ? path : "configuration",
 						  c->export.collectors.v[i]);
+	if (c->tap.vxlan_device && !ifname_ok(c->tap.vxlan_device))
+		return vt_err_set(err, -EINVAL, "%s: [tap] vxlan_device: '%s' is not an interface "
+				  "name (1-%d characters, no '/', ':' or spaces)",
+				  path ? path : "configuration", c->tap.vxlan_device, IFNAMSIZ - 1);
+	/* the kernel sizes a BPF ring buffer in powers of 2 only */
+	if (c->tap.backend == 0 && (c->tap.ring_size & (c->tap.ring_size - 1)) != 0)
+		return vt_err_set(err, -EINVAL, "%s: [tap] ring_size: %llu is not a power of 2 "
+				  "(the ebpf backend needs one, e.g. 16M)", path ? path : "configuration",
+				  (unsigned long long)c->tap.ring_size);
 	if (c->control.listen.n == 0)
 		return vt_err_set(err, -EINVAL, "%s: [control] listen: no address",
 				  path ? path : "configuration");

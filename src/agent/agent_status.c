@@ -291,6 +291,9 @@ void agent_status_json(struct agent *a, struct jw *w)
 	jw_uint(w, "tap_latency_us_last", a->st.arm_us_last);
 	jw_uint(w, "tap_latency_us_max", a->st.arm_us_max);
 	jw_obj_close(w);
+	/* the mirror sessions' summary, when the tap engine is plugged in */
+	if (a->hooks.status)
+		a->hooks.status(a->hooks.ctx, w);
 	jw_obj_close(w);
 }
 

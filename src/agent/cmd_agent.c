@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/tap/tap_agent.h"
 #include "cli/commands.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -40,6 +41,7 @@ static int agent_cmd_run(const struct cmd *cmd, void *o, int argc, char **argv)
 	struct agent_conf c;
 	struct vt_err err = { 0 };
 	struct agent *a;
+	struct tap_agent *tap = NULL;
 	enum log_level lvl;
 	int r;
 
@@ -73,7 +75,15 @@ static int agent_cmd_run(const struct cmd *cmd, void *o, int argc, char **argv)
 		agent_conf_free(&c);
 		return 1;
 	}
+	if (c.tap.enable && !(tap = tap_agent_new(a, &c, &err))) {
+		log_err("vtap agent: %s", err.msg);
+		agent_free(a);
+		agent_conf_free(&c);
+		return 1;
+	}
 	r = agent_run(a);
+	/* the engine lives on the agent's loop: it goes first */
+	tap_agent_free(tap);
 	agent_free(a);
 	agent_conf_free(&c);
 	return r < 0 ? 1 : 0;
@@ -207,6 +217,19 @@ static void print_text(const struct json_val *st)
 		       up && up->type == JSON_BOOL && up->u.b ? "up" : "down", gj_u(c, "messages"),
 		       gj_u(c, "records"), gj_u(c, "dropped_messages"));
 	}
+	const struct json_val *tap = json_get(st, "tap");
+	if (tap && tap->type == JSON_OBJ)
+		printf("tap: %s backend%s, %" PRIu64 " session%s (%" PRIu64 " inactive, %" PRIu64
+		       " in-kernel VXLAN, %" PRIu64 " destination%s down), %" PRIu64 " ports armed\n",
+		       gj_str(tap, "backend", "?"),
+		       json_get(tap, "adopted") && json_get(tap, "adopted")->type == JSON_BOOL &&
+				       json_get(tap, "adopted")->u.b ? " (adopted the running programs)" : "",
+		       gj_u(tap, "sessions_defined"), gj_u(tap, "sessions_defined") == 1 ? "" : "s",
+		       gj_u(tap, "sessions_inactive"), gj_u(tap, "sessions_kernel_path"),
+		       gj_u(tap, "sessions_dest_down"), gj_u(tap, "sessions_dest_down") == 1 ? "" : "s",
+		       gj_u(tap, "ports_armed"));
+	else
+		printf("tap: off ([tap] enable = no)\n");
 	static const char *const srcs[] = { "libvirt", "inventory" };
 	for (size_t i = 0; i < ARRAY_SIZE(srcs); i++) {
 		const struct json_val *s = json_get(id, srcs[i]), *cf = json_get(s, "configured");

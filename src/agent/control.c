@@ -113,6 +113,12 @@ fail:
 	return NULL;
 }
 
+int control_route(struct control *c, int method, const char *pattern,
+		  void (*fn)(struct http_req *req, void *arg), void *arg)
+{
+	return http_router_add(c->router, (enum http_method)method, pattern, fn, arg);
+}
+
 const char *control_addr(const struct control *c)
 {
 	const char *s = c ? http_server_addr(c->srv, 0) : NULL;

@@ -8,6 +8,8 @@
  *	GET  /api/v1/vms                {"vms": [...]}
  *	POST /api/v1/identity/refresh   reload the identity sources (as SIGHUP)
  *	GET  /metrics                   Prometheus text format
+ *	.../api/v1/sessions             mirror sessions, when [tap] enable
+ *	                                 (src/agent/tap/tap_agent.h)
  *
  * Handlers only read the control thread's state, so they never block. */
 #ifndef VT_AGENT_CONTROL_H
@@ -24,6 +26,9 @@ struct control;
  * NULL with <err> naming the address that failed. */
 struct control *control_new(struct evloop *ev, const struct http_server_conf *conf,
 			    struct agent *a, struct vt_err *err);
+/* control_route() : one more route (a plug-in's), as http_router_add. */
+int control_route(struct control *c, int method, const char *pattern,
+		  void (*fn)(struct http_req *req, void *arg), void *arg);
 /* control_addr() : the first listener's address ("unix:/run/vtap/agent.sock"). */
 const char *control_addr(const struct control *c);
 /* control_shutdown() : stop accepting; finish answers in progress. */

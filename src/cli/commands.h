@@ -24,6 +24,7 @@ extern const struct cmd cmd_collector;       /* src/collector/cmd_collector.c */
 extern const struct cmd cmd_vms;             /* src/collector/cmd_vms.c */
 extern const struct cmd cmd_vm;
 extern const struct cmd cmd_taprun;          /* src/agent/tap/cmd_taprun.c */
+extern const struct cmd cmd_session;         /* src/agent/cmd_session.c */
 
 #include "core/conf.h"
 /* Config schemas of every daemon, NULL-terminated (cmd_meta.c). */

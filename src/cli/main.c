@@ -24,6 +24,7 @@ static const struct cmd *const root_subs[] = {
 	&cmd_vms,
 	&cmd_vm,
 	&cmd_taprun,
+	&cmd_session,
 	NULL,
 };
 

@@ -581,6 +581,91 @@ void tap_engine_stats_json(struct tap_engine *e, struct jw *w)
 	jw_obj_close(w);
 }
 
+void tap_counters_json(struct jw *w, const char *key, const struct tap_counters *c)
+{
+	jw_obj_open(w, key);
+	jw_uint(w, "matched", c->matched);
+	jw_uint(w, "matched_bytes", c->matched_bytes);
+	jw_uint(w, "sent", c->sent);
+	jw_uint(w, "sliced", c->sliced);
+	jw_uint(w, "drop_queue_full", c->drop_queue_full);
+	jw_uint(w, "drop_dest_down", c->drop_dest_down);
+	jw_uint(w, "drop_too_big", c->drop_too_big);
+	jw_uint(w, "drop_rate", c->drop_rate);
+	jw_uint(w, "drop_error", c->drop_error);
+	jw_uint(w, "sampled_out", c->sampled_out);
+	jw_uint(w, "in_flight", c->in_flight);
+	jw_obj_close(w);
+}
+
+int tap_session_ports_json(struct tap_engine *e, uint32_t id, struct jw *w, const char *key)
+{
+	struct sess_rt *s = sess_find(e, id);
+	uint64_t bit;
+
+	if (!s)
+		return -ENOENT;
+	bit = 1ull << s->slot;
+	jw_arr_open(w, key);
+	for (unsigned i = 0; i < TAP_MAX_PORTS; i++) {
+		struct port_rt *p = &e->ports[i];
+		bool from = p->sess[TAP_DIR_FROM_VM] & bit, to = p->sess[TAP_DIR_TO_VM] & bit;
+		struct tap_port_ctr k;
+
+		if (!p->used || (!from && !to))
+			continue;
+		memset(&k, 0, sizeof(k));
+#if VTAP_HAVE_BPF_SKEL
+		if (tap_is_ebpf(e))
+			(void)tap_bpf_port_ctr(e->bpf, i, &k);
+#endif
+		if (!tap_is_ebpf(e))
+			k = p->uc;
+		jw_obj_open(w, NULL);
+		jw_str(w, "ifname", p->ifname);
+		jw_uint(w, "ifindex", p->ifindex);
+		jw_bool(w, "armed", p->armed);
+		jw_str(w, "vm", p->vm.name);
+		jw_str(w, "uuid", p->uuid);
+		jw_str(w, "direction", from && to ? "both" : from ? "from_vm" : "to_vm");
+		jw_uint(w, "from_vm_packets", k.pkts[TAP_DIR_FROM_VM]);
+		jw_uint(w, "to_vm_packets", k.pkts[TAP_DIR_TO_VM]);
+		jw_uint(w, "matched", k.matched);
+		jw_uint(w, "copied", k.copied);
+		jw_uint(w, "dropped", k.dropped + p->afp_drops);
+		jw_uint(w, "frames_before_arm", p->frames_before_arm);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+	return 0;
+}
+
+void tap_engine_summary_json(struct tap_engine *e, struct jw *w)
+{
+	unsigned ns = 0, nk = 0, np = 0, nd = 0;
+
+	for (unsigned i = 0; i < TAP_MAX_SESSIONS; i++) {
+		if (!e->sess[i].used)
+			continue;
+		ns++;
+		nk += e->sess[i].ks.kind == TAP_KIND_VXLAN && tap_is_ebpf(e);
+		nd += !e->sess[i].dest_up;
+	}
+	for (unsigned i = 0; i < TAP_MAX_PORTS; i++)
+		np += e->ports[i].armed;
+	jw_str(w, "backend", tap_backend_name(e->o.backend));
+#if VTAP_HAVE_BPF_SKEL
+	if (tap_is_ebpf(e)) {
+		jw_bool(w, "adopted", tap_bpf_adopted(e->bpf));
+		jw_str(w, "vxlan_device", e->vx_name);
+	}
+#endif
+	jw_uint(w, "sessions", ns);
+	jw_uint(w, "sessions_kernel_path", nk);
+	jw_uint(w, "sessions_dest_down", nd);
+	jw_uint(w, "ports_armed", np);
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 struct tap_engine *tap_engine_new(struct evloop *ev, const struct tap_engine_opts *o,

@@ -98,6 +98,17 @@ int tap_session_counters(struct tap_engine *e, uint32_t id, struct tap_counters 
  * {...}} with every counter. */
 void tap_engine_stats_json(struct tap_engine *e, struct jw *w);
 
+/* tap_session_ports_json() : an array <key> of the ports session <id>
+ * applies to now (armed or not), each with its direction and the port's
+ * counters (all sessions of the port together: the kernel counts per
+ * port). -ENOENT for an unknown session (nothing written). */
+int tap_session_ports_json(struct tap_engine *e, uint32_t id, struct jw *w, const char *key);
+/* tap_counters_json() : <c> as object <key>. */
+void tap_counters_json(struct jw *w, const char *key, const struct tap_counters *c);
+/* tap_engine_summary_json() : members of the object being written:
+ * backend, adoption, armed ports, sessions by path (the agent's status). */
+void tap_engine_summary_json(struct tap_engine *e, struct jw *w);
+
 const char *tap_backend_name(enum tap_backend b);
 
 #endif

@@ -46,6 +46,12 @@ static void test_defaults(void)
 	CHECK_EQ(c.export.flush_ms, 500);
 	CHECK_EQ(c.capture.snaplen, 256);
 	CHECK_EQ(c.capture.ring_size, 4u << 20);
+	CHECK(!c.tap.enable);
+	CHECK_EQ(c.tap.backend, 0);
+	CHECK_STR(c.tap.vxlan_device, "vtapvx0");
+	CHECK_EQ(c.tap.vxlan_port, 4789);
+	CHECK_EQ(c.tap.ring_size, 16u << 20);
+	CHECK_STR(c.tap.state, "/var/lib/vtap/tap-sessions.json");
 	CHECK_EQ(c.control.listen.n, 1);
 	CHECK_STR(c.control.listen.a[0].spec, "unix:" AGENT_DEFAULT_SOCKET);
 	agent_conf_free(&c);
@@ -108,6 +114,16 @@ static void test_errors(void)
 		{ "[ports]\nbridge = br0\n", "meter.nokey=1", "nokey" },
 		{ "[ports]\nbridge = br0\n", "ports.kinds=bogus", "'bogus' is not a port kind" },
 		{ "[ports]\nbridge = br0\n[identity]\nrefresh = forever\n", NULL, ":4: [identity] refresh" },
+		{ "[ports]\nbridge = br0\n[tap]\nbackend = pcap\n", NULL, ":4: [tap] backend" },
+		{ "[ports]\nbridge = br0\n[tap]\nvxlan_port = 0\n", NULL, ":4: [tap] vxlan_port" },
+		{ "[ports]\nbridge = br0\n[tap]\nring_size = 1K\n", NULL, ":4: [tap] ring_size" },
+		{ "[ports]\nbridge = br0\n[tap]\nring_size = 3M\n", NULL,
+		  "[tap] ring_size: 3145728 is not a power of 2" },
+		{ "[ports]\nbridge = br0\n[tap]\nvxlan_device = a/b\n", NULL,
+		  "[tap] vxlan_device: 'a/b' is not an interface name" },
+		{ "[ports]\nbridge = br0\n[tap]\nvxlan_device = averyveryverylongname\n", NULL,
+		  ":4: [tap] vxlan_device" },
+		{ "[ports]\nbridge = br0\n", "tap.enable=maybe", "enable" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -127,8 +143,10 @@ static void test_errors(void)
 static void test_schema(void)
 {
 	CHECK_STR(agent_conf_schema.name, "agent");
-	CHECK_EQ(agent_conf_schema.nsecs, 7);
+	CHECK_EQ(agent_conf_schema.nsecs, 8);
 	CHECK_STR(agent_backends[0], "afpacket");
+	CHECK_STR(agent_tap_backends[0], "ebpf");
+	CHECK_STR(agent_tap_backends[1], "afpacket");
 }
 
 int main(void)
