@@ -77,7 +77,11 @@ static int add_name(const char *w, void *field, struct vt_err *err)
 			return vt_err_set(err, -EINVAL, "'%s' is listed twice", w);
 	if (l->n >= AGENT_LIST_MAX)
 		return vt_err_set(err, -E2BIG, "more than %d names", AGENT_LIST_MAX);
-	snprintf(l->v[l->n++], sizeof(l->v[0]), "%s", w);
+	/* ifname_ok() bounded the length; the check keeps the compiler's
+	 * truncation analysis honest too */
+	if (snprintf(l->v[l->n], sizeof(l->v[0]), "%s", w) >= (int)sizeof(l->v[0]))
+		return vt_err_set(err, -ENAMETOOLONG, "'%s' is too long", w);
+	l->n++;
 	return 0;
 }
 

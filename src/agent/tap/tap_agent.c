@@ -211,6 +211,12 @@ static int restore(struct tap_agent *t, struct vt_err *err)
 		struct entry *en = free_entry(t);
 		struct vt_err e = { 0 };
 
+		if (!en) {      /* the file holds more sessions than a host may have */
+			log_err("tap: state %s: more than %d sessions, session %u and later "
+				  "not restored", t->state, TAP_MAX_SESSIONS, v[i].id);
+			bad += n - i;
+			break;
+		}
 		en->used = true;
 		en->def = v[i];             /* moved: the strings now belong to the entry */
 		memset(&v[i], 0, sizeof(v[i]));
@@ -386,6 +392,8 @@ static void h_add(struct http_req *req, void *arg)
 	for (int i = 0; i < n; i++) {
 		struct entry *en = free_entry(t);
 
+		if (!en)        /* cannot happen: nfree was checked above */
+			break;
 		en->used = true;
 		en->def = v[i];
 		memset(&v[i], 0, sizeof(v[i]));
