@@ -350,21 +350,29 @@ static int jp_string(struct jp *p, char **out, size_t *outlen)
 
 static struct json_val *jp_value(struct jp *p);
 
+/* jp_push() : appends a member. The lists grow geometrically, their
+ * capacity implied by the count (4, then the next power of two), so a
+ * list of n members costs O(n) copies, not O(n^2). */
 static int jp_push(struct json_val *v, struct json_val *item, char *key)
 {
 	size_t n = v->u.list.n;
-	struct json_val **items = realloc(v->u.list.items, (n + 1) * sizeof(*items));
+	struct json_val **items = v->u.list.items;
 
-	if (!items)
-		return -ENOMEM;
-	v->u.list.items = items;
-	if (v->type == JSON_OBJ) {
-		char **keys = realloc(v->u.list.keys, (n + 1) * sizeof(*keys));
-		if (!keys)
+	if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {
+		size_t cap = n ? n * 2 : 4;
+		items = realloc(items, cap * sizeof(*items));
+		if (!items)
 			return -ENOMEM;
-		v->u.list.keys = keys;
-		keys[n] = key;
+		v->u.list.items = items;
+		if (v->type == JSON_OBJ) {
+			char **keys = realloc(v->u.list.keys, cap * sizeof(*keys));
+			if (!keys)
+				return -ENOMEM;
+			v->u.list.keys = keys;
+		}
 	}
+	if (v->type == JSON_OBJ)
+		v->u.list.keys[n] = key;
 	items[n] = item;
 	v->u.list.n = n + 1;
 	return 0;

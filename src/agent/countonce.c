@@ -356,7 +356,8 @@ void co_classify(struct co_mactab *macs, struct co_dedup *dd, uint32_t slot, boo
 	src = f->data + 6;
 	if (f->dir == CO_INGRESS) {
 		out->verdict = CO_COUNT;
-		if (!co_mac_is_group(src) && !mac_is_zero(src) && co_mac_lookup(macs, src) != slot)
+		if (!f->no_learn && !co_mac_is_group(src) && !mac_is_zero(src) &&
+		    co_mac_lookup(macs, src) != slot)
 			out->learned = co_mac_set(macs, src, slot) == 1;
 		if (co_mac_is_group(dst))
 			return;

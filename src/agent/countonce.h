@@ -118,6 +118,8 @@ struct co_frame {
 	uint32_t len;          /* length on the wire (or of the super-frame) */
 	uint64_t ts_ns;        /* kernel timestamp */
 	uint8_t dir;           /* enum co_dir, relative to the VM */
+	bool no_learn;         /* the port is going away: its MACs are not
+				* learned (they would outlive it) */
 };
 
 struct co_result {
@@ -131,7 +133,7 @@ struct co_result {
 /* co_classify() : applies the rules above to frame <f> seen on the port of
  * slot <slot>; <knows_mac> says whether a MAC of that port's VM is known
  * (identity or learned). Ingress frames teach their (unicast) source MAC
- * to <macs>. <dd> may be NULL (then every flooded copy is counted). */
+ * to <macs>, unless f->no_learn. <dd> may be NULL (then every flooded copy is counted). */
 void co_classify(struct co_mactab *macs, struct co_dedup *dd, uint32_t slot, bool knows_mac,
 		 const struct co_frame *f, struct co_result *out);
 

@@ -425,6 +425,16 @@ static bool tcp_write(struct coll *c, const uint8_t *buf, uint32_t len, uint32_t
 	return true;
 }
 
+/* peer_closed() : the collector sent a FIN (it is stopping; vtap collector
+ * then reads on for tcp_close_grace and discards what comes later). A
+ * collector never sends us data, so any readable state means the end. */
+static bool peer_closed(const struct coll *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR));
+}
+
 static void drain_tcp(struct exporter *e, struct coll *c)
 {
 	if (c->state == C_DOWN && mono_ms() >= c->next_try_ms)
@@ -433,6 +443,14 @@ static void drain_tcp(struct exporter *e, struct coll *c)
 		tcp_progress(e, c);
 	if (c->state != C_UP)
 		return;
+	/* Writing on into a connection the collector is closing loses what
+	 * it no longer reads: close ours now, so everything written so far
+	 * is read, and resend the head message (whole: its start, if sent,
+	 * is an incomplete message the collector drops) on a new connection. */
+	if (peer_closed(c)) {
+		tcp_fail(c, "connection closed by the collector", ESHUTDOWN);
+		return;
+	}
 	if (c->tpending) {
 		if (!tcp_write(c, c->tbuf, c->tlen, &c->toff))
 			return;

@@ -7,7 +7,9 @@
  * schedule and a bounded queue of finished messages. Templates go at the
  * start of the first message and then every tmpl_interval_ms (by the
  * export clock) or every tmpl_every messages on UDP, and as the first
- * message of every TCP connection. An options record with the exporter
+ * message of every TCP connection. A TCP collector that sends a FIN (it
+ * is stopping) gets our side closed at once and the rest on a new
+ * connection, so it reads everything we wrote before it goes. An options record with the exporter
  * statistics goes out every stats_interval_ms and at exporter_flush().
  *
  * Never blocking the meter: sockets are non-blocking; a collector that is

@@ -190,7 +190,8 @@ static void on_frame(void *arg, const struct cap_frame *f)
 	struct frame_ctx *c = arg;
 	struct worker *w = c->w;
 	struct port_ctr *pc = &c->wp->ctr;
-	struct co_frame cf = { f->data, f->caplen, f->len, f->ts_ns, f->dir };
+	struct co_frame cf = { f->data, f->caplen, f->len, f->ts_ns, f->dir,
+			       atomic_load_explicit(&c->wp->removing, memory_order_acquire) };
 	struct co_result cr;
 	uint64_t ts_ms = f->ts_ns / 1000000u;
 
@@ -289,6 +290,11 @@ int worker_add_port(struct worker *w, struct worker_port *wp)
 int worker_del_port(struct worker *w, struct worker_port *wp)
 {
 	struct cmd c = { .type = CMD_DEL, .wp = wp, .slot = wp->slot };
+
+	/* first stop the learning, then forget: a frame the worker classified
+	 * before the flag was seen may have re-taught a MAC to the slot */
+	atomic_store_explicit(&wp->removing, true, memory_order_seq_cst);
+	co_mac_forget_slot(atomic_load(&w->sh->macs), wp->slot);
 	return queue_cmd(w, &c);
 }
 

@@ -62,6 +62,8 @@ struct worker_port {
 	struct port_ctr ctr;
 	_Atomic bool vm_mac_known;         /* a MAC of its VM is known (identity or
 					    * learned): frames for other MACs are floods */
+	_Atomic bool removing;             /* worker_del_port() was called: frames
+					    * still read are metered but teach no MAC */
 	unsigned worker;                   /* index of the owning worker */
 	void *owner;                       /* the control thread's */
 };
@@ -116,7 +118,11 @@ void worker_free(struct worker *w);
 int worker_add_port(struct worker *w, struct worker_port *wp);
 /* worker_del_port() : the worker reads what is left in the port's ring,
  * exports the port's flows at once (flowEndReason 4), closes the handle
- * and hands <wp> back through worker_take_removed(). */
+ * and hands <wp> back through worker_take_removed(). From this call on,
+ * frames of the port no longer teach MACs, and the MACs mapped to its slot
+ * are forgotten (here, once more after any the worker learned meanwhile):
+ * a MAC left mapped to a dead slot would make later frames from that VM,
+ * moved elsewhere, look like local copies and go uncounted. */
 int worker_del_port(struct worker *w, struct worker_port *wp);
 /* worker_set_ident() : the identity exported for flows of <slot> (also as
  * the peer of local flows, so every worker gets every slot). */

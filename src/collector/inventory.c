@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/compiler.h"
+#include "core/hash.h"
 #include "core/json.h"
 
 /* ---- inventory --------------------------------------------------------- */
@@ -20,6 +21,10 @@
 struct inventory {
 	struct inv_vm *vm;
 	size_t n, cap, max;
+	/* merge indexes over vm[] (entry + 1, 0 empty; open addressing, at
+	 * most half full): by UUID, and by name (the lowest entry of a name) */
+	uint32_t *uix, *nix;
+	size_t ixmask;
 	struct inv_host *host;
 	size_t nhost, hostcap;
 	struct inv_stats st;
@@ -42,6 +47,8 @@ void inv_free(struct inventory *inv)
 	for (size_t i = 0; i < inv->n; i++)
 		free(inv->vm[i].attr);
 	free(inv->vm);
+	free(inv->uix);
+	free(inv->nix);
 	free(inv->host);
 	free(inv);
 }
@@ -119,19 +126,104 @@ static void vm_merge_addrs(struct inventory *inv, struct inv_vm *dst, const stru
 		memcpy(dst->name, src->name, sizeof(dst->name));
 }
 
+/* ---- merge indexes: a VM two sources describe (a file and libvirt) is
+ * one VM, found by UUID, else by name. Hashed, because inventories of
+ * 100,000 VMs are rebuilt at every reload on the daemon's event loop. */
+
+#define IX_SEED 0x696e76656e746f72ull
+
+static size_t uuid_pos(const struct inventory *inv, const uint8_t u[16])
+{
+	return (size_t)vt_hash(u, 16, IX_SEED) & inv->ixmask;
+}
+
+static size_t name_pos(const struct inventory *inv, const char *name)
+{
+	return (size_t)vt_hash(name, strlen(name), IX_SEED ^ 1) & inv->ixmask;
+}
+
+/* The slot of <u> in the UUID index: its entry, or the empty slot where it
+ * goes. */
+static uint32_t *uix_slot(struct inventory *inv, const uint8_t u[16])
+{
+	size_t p = uuid_pos(inv, u);
+
+	while (inv->uix[p] && memcmp(inv->vm[inv->uix[p] - 1].uuid, u, 16) != 0)
+		p = (p + 1) & inv->ixmask;
+	return &inv->uix[p];
+}
+
+static uint32_t *nix_slot(struct inventory *inv, const char *name)
+{
+	size_t p = name_pos(inv, name);
+
+	while (inv->nix[p] && strcmp(inv->vm[inv->nix[p] - 1].name, name) != 0)
+		p = (p + 1) & inv->ixmask;
+	return &inv->nix[p];
+}
+
+/* ix_note() : entry <i> has (now) its UUID and name: index them. A name
+ * keeps the lowest entry that has it, as a scan in order would find. */
+static void ix_note(struct inventory *inv, size_t i)
+{
+	const struct inv_vm *d = &inv->vm[i];
+
+	if (!uuid_is_nil(d->uuid)) {
+		uint32_t *s = uix_slot(inv, d->uuid);
+		if (!*s)
+			*s = (uint32_t)i + 1;
+	}
+	if (d->name[0]) {
+		uint32_t *s = nix_slot(inv, d->name);
+		if (!*s || *s - 1 > i)
+			*s = (uint32_t)i + 1;
+	}
+}
+
+/* ix_room() : indexes with room for one more entry (rebuilt twice as
+ * large past half full). */
+static int ix_room(struct inventory *inv)
+{
+	size_t cap = inv->ixmask + 1;
+	uint32_t *u, *n;
+
+	if (inv->uix && (inv->n + 1) * 2 <= cap)
+		return 0;
+	cap = inv->uix ? cap * 2 : 256;
+	while ((inv->n + 1) * 2 > cap)
+		cap *= 2;
+	u = calloc(cap, sizeof(*u));
+	n = calloc(cap, sizeof(*n));
+	if (!u || !n) {
+		free(u);
+		free(n);
+		return -ENOMEM;
+	}
+	free(inv->uix);
+	free(inv->nix);
+	inv->uix = u;
+	inv->nix = n;
+	inv->ixmask = cap - 1;
+	for (size_t i = 0; i < inv->n; i++)
+		ix_note(inv, i);
+	return 0;
+}
+
 int inv_add_vm(struct inventory *inv, const struct inv_vm *vm)
 {
 	struct inv_vm *d;
+	uint32_t e = 0;
 
-	/* a VM two sources describe (a file and libvirt) is one VM; a linear
-	 * search is fine: inventories are built off the ingest path */
-	for (size_t i = 0; i < inv->n; i++) {
-		d = &inv->vm[i];
-		if ((!uuid_is_nil(vm->uuid) && !memcmp(d->uuid, vm->uuid, 16)) ||
-		    (uuid_is_nil(vm->uuid) && vm->name[0] && !strcmp(d->name, vm->name))) {
-			vm_merge_addrs(inv, d, vm);
-			return 0;
-		}
+	if (ix_room(inv) < 0)
+		return -ENOMEM;
+	if (!uuid_is_nil(vm->uuid))
+		e = *uix_slot(inv, vm->uuid);
+	else if (vm->name[0])
+		e = *nix_slot(inv, vm->name);
+	if (e) {
+		vm_merge_addrs(inv, &inv->vm[e - 1], vm);
+		ix_note(inv, e - 1);   /* it may have got its name */
+		return 0;
 	}
 	if (inv->n >= inv->max) {
 		inv->st.truncated++;
@@ -158,6 +250,7 @@ int inv_add_vm(struct inventory *inv, const struct inv_vm *vm)
 		d->nattr = vm->nattr;
 	}
 	inv->n++;
+	ix_note(inv, inv->n - 1);
 	return 0;
 }
 

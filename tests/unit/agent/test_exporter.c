@@ -479,6 +479,105 @@ static void t_tcp_reconnect(void)
 	close(lfd);
 }
 
+/* pump() : reads what <fd> has within <wait_ms> into <b>, checks each
+ * whole IPFIX message; returns -1 at EOF, else 0. */
+struct stream_rd {
+	uint8_t buf[1 << 20];
+	size_t have;
+};
+
+static int pump(int fd, struct stream_rd *b, uint32_t *recs, struct msgstat *s, int wait_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t l;
+
+	if (poll(&p, 1, wait_ms) <= 0)
+		return 0;
+	l = recv(fd, b->buf + b->have, sizeof(b->buf) - b->have, MSG_DONTWAIT);
+	if (l == 0)
+		return -1;
+	if (l < 0)
+		return errno == EAGAIN ? 0 : -1;
+	b->have += (size_t)l;
+	while (b->have >= 4 && b->have >= ld_be16(b->buf + 2)) {
+		size_t ml = ld_be16(b->buf + 2);
+		if (ml < 16)
+			return -1;
+		check_ipfix(b->buf, ml, recs, s);
+		memmove(b->buf, b->buf + ml, b->have - ml);
+		b->have -= ml;
+	}
+	return 0;
+}
+
+/* TCP: a collector that stops (vtap collector's tcp_close_grace) sends a
+ * FIN and reads on until the exporter closes its side, for a grace
+ * period. The exporter must notice the FIN, stop writing into that
+ * connection, close it and send the rest on a new one: then nothing is
+ * lost. An exporter that goes on writing into the half-closed connection
+ * loses everything written after the grace period. */
+static void t_tcp_collector_fin(void)
+{
+	static struct stream_rd b1, b2;
+	uint16_t port;
+	int lfd = listener(SOCK_STREAM, &port), cfd, cfd2 = -1;
+	struct exporter_cfg cfg = cfg_default();
+	struct vt_err err;
+	struct exporter *e;
+	uint32_t recs = 0, i = 0;
+	struct msgstat s = { 0 };
+	bool eof = false;
+	uint64_t until;
+
+	cfg.flush_ms = 0;
+	e = exporter_new(&cfg, &err);
+	CHECK_EQ(exporter_add(e, url("tcp", port), &err), 0);
+	cfd = accept_wait(lfd, 2000);
+	CHECK(cfd >= 0);
+	for (; i < 200; i++) {
+		struct flow_rec r = flow_n(i);
+		exporter_flow(e, &r, 1700000000000ull + i);
+	}
+	exporter_poll(e, 1700000001000ull);
+	until = mono_ms() + 5000;
+	while (s.flows < 200 && mono_ms() < until)
+		pump(cfd, &b1, &recs, &s, 20);
+	CHECK_EQ(s.flows, 200);
+	/* the collector stops: FIN, and reads on for a grace of 1 s */
+	shutdown(cfd, SHUT_WR);
+	until = mono_ms() + 1000;
+	while (!eof && mono_ms() < until) {
+		struct flow_rec r = flow_n(i);
+		exporter_flow(e, &r, 1700000001000ull + i);
+		exporter_poll(e, 1700000001000ull + i);
+		i++;
+		eof = pump(cfd, &b1, &recs, &s, 2) < 0;
+	}
+	CHECK(eof);
+	close(cfd);
+	/* the collector is back: the exporter reconnects */
+	until = mono_ms() + 5000;
+	while (cfd2 < 0 && mono_ms() < until) {
+		struct flow_rec r = flow_n(i);
+		exporter_flow(e, &r, 1700000002000ull + i);
+		exporter_poll(e, 1700000002000ull + i);
+		i++;
+		cfd2 = accept_wait(lfd, 20);
+	}
+	CHECK(cfd2 >= 0);
+	CHECK_EQ(exporter_flush(e, 1700000003000ull, 3000), 0);
+	exporter_free(e);
+	until = mono_ms() + 5000;
+	while (cfd2 >= 0 && mono_ms() < until && pump(cfd2, &b2, &recs, &s, 50) == 0)
+		;
+	/* every record, and sequence numbers without a gap (check_ipfix) */
+	CHECK_EQ(s.flows, i);
+	CHECK_EQ(s.bad, 0);
+	if (cfd2 >= 0)
+		close(cfd2);
+	close(lfd);
+}
+
 /* Pacing: a rate-limited UDP collector with a small queue drops (and
  * counts) in the live mode; the offline blocking mode waits and loses
  * nothing, taking about msgs/rate seconds. */
@@ -578,4 +677,5 @@ static void t_bad_urls(void)
 
 VT_TEST_MAIN(VT_T(t_udp_ipfix_sequence), VT_T(t_udp_nfv9_sequence), VT_T(t_nfv9_time_span),
 	     VT_T(t_udp_dead_collector),
-	     VT_T(t_tcp_dead_collector), VT_T(t_tcp_reconnect), VT_T(t_pacing), VT_T(t_bad_urls))
+	     VT_T(t_tcp_dead_collector), VT_T(t_tcp_reconnect),
+	     VT_T(t_tcp_collector_fin), VT_T(t_pacing), VT_T(t_bad_urls))

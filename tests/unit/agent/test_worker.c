@@ -104,6 +104,16 @@ static void push(struct cap_port *p, const struct fake_frame *fr)
 		abort();
 }
 
+/* push_quiet() : a frame that waits in the ring without waking the worker
+ * (as frames still queued when a port goes away). */
+static void push_quiet(struct cap_port *p, const struct fake_frame *fr)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->n < FQ)
+		p->q[p->n++] = *fr;
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* ---- frames ------------------------------------------------------------------ */
 
 static const uint8_t MAC1[6] = { 0x52, 0x54, 0, 0x18, 0, 1 };
@@ -441,4 +451,65 @@ static void test_churn(void)
 	close(sh.notify_fd);
 }
 
-VT_TEST_MAIN(VT_T(test_pipeline), VT_T(test_record_ring_full), VT_T(test_churn))
+/* A port going away: the frames still in its ring are metered (its last
+ * flows), but must not teach its VM's MAC back to the local MAC table
+ * after the control thread forgot the slot. A MAC left mapped to a dead
+ * slot makes later frames from that VM (migrated elsewhere, reaching a
+ * VM here from outside) look like local copies: skipped, never counted. */
+static void test_removed_port_forgets_macs(void)
+{
+	struct vt_err err = { 0 };
+	struct worker_cfg wc = { .index = 0,
+				 .meter = { .active_ms = 60000, .idle_ms = 15000, .max_flows = 1000 },
+				 .max_ports = 8, .ring_records = 64, .read_budget = 8, .tick_ms = 20 };
+	struct recs rs = { .n = 0 };
+
+	sh.macs = co_mactab_new(64);
+	sh.dedup = NULL;
+	sh.notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w[0] = worker_new(&wc, &sh, &err);
+	CHECK(w[0] != NULL);
+	if (!w[0])
+		return;
+	w[1] = NULL;
+	CHECK_EQ(worker_start(w[0], &err), 0);
+	struct worker_port *p = add_port(w[0], 3, 7, "vp-mig");
+	struct fake_frame fr = tcp_frame(MAC1, GW, 0xc6120101, 0xc613c801, 1234, 80, 0,
+					 CO_INGRESS, 0, false);
+	/* a first frame teaches MAC1 -> slot 3 */
+	push(p->cap, &fr);
+	CHECK(wait_ctr(&p->ctr.counted, 1));
+	CHECK_EQ(co_mac_lookup(sh.macs, MAC1), 3);
+	/* the next one is still in the ring when the port goes: the control
+	 * thread forgets the slot's MACs, then asks for the removal */
+	push_quiet(p->cap, &fr);
+	CHECK_EQ(co_mac_forget_slot(sh.macs, 3), 1);
+	CHECK_EQ(worker_del_port(w[0], p), 0);
+	struct worker_port *b = NULL;
+	uint64_t end = mono_ms() + 5000;
+	while (!(b = worker_take_removed(w[0])) && mono_ms() < end)
+		usleep(1000);
+	CHECK(b == p);
+	CHECK_EQ(atomic_load(&p->ctr.counted), 2);
+	free(b);
+	CHECK_EQ(co_mac_lookup(sh.macs, MAC1), CO_SLOT_NONE);
+	end = mono_ms() + 5000;
+	while (rs.n < 1 && mono_ms() < end) {
+		worker_drain(w[0], on_rec, &rs);
+		usleep(1000);
+	}
+	CHECK_EQ(rs.n, 1);
+	if (rs.n == 1) {
+		CHECK_EQ(rs.v[0].packets, 2);
+		CHECK_EQ(rs.v[0].end_reason, FLOW_END_FORCED);
+	}
+	worker_stop(w[0]);
+	while (!worker_exited(w[0]))
+		usleep(1000);
+	worker_free(w[0]);
+	co_mactab_free(sh.macs);
+	close(sh.notify_fd);
+}
+
+VT_TEST_MAIN(VT_T(test_pipeline), VT_T(test_record_ring_full), VT_T(test_churn),
+	     VT_T(test_removed_port_forgets_macs))
