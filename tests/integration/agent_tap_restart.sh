@@ -92,7 +92,12 @@ nc=$(wc -l <"$TAPDIR/c.seq") nm=$(wc -l <"$TAPDIR/m.seq")
 missed=$(comm -23 "$TAPDIR/c.seq" "$TAPDIR/m.seq" | wc -l)
 extra=$(comm -13 "$TAPDIR/c.seq" "$TAPDIR/m.seq" | wc -l)
 echo "C received $nc datagrams of the stream, the analyzer has $nm; missed $missed, not at C $extra"
-[ "$nc" -gt 15000 ] || fail "too few datagrams reached C ($nc)"
+# Not vacuous: most of the stream reached C (each re-creation loses what is
+# sent while vm1 has no interface and re-resolves C, longer on a loaded
+# machine), and it resumed after the last re-creation.
+[ "$nc" -gt 12000 ] || fail "too few datagrams reached C ($nc of 24000)"
+[ "$(tail -1 "$TAPDIR/c.seq")" -ge 23000 ] ||
+	fail "the stream did not resume after the last re-creation (last at C: $(tail -1 "$TAPDIR/c.seq"))"
 check_eq "datagrams A's port forwarded missing at the analyzer" "$missed" 0
 check_eq "mirrored datagrams that never reached C" "$extra" 0
 S=$(sshow 1)
