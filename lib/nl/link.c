@@ -151,20 +151,47 @@ int nl_link_build_new(struct nlb *b, const struct nl_link_new *l)
 	return b->err;
 }
 
+/* set_addrgen_none() : IPv6 address generation mode "none" on <name>. */
+static int set_addrgen_none(struct nl_sock *sk, const char *name)
+{
+	uint8_t buf[128];
+	uint8_t *af, *af6;
+	struct nlb b;
+
+	nlb_init(&b, buf, sizeof(buf), RTM_NEWLINK, 0);
+	put_ifinfo(&b, 0, 0, 0);
+	nla_put_str(&b, IFLA_IFNAME, name);
+	af = nla_nest_start(&b, IFLA_AF_SPEC);
+	af6 = nla_nest_start(&b, AF_INET6);
+	nla_put_u8(&b, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	nla_nest_end(&b, af6);
+	nla_nest_end(&b, af);
+	return nl_sock_request(sk, &b);
+}
+
 int nl_link_add(struct nl_sock *sk, const struct nl_link_new *l)
 {
 	uint8_t buf[LINK_MSG_MAX];
 	struct nlb b;
 	int r;
 
+	struct nl_link_new n = *l;
+
+	if (l->no_ipv6_ll && !l->in_ns)
+		n.up = false;   /* up only once no link-local address can appear */
 	nlb_init(&b, buf, sizeof(buf), RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	r = nl_link_build_new(&b, l);
+	r = nl_link_build_new(&b, &n);
 	if (r == 0)
 		r = nl_sock_request(sk, &b);
 	/* rtnetlink ignores IFLA_IFALIAS when creating a link: set it after,
 	 * which needs the link where the socket is */
 	if (r == 0 && l->alias && !l->in_ns)
 		r = nl_link_set_alias(sk, l->name, l->alias);
+	if (r == 0 && l->no_ipv6_ll && !l->in_ns) {
+		(void)set_addrgen_none(sk, l->name);
+		if (l->up)
+			r = nl_link_set_up(sk, l->name, true);
+	}
 	return r;
 }
 
@@ -298,6 +325,17 @@ int nl_link_del(struct nl_sock *sk, const char *name)
 	return r < 0 ? r : nl_sock_request(sk, &b);
 }
 
+int nl_link_del_index(struct nl_sock *sk, uint32_t ifindex)
+{
+	uint8_t buf[64];
+	struct nlb b;
+	int r;
+
+	nlb_init(&b, buf, sizeof(buf), RTM_DELLINK, 0);
+	r = nl_link_build_del(&b, ifindex, NULL);
+	return r < 0 ? r : nl_sock_request(sk, &b);
+}
+
 /* ---- parsing ----------------------------------------------------------- */
 
 static void parse_info_data(struct nl_link_info *o, const struct nla *data)
@@ -359,6 +397,13 @@ int nl_link_parse(const struct nlmsg *m, struct nl_link_info *o)
 	}
 	if (nla_present(&tb[IFLA_IFALIAS]))
 		(void)nla_strcpy(o->alias, sizeof(o->alias), &tb[IFLA_IFALIAS]);
+	if (nla_len_ok(&tb[IFLA_STATS64], sizeof(struct rtnl_link_stats64))) {
+		struct rtnl_link_stats64 st;
+
+		memcpy(&st, tb[IFLA_STATS64].data, sizeof(st));
+		o->rx_packets = st.rx_packets;
+		o->tx_packets = st.tx_packets;
+	}
 	if (nla_present(&tb[IFLA_LINKINFO])) {
 		struct nla li[IFLA_INFO_MAX + 1];
 		if (nla_parse_nested(li, IFLA_INFO_MAX, &tb[IFLA_LINKINFO]) < 0)
@@ -413,31 +458,42 @@ static int get_one(const struct nl_link_info *li, void *arg)
 	return 0;
 }
 
-int nl_link_get(struct nl_sock *sk, const char *name, struct nl_link_info *out)
+/* get_link() : one link by <ifindex> or <name>; a GET answers with one
+ * RTM_NEWLINK, then the ACK asked for. */
+static int get_link(struct nl_sock *sk, uint32_t ifindex, const char *name, bool stats,
+		    struct nl_link_info *out)
 {
 	uint8_t buf[128];
 	struct dump_ctx c = { get_one, out };
 	struct nlb b;
 	int r;
 
-	if (!name_ok(name))
-		return -EINVAL;
 	out->ifindex = 0;
-	nlb_init(&b, buf, sizeof(buf), RTM_GETLINK, 0);
-	put_ifinfo(&b, 0, 0, 0);
-	nla_put_str(&b, IFLA_IFNAME, name);
-	nla_put_u32(&b, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	/* a GET answers with one RTM_NEWLINK and then the ACK */
-	{
-		uint16_t fl;
-		memcpy(&fl, buf + 6, 2);
-		fl |= NLM_F_ACK;
-		memcpy(buf + 6, &fl, 2);
-	}
+	nlb_init(&b, buf, sizeof(buf), RTM_GETLINK, NLM_F_ACK);
+	put_ifinfo(&b, ifindex, 0, 0);
+	if (name)
+		nla_put_str(&b, IFLA_IFNAME, name);
+	if (!stats)
+		nla_put_u32(&b, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	r = nl_sock_dump(sk, &b, dump_one, &c);
 	if (r < 0)
 		return r;
 	return out->ifindex ? 0 : -ENODEV;
+}
+
+int nl_link_get(struct nl_sock *sk, const char *name, struct nl_link_info *out)
+{
+	if (!name_ok(name))
+		return -EINVAL;
+	return get_link(sk, 0, name, false, out);
+}
+
+int nl_link_get_index(struct nl_sock *sk, uint32_t ifindex, bool stats,
+		      struct nl_link_info *out)
+{
+	if (!ifindex)
+		return -EINVAL;
+	return get_link(sk, ifindex, NULL, stats, out);
 }
 
 int nl_link_index(struct nl_sock *sk, const char *name)

@@ -66,6 +66,11 @@ struct nl_link_new {
 	const char *alias;       /* IFLA_IFALIAS, NULL none; set by a second
 				  * request (rtnetlink ignores it at creation),
 				  * so not with in_ns */
+	bool no_ipv6_ll;         /* IPv6 addrgenmode none: no link-local address,
+				  * so the link sends nothing of its own (no DAD,
+				  * no MLD); set by a second request before the
+				  * link goes up, so not with in_ns. Best effort:
+				  * a host without IPv6 has nothing to turn off */
 	union {
 		struct nl_bridge_opts bridge;
 		struct nl_veth_opts veth;
@@ -107,6 +112,8 @@ int nl_link_set_master(struct nl_sock *sk, const char *name, const char *master)
 int nl_link_set_netns(struct nl_sock *sk, const char *name, int nsfd);
 /* nl_link_del() : deletes <name> (a veth takes its peer along). */
 int nl_link_del(struct nl_sock *sk, const char *name);
+/* nl_link_del_index() : deletes the link <ifindex> (immune to renames). */
+int nl_link_del_index(struct nl_sock *sk, uint32_t ifindex);
 int nl_link_build_del(struct nlb *b, uint32_t ifindex, const char *name);
 
 /* What a link dump or event says about a link. */
@@ -137,6 +144,9 @@ struct nl_link_info {
 	bool vxlan_external;
 	uint32_t vxlan_vni;
 	uint16_t vxlan_port;     /* host order */
+	/* IFLA_STATS64, only from nl_link_get_index(..., true, ...): dumps and
+	 * events skip statistics (they are most of a link message) */
+	uint64_t rx_packets, tx_packets;
 };
 
 /* nl_link_parse() : decodes an RTM_NEWLINK / RTM_DELLINK message.
@@ -148,6 +158,10 @@ typedef int (*nl_link_cb)(const struct nl_link_info *li, void *arg);
 int nl_link_dump(struct nl_sock *sk, nl_link_cb cb, void *arg);
 /* nl_link_get() : one link by name; -ENODEV when there is none. */
 int nl_link_get(struct nl_sock *sk, const char *name, struct nl_link_info *out);
+/* nl_link_get_index() : one link by ifindex, with its packet counters
+ * when <stats>; -ENODEV when there is none. */
+int nl_link_get_index(struct nl_sock *sk, uint32_t ifindex, bool stats,
+		      struct nl_link_info *out);
 /* nl_link_index() : ifindex of <name> (> 0) or -ENODEV. */
 int nl_link_index(struct nl_sock *sk, const char *name);
 

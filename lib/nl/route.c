@@ -308,6 +308,13 @@ int nl_route_parse(const struct nlmsg *m, struct nl_route_info *o)
 		o->oif = nla_u32(&tb[RTA_OIF]);
 	if (nla_len_ok(&tb[RTA_PRIORITY], 4))
 		o->metric = nla_u32(&tb[RTA_PRIORITY]);
+	if (nla_present(&tb[RTA_METRICS])) {
+		struct nla mx[RTAX_MAX + 1];
+		if (nla_parse_nested(mx, RTAX_MAX, &tb[RTA_METRICS]) < 0)
+			return -EBADMSG;
+		if (nla_len_ok(&mx[RTAX_MTU], 4))
+			o->mtu = nla_u32(&mx[RTAX_MTU]);
+	}
 	return 0;
 }
 
@@ -325,6 +332,34 @@ static int route_dump_one(const struct nlmsg *m, void *arg)
 	if (r == -ENOMSG)
 		return 0;
 	return r < 0 ? r : c->cb(&ri, c->arg);
+}
+
+static int route_get_one(const struct nl_route_info *ri, void *arg)
+{
+	*(struct nl_route_info *)arg = *ri;
+	return 0;
+}
+
+int nl_route_get(struct nl_sock *sk, const struct vt_addr *dst, struct nl_route_info *out)
+{
+	uint8_t buf[64];
+	struct rtmsg rtm;
+	struct route_dump_ctx c = { route_get_one, out };
+	struct nlb b;
+	int r;
+
+	memset(&rtm, 0, sizeof(rtm));
+	rtm.rtm_family = (uint8_t)family_of(dst);
+	rtm.rtm_dst_len = addr_is_v4(dst) ? 32 : 128;
+	memset(out, 0, sizeof(*out));
+	/* a GET answers with one RTM_NEWROUTE, then the ACK asked for */
+	nlb_init(&b, buf, sizeof(buf), RTM_GETROUTE, NLM_F_ACK);
+	nlb_put_fam(&b, &rtm, sizeof(rtm));
+	put_ip(&b, RTA_DST, dst);
+	r = nl_sock_dump(sk, &b, route_dump_one, &c);
+	if (r == -EHOSTUNREACH || r == -ENOENT || (r == 0 && !out->oif))
+		return -ENETUNREACH;
+	return r;
 }
 
 int nl_route_dump(struct nl_sock *sk, int family, nl_route_cb cb, void *arg)

@@ -76,8 +76,12 @@ struct nl_route_info {
 	struct vt_addr dst, gw;
 	uint32_t oif;
 	uint32_t metric;
+	uint32_t mtu;            /* RTAX_MTU of RTA_METRICS, 0 none */
 };
 int nl_route_parse(const struct nlmsg *m, struct nl_route_info *out);
+/* nl_route_get() : the route the kernel would use towards <dst> (ip route
+ * get): output link, gateway, MTU metric. -ENETUNREACH when there is none. */
+int nl_route_get(struct nl_sock *sk, const struct vt_addr *dst, struct nl_route_info *out);
 typedef int (*nl_route_cb)(const struct nl_route_info *ri, void *arg);
 int nl_route_dump(struct nl_sock *sk, int family, nl_route_cb cb, void *arg);
 

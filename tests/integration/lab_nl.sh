@@ -48,6 +48,22 @@ check "a local route answers for the whole prefix" ip netns exec "$NS" ping -c 1
 check_eq "neighbour" "$(ip -n "$NS" neigh show 198.18.0.7)" "198.18.0.7 dev br0 lladdr 02:00:00:00:00:07 PERMANENT "
 check_eq "sysctl" "$(ip netns exec "$NS" cat /proc/sys/net/ipv4/ip_forward)" 1
 check_eq "sysctl of the root namespace untouched" "$(cat /proc/sys/net/ipv4/ip_forward)" "$root_fwd"
+check_eq "vx0: IPv6 address generation off" "$(ipj link show vx0 | jq -r '.[0].inet6_addr_gen_mode')" none
+check_eq "vx0: no IPv6 address though up" \
+	"$(ipj link show vx0 | jq -r '.[0].flags | index("UP") != null'):$(ip -n "$NS" -6 addr show dev vx0)" "true:"
+
+# route lookups (ip route get) and per-link counters against iproute2
+ip -n "$NS" route add 192.0.2.128/25 via 198.18.0.1 mtu 1300 || fail "ip route add ... mtu"
+for dst in 192.0.2.130 198.51.100.7; do
+	want=$(ip -n "$NS" -j route get "$dst" | jq -r --argjson idx \
+		"$(ipj link show br0 | jq '.[0].ifindex')" \
+		'.[0] | "route-get \(.dst) oif=\($idx) mtu=\(.metrics[0].mtu // 0) gw=\(.gateway // "-")"')
+	check_eq "route towards $dst" "$("$NLK" route-get "$NS" "$dst")" "$want"
+done
+check_eq "no route towards 10.9.9.9" "$("$NLK" route-get "$NS" 10.9.9.9)" \
+	"route-get 10.9.9.9: Network is unreachable"
+check_eq "lo's packet counters" "$("$NLK" link-get "$NS" lo | grep -o 'rx_packets=.*')" \
+	"$(ip -n "$NS" -s -j link show lo | jq -r '.[0].stats64 | "rx_packets=\(.rx.packets) tx_packets=\(.tx.packets)"')"
 
 # lib/nl's own view agrees with iproute2's
 "$NLK" dump "$NS" >"$TMPDIR_T/dump.txt" || fail "nl_kernel dump"

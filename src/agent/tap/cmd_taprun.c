@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "agent/tap/tap.h"
-#include "agent/tap/tap_nl.h"
 #include "cli/commands.h"
 #include "core/buf.h"
 #include "core/compiler.h"
@@ -22,6 +21,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "nl/link.h"
 
 #define MAX_WATCH OPT_LIST_MAX
 
@@ -81,8 +81,10 @@ struct taprun {
 	struct tap_engine *eng;
 	struct watch w[MAX_WATCH];
 	size_t nw;
-	int mon_fd;
+	struct nl_sock *nl;  /* requests: links by name */
+	struct nl_sock *mon; /* link events */
 	struct ev_io mon_io;
+	bool mon_on;
 	uint64_t event_ns;   /* when the pending link events were read */
 	bool paused;         /* SIGUSR2: ports disarmed until the next one */
 	int rc;
@@ -149,28 +151,35 @@ static void arm(struct taprun *t, struct watch *w, uint32_t ifindex, uint64_t t0
 			 (unsigned long long)((mono_ns() - t0_ns) / 1000));
 }
 
-static void on_link(void *arg, bool added, const struct tapnl_link *l)
+/* arm_existing() : arms every watched port that exists now; <t0_ns> as
+ * for arm(). */
+static void arm_existing(struct taprun *t, uint64_t t0_ns, bool say_missing)
+{
+	for (size_t i = 0; i < t->nw; i++) {
+		struct nl_link_info l;
+
+		if (nl_link_get(t->nl, t->w[i].ifname, &l) == 0)
+			arm(t, &t->w[i], l.ifindex, t0_ns);
+		else if (say_missing)
+			log_info("tap-run: %s does not exist yet: armed when it appears", t->w[i].ifname);
+	}
+}
+
+static int on_link(enum nl_link_event ev, const struct nl_link_info *l, void *arg)
 {
 	struct taprun *t = arg;
 
-	if (!l->ifindex) {   /* events were lost: look at every watched name */
-		for (size_t i = 0; i < t->nw; i++) {
-			struct tapnl_link cur;
-			if (tapnl_link_get(0, t->w[i].ifname, &cur) == 0)
-				arm(t, &t->w[i], cur.ifindex, mono_ns());
-		}
-		return;
-	}
 	for (size_t i = 0; i < t->nw; i++) {
 		struct watch *w = &t->w[i];
 
-		if (added && strcmp(l->name, w->ifname) == 0) {
+		if (ev == NL_LINK_NEW && strcmp(l->name, w->ifname) == 0) {
 			arm(t, w, l->ifindex, t->event_ns);
-		} else if (!added && w->ifindex == l->ifindex) {
+		} else if (ev == NL_LINK_DEL && w->ifindex == l->ifindex) {
 			(void)tap_port_disarm(t->eng, w->ifindex, true);
 			w->ifindex = 0;
 		}
 	}
+	return 0;
 }
 
 static void on_mon(struct evloop *ev, struct ev_io *io, uint32_t events)
@@ -179,9 +188,14 @@ static void on_mon(struct evloop *ev, struct ev_io *io, uint32_t events)
 
 	(void)ev;
 	(void)events;
+	int r;
+
 	t->event_ns = mono_ns();
-	if (tapnl_monitor_read(io->fd, on_link, io->arg) < 0)
-		log_ratelimited(LOG_LVL_WARN, "tap-run: link events: %s", strerror(errno));
+	r = nl_link_events_read(t->mon, 64, on_link, t);
+	if (r == -ENOBUFS)      /* events were lost: look at every watched name */
+		arm_existing(t, t->event_ns, false);
+	else if (r < 0 && r != -EAGAIN)
+		log_ratelimited(LOG_LVL_WARN, "tap-run: link events: %s", strerror(-r));
 }
 
 static void on_signal(struct evloop *ev, int signo, void *arg)
@@ -194,16 +208,14 @@ static void on_signal(struct evloop *ev, int signo, void *arg)
 	}
 	if (signo == SIGUSR2) {
 		t->paused = !t->paused;
-		for (size_t i = 0; i < t->nw; i++) {
-			struct tapnl_link l;
-
-			if (t->paused && t->w[i].ifindex) {
+		for (size_t i = 0; t->paused && i < t->nw; i++) {
+			if (t->w[i].ifindex) {
 				(void)tap_port_disarm(t->eng, t->w[i].ifindex, false);
 				t->w[i].ifindex = 0;
-			} else if (!t->paused && tapnl_link_get(0, t->w[i].ifname, &l) == 0) {
-				arm(t, &t->w[i], l.ifindex, 0);
 			}
 		}
+		if (!t->paused)
+			arm_existing(t, 0, false);
 		log_info("tap-run: %s", t->paused ? "paused (ports disarmed)" : "resumed");
 		return;
 	}
@@ -266,7 +278,6 @@ static int taprun_run(const struct cmd *c, void *opts, int argc, char **argv)
 	(void)argv;
 	if (!t)
 		return 1;
-	t->mon_fd = -1;
 	log_set_level((enum log_level)o->log_level);
 	if (o->ports.n == 0 || o->sessions.n == 0) {
 		fprintf(stderr, "vtap tap-run: give at least one --port and one --session\n");
@@ -304,18 +315,18 @@ static int taprun_run(const struct cmd *c, void *opts, int argc, char **argv)
 	if (load_sessions(t, o) != 0)
 		goto out;
 	/* subscribe before looking, so a port created in between is not missed */
-	t->mon_fd = tapnl_monitor_open();
-	if (t->mon_fd < 0 || ev_io_add(t->ev, &t->mon_io, t->mon_fd, EPOLLIN, on_mon, t) != 0) {
-		log_err("tap-run: cannot watch link events: %s", strerror(-t->mon_fd));
+	t->nl = nl_sock_open(0);
+	t->mon = nl_link_events_open(-1);
+	if (!t->nl || !t->mon) {
+		log_err("tap-run: rtnetlink: %s", strerror(errno));
 		goto out;
 	}
-	for (size_t i = 0; i < t->nw; i++) {
-		struct tapnl_link l;
-		if (tapnl_link_get(0, t->w[i].ifname, &l) == 0)
-			arm(t, &t->w[i], l.ifindex, 0);
-		else
-			log_info("tap-run: %s does not exist yet: armed when it appears", t->w[i].ifname);
+	if (ev_io_add(t->ev, &t->mon_io, nl_sock_fd(t->mon), EPOLLIN, on_mon, t) != 0) {
+		log_err("tap-run: cannot watch link events");
+		goto out;
 	}
+	t->mon_on = true;
+	arm_existing(t, 0, true);
 	(void)tap_engine_sweep(t->eng);
 	if (o->ready) {
 		int fd = open(o->ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -330,11 +341,10 @@ static int taprun_run(const struct cmd *c, void *opts, int argc, char **argv)
 	rc = ev_run(t->ev) == 0 ? 0 : 1;
 	print_stats(t);
 out:
-	if (t->mon_fd >= 0) {
-		if (t->ev)
-			ev_io_del(t->ev, &t->mon_io);
-		close(t->mon_fd);
-	}
+	if (t->mon_on)
+		ev_io_del(t->ev, &t->mon_io);
+	nl_sock_close(t->mon);
+	nl_sock_close(t->nl);
 	tap_engine_free(t->eng);
 	ev_free(t->ev);
 	free(t);

@@ -13,6 +13,7 @@
 #include "core/compiler.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "nl/link.h"
 #include "wire/encap.h"
 
 const char *tap_backend_name(enum tap_backend b)
@@ -78,7 +79,7 @@ static void check_dest(struct tap_engine *e, struct sess_rt *s)
 		up = true;
 		mtu = 0;
 	} else {
-		rc = tapnl_route_get(&s->def.dest.remote, &r);
+		rc = tapnl_route_get(e->nl, &s->def.dest.remote, &r);
 		up = rc == 0 && r.up;
 		mtu = s->def.dest.mtu ? s->def.dest.mtu : rc == 0 ? r.mtu : s->path_mtu;
 	}
@@ -382,7 +383,7 @@ int tap_port_arm(struct tap_engine *e, uint32_t ifindex, const char *ifname,
 		 const struct vm_ident *vm, struct vt_err *err)
 {
 	struct port_rt *p = port_by_ifindex(e, ifindex);
-	struct tapnl_link l;
+	struct nl_link_info l;
 	bool fresh = false, previous = false;
 	int rc;
 
@@ -419,7 +420,7 @@ int tap_port_arm(struct tap_engine *e, uint32_t ifindex, const char *ifname,
 	/* frames that crossed the port before the programs were there: a new
 	 * port has 0; anything else is a gap to report, never to hide */
 	p->frames_before_arm = 0;
-	if (!previous && tapnl_link_get(ifindex, NULL, &l) == 0)
+	if (!previous && nl_link_get_index(e->nl, ifindex, true, &l) == 0)
 		p->frames_before_arm = l.rx_packets + l.tx_packets;
 	if (tap_is_ebpf(e)) {
 #if VTAP_HAVE_BPF_SKEL
@@ -701,9 +702,14 @@ struct tap_engine *tap_engine_new(struct evloop *ev, const struct tap_engine_opt
 	e->o.host = e->host;
 	e->o.vx_name = e->vx_name;
 	clock_offset(e);
+	e->nl = nl_sock_open(0);
+	if (!e->nl) {
+		vt_err_set(err, -errno, "rtnetlink socket: %s", strerror(errno));
+		goto fail;
+	}
 	if (tap_is_ebpf(e)) {
 #if VTAP_HAVE_BPF_SKEL
-		struct tap_bpf_opts bo = { e->o.ring_bytes, e->vx_name, e->o.vx_port };
+		struct tap_bpf_opts bo = { e->o.ring_bytes, e->vx_name, e->o.vx_port, e->nl };
 
 		e->bpf = tap_bpf_open(&bo, err);
 		if (!e->bpf)
@@ -764,5 +770,6 @@ void tap_engine_free(struct tap_engine *e)
 		ev_io_del(e->ev, &e->ring_io);
 	tap_bpf_close(e->bpf);
 #endif
+	nl_sock_close(e->nl);
 	free(e);
 }

@@ -19,6 +19,7 @@
 #include "core/compiler.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "nl/link.h"
 
 #define RB_BUSY_BIT (1u << 31)
 #define RB_DISCARD_BIT (1u << 30)
@@ -36,6 +37,7 @@ struct tap_bpf {
 	uint64_t stale;
 	uint32_t vx_ifindex;
 	bool vx_owned;              /* we created or adopted it: delete at close */
+	struct nl_sock *nl;         /* the engine's rtnetlink socket */
 	uint32_t attached[TAP_MAX_PORTS];
 	size_t nattached;
 	struct old_port old_ports[TAP_MAX_PORTS];
@@ -299,6 +301,7 @@ struct tap_bpf *tap_bpf_open(const struct tap_bpf_opts *o, struct vt_err *err)
 		vt_err_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
+	b->nl = o->nl;
 	b->ring_fd = -1;
 	b->start_ns = mono_ns();
 	libbpf_set_print(libbpf_log);
@@ -334,7 +337,7 @@ struct tap_bpf *tap_bpf_open(const struct tap_bpf_opts *o, struct vt_err *err)
 		log_info("tap: adopted the maps of the running tap programs (%zu ports, counters kept)",
 			 b->nold_ports);
 	}
-	rc = tapnl_vxlan_ensure(o->vx_name, o->vx_port, &b->vx_ifindex, &created, err);
+	rc = tapnl_vxlan_ensure(o->nl, o->vx_name, o->vx_port, &b->vx_ifindex, &created, err);
 	if (rc)
 		goto fail;
 	b->vx_owned = true;
@@ -366,7 +369,7 @@ void tap_bpf_close(struct tap_bpf *b)
 		(void)tc_detach(b->attached[i], BPF_TC_EGRESS);
 	}
 	if (b->vx_owned && b->vx_ifindex)
-		(void)tapnl_link_del(b->vx_ifindex);
+		(void)nl_link_del_index(b->nl, b->vx_ifindex);
 	if (b->prod_map)
 		munmap(b->prod_map, (size_t)page + 2 * b->ring_size);
 	if (b->cons_map)

@@ -20,6 +20,7 @@
 
 #include "bpf/tap_shared.h"
 #include "core/err.h"
+#include "nl/nlsock.h"
 
 #define TAP_TC_HANDLE 0x7674u   /* "vt" */
 #define TAP_TC_PRIO 1u          /* first, so no other filter hides frames */
@@ -28,6 +29,7 @@ struct tap_bpf_opts {
 	uint64_t ring_bytes;     /* ring buffer size (power of 2, >= page) */
 	const char *vx_name;     /* collect_md VXLAN device name */
 	uint16_t vx_port;        /* its UDP port */
+	struct nl_sock *nl;      /* rtnetlink socket, the engine's (outlives us) */
 };
 
 struct tap_bpf;

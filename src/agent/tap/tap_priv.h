@@ -15,6 +15,7 @@
 #include "bpf/bpf_config.h"
 #include "bpf/tap_shared.h"
 #include "core/evloop.h"
+#include "nl/nlsock.h"
 #if VTAP_HAVE_BPF_SKEL
 #include "agent/tap/tap_bpf.h"
 #endif
@@ -90,6 +91,7 @@ struct tap_engine {
 	bool ring_io_on;
 	struct ev_timer ring_t;    /* drains the ring every RING_POLL_MS */
 	struct ev_timer check_t;
+	struct nl_sock *nl;        /* rtnetlink: routes to destinations, ports */
 	int64_t wall_off_ns;       /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t records, afp_frames;
 	struct sess_rt sess[TAP_MAX_SESSIONS];

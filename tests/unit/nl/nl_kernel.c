@@ -11,6 +11,8 @@
  *   nl_kernel events NS N S print N link events (joins of br0, removals)
  *                           seen within S seconds, with their wall time
  *   nl_kernel spawn NS      run `sh -c 'exit 7'` in NS, print its status
+ *   nl_kernel link-get NS IF      IF by its ifindex, with packet counters
+ *   nl_kernel route-get NS ADDR   the route towards ADDR (ip route get)
  *   nl_kernel teardown NS   delete the objects, then the namespace
  */
 #include <errno.h>
@@ -92,7 +94,8 @@ static int setup(int fd, struct nl_sock *sk)
 	x0.u.vxlan.ttl = 64;
 	x0.u.vxlan.learning = false;
 	x0.u.vxlan.udp_csum = true;
-	step("vxlan vx0 external", nl_link_add(sk, &x0), sk);
+	x0.no_ipv6_ll = true;
+	step("vxlan vx0 external, no IPv6 link-local", nl_link_add(sk, &x0), sk);
 	x1.u.vxlan.vni = 42;
 	x1.u.vxlan.remote = A("198.18.0.7");
 	x1.u.vxlan.dstport = 8472;
@@ -271,9 +274,43 @@ static int spawn(int fd)
 	return 0;
 }
 
+static int link_get(struct nl_sock *sk, const char *name)
+{
+	struct nl_link_info li;
+	int idx = nl_link_index(sk, name), r;
+
+	if (idx < 0)
+		return idx;
+	r = nl_link_get_index(sk, (uint32_t)idx, true, &li);
+	if (r < 0)
+		return r;
+	printf("link %s ifindex=%u mtu=%u rx_packets=%llu tx_packets=%llu\n", li.name, li.ifindex,
+	       li.mtu, (unsigned long long)li.rx_packets, (unsigned long long)li.tx_packets);
+	return 0;
+}
+
+static int route_get(struct nl_sock *sk, const char *dst)
+{
+	struct nl_route_info ri;
+	char gw[VT_ADDRSTRLEN];
+	struct vt_addr a = A(dst);
+	int r = nl_route_get(sk, &a, &ri);
+
+	if (r < 0) {
+		printf("route-get %s: %s\n", dst, strerror(-r));
+		return 0;   /* the answer is the error: lab_nl.sh checks it */
+	}
+	printf("route-get %s oif=%u mtu=%u gw=%s\n", dst, ri.oif, ri.mtu,
+	       addr_is_zero(&ri.gw) ? "-" : addr_fmt(&ri.gw, gw, sizeof(gw)));
+	return 0;
+}
+
 static int teardown(const char *ns, struct nl_sock *sk)
 {
-	static const char *const links[] = { "vx0", "vx1", "a0", "tp0", "br0" };
+	static const char *const links[] = { "vx0", "a0", "tp0", "br0" };
+	int idx = nl_link_index(sk, "vx1");
+
+	step("del vx1 by index", idx < 0 ? idx : nl_link_del_index(sk, (uint32_t)idx), sk);
 
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		char what[64];
@@ -319,6 +356,10 @@ int main(int argc, char **argv)
 	}
 	else if (!strcmp(argv[1], "spawn"))
 		r = spawn(fd);
+	else if (!strcmp(argv[1], "link-get") && argc == 4)
+		r = link_get(sk, argv[3]) < 0 ? 1 : 0;
+	else if (!strcmp(argv[1], "route-get") && argc == 4)
+		r = route_get(sk, argv[3]);
 	else if (!strcmp(argv[1], "teardown")) {
 		close(fd);
 		return teardown(argv[2], sk);
