@@ -4,6 +4,7 @@
  * both written from these tables. */
 #include "wire/flowenc.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -218,4 +219,94 @@ void fe_put_record(struct vt_wr *w, const struct fe_tmpl *t, const struct flow_r
 		default: w->err = true; break;
 		}
 	}
+}
+
+/* ---- sets and whole items ------------------------------------------------ */
+
+bool fe_set_close(struct fe_msg *m)
+{
+	size_t len, a = m->set_align ? m->set_align : 1;
+
+	if (!m->set)
+		return true;
+	len = (size_t)(m->w.p - m->set);
+	if (len % a)
+		wr_zero(&m->w, a - len % a);
+	if (wr_failed(&m->w))
+		return false;
+	st_be16(m->set + 2, (uint16_t)(m->w.p - m->set));
+	m->set = NULL;
+	return true;
+}
+
+bool fe_set_open(struct fe_msg *m, uint16_t id)
+{
+	uint8_t *p;
+
+	if (m->set && m->set_id == id)
+		return true;
+	if (!fe_set_close(m))
+		return false;
+	p = wr_reserve(&m->w, 4);
+	if (!p)
+		return false;
+	st_be16(p, id);
+	st_be16(p + 2, 0);
+	m->set = p;
+	m->set_id = id;
+	return true;
+}
+
+int fe_nospc(struct fe_msg *m, struct fe_save s)
+{
+	m->w.p = s.p;
+	m->w.err = false;
+	m->set = s.set;
+	m->set_id = s.set_id;
+	if (s.set) /* closing it wrote a length: an open set has none yet */
+		st_be16(s.set + 2, 0);
+	return -ENOSPC;
+}
+
+int fe_add_flow(struct fe_msg *m, enum fe_fmt fmt, const struct flow_rec *r)
+{
+	struct fe_save s = fe_save(m);
+	const struct fe_tmpl *t = fe_tmpl(fmt, fe_kind(r));
+
+	if (!fe_set_open(m, t->id))
+		return fe_nospc(m, s);
+	fe_put_record(&m->w, t, r, m->boot_ms);
+	if (wr_failed(&m->w))
+		return fe_nospc(m, s);
+	m->items++;
+	m->data_records++;
+	m->flows++;
+	if (r->last_ms > m->max_last_ms)
+		m->max_last_ms = r->last_ms;
+	m->packets += r->packets;
+	m->octets += r->bytes;
+	return 0;
+}
+
+int fe_add_options(struct fe_msg *m, const struct fe_counters *c, uint32_t domain)
+{
+	struct fe_save s = fe_save(m);
+
+	if (!fe_set_open(m, FE_TMPL_OPTIONS))
+		return fe_nospc(m, s);
+	wr_u32(&m->w, domain);
+	wr_u64(&m->w, c->messages);
+	wr_u64(&m->w, c->records);
+	wr_u64(&m->w, c->octets);
+	wr_u64(&m->w, c->ignored_packets);
+	wr_u64(&m->w, c->notsent_flows);
+	wr_u64(&m->w, c->notsent_packets);
+	wr_u64(&m->w, c->notsent_octets);
+	wr_u16(&m->w, c->active_timeout_s);
+	wr_u16(&m->w, c->idle_timeout_s);
+	if (wr_failed(&m->w))
+		return fe_nospc(m, s);
+	m->items++;
+	m->data_records++;
+	return 0;
 }

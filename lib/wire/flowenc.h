@@ -86,9 +86,9 @@ struct fe_msg {
 	uint8_t *hdr;        /* message start */
 	uint8_t *set;        /* header of the open set, NULL when none */
 	uint16_t set_id;
-	uint32_t items;          /* templates and records written */
+	uint8_t set_align;   /* sets padded to this (v9: 4; IPFIX: 1, none) */
+	uint32_t items;          /* templates and records written (v9 header count) */
 	uint32_t data_records;   /* data records (flows + options) */
-	uint32_t v9_count;       /* v9: every record incl. templates */
 	uint32_t flows;          /* flow records, and their sums (for the */
 	uint64_t packets, octets; /* not-sent counters if the message is dropped) */
 	uint64_t now_ms, boot_ms;
@@ -158,11 +158,29 @@ void fe_put_record(struct vt_wr *w, const struct fe_tmpl *t, const struct flow_r
  * length byte below 255, else 255 and a 2-byte length. */
 void fe_put_varlen(struct vt_wr *w, const void *data, size_t len);
 
-/* Savepoint for all-or-nothing writes. */
-static inline void fe_rollback(struct fe_msg *m, uint8_t *p)
+/* ---- sets (IPFIX) and flowsets (v9) ------------------------------------ */
+/* A set is a 4-byte header (id, length) and its records, padded to
+ * fe_msg.set_align. fe_set_open() continues the open set when it has that
+ * id; fe_set_close() is false when the padding does not fit. */
+bool fe_set_open(struct fe_msg *m, uint16_t id);
+bool fe_set_close(struct fe_msg *m);
+
+/* Savepoint for all-or-nothing writes: fe_nospc() puts the writer and the
+ * open set back as fe_save() found them and returns -ENOSPC. */
+struct fe_save {
+	uint8_t *p, *set;
+	uint16_t set_id;
+};
+static inline struct fe_save fe_save(const struct fe_msg *m)
 {
-	m->w.p = p;
-	m->w.err = false;
+	return (struct fe_save){ m->w.p, m->set, m->set_id };
 }
+int fe_nospc(struct fe_msg *m, struct fe_save s);
+
+/* fe_add_flow() : the data record of <r> in <fmt>'s template for it;
+ * fe_add_options() : the exporter-statistics options record (the same
+ * layout in both formats). All or nothing: -ENOSPC when it does not fit. */
+int fe_add_flow(struct fe_msg *m, enum fe_fmt fmt, const struct flow_rec *r);
+int fe_add_options(struct fe_msg *m, const struct fe_counters *c, uint32_t domain);
 
 #endif

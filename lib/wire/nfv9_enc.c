@@ -38,6 +38,7 @@ void nfv9_begin(struct fe_msg *m, void *buf, size_t cap, const struct fe_hdr *h)
 	m->w = wr_init(buf, cap - m->pad_room);
 	m->hdr = buf;
 	m->cap = cap;
+	m->set_align = 4;     /* RFC 3954 §5.3 */
 	m->now_ms = h->now_ms;
 	/* a whole-second boot time makes unix_secs*1000 - sysUpTime exact */
 	m->boot_ms = h->boot_ms / 1000 * 1000;
@@ -52,73 +53,17 @@ void nfv9_begin(struct fe_msg *m, void *buf, size_t cap, const struct fe_hdr *h)
 	wr_u32(&m->w, h->domain);
 }
 
-/* close_set() : pads the open flowset to 4 bytes and writes its length;
- * false when the padding does not fit. */
-static bool close_set(struct fe_msg *m)
-{
-	size_t len;
-
-	if (!m->set)
-		return true;
-	len = (size_t)(m->w.p - m->set);
-	if (len % 4)
-		wr_zero(&m->w, 4 - len % 4);
-	if (wr_failed(&m->w))
-		return false;
-	st_be16(m->set + 2, (uint16_t)(m->w.p - m->set));
-	m->set = NULL;
-	return true;
-}
-
-static bool open_set(struct fe_msg *m, uint16_t id)
-{
-	uint8_t *p;
-
-	if (m->set && m->set_id == id)
-		return true;
-	if (!close_set(m))
-		return false;
-	p = wr_reserve(&m->w, 4);
-	if (!p)
-		return false;
-	st_be16(p, id);
-	st_be16(p + 2, 0);
-	m->set = p;
-	m->set_id = id;
-	return true;
-}
-
-struct save {
-	uint8_t *p, *set;
-	uint16_t set_id;
-};
-
-static struct save save(const struct fe_msg *m)
-{
-	return (struct save){ m->w.p, m->set, m->set_id };
-}
-
-static int nospc(struct fe_msg *m, struct save s)
-{
-	fe_rollback(m, s.p);
-	m->set = s.set;
-	m->set_id = s.set_id;
-	if (s.set) /* closing it wrote a length: an open set has none yet */
-		st_be16(s.set + 2, 0);
-	return -ENOSPC;
-}
-
 int nfv9_add_templates(struct fe_msg *m)
 {
-	struct save s = save(m);
+	struct fe_save s = fe_save(m);
 
-	if (!open_set(m, NFV9_FLOWSET_TEMPLATE))
-		return nospc(m, s);
+	if (!fe_set_open(m, NFV9_FLOWSET_TEMPLATE))
+		return fe_nospc(m, s);
 	for (unsigned k = 0; k < FE_KINDS; k++)
 		if (fe_kind_used(k))
 			fe_put_template(&m->w, fe_tmpl(FE_FMT_NFV9, k));
-	if (!close_set(m) || !open_set(m, NFV9_FLOWSET_OPTIONS_TEMPLATE))
-		return nospc(m, s);
+	if (!fe_set_open(m, NFV9_FLOWSET_OPTIONS_TEMPLATE))
+		return fe_nospc(m, s);
 	wr_u16(&m->w, FE_TMPL_OPTIONS);
 	wr_u16(&m->w, 4);                 /* option scope length (bytes) */
 	wr_u16(&m->w, (uint16_t)(NOPT * 4)); /* option length (bytes) */
@@ -128,56 +73,20 @@ int nfv9_add_templates(struct fe_msg *m)
 		wr_u16(&m->w, opt_fields[i].type);
 		wr_u16(&m->w, opt_fields[i].len);
 	}
-	if (!close_set(m) || wr_failed(&m->w))
-		return nospc(m, s);
+	if (!fe_set_close(m))
+		return fe_nospc(m, s);
 	m->items += FE_NTEMPLATES + 1;
-	m->v9_count += FE_NTEMPLATES + 1;
 	return 0;
 }
 
 int nfv9_add_flow(struct fe_msg *m, const struct flow_rec *r)
 {
-	struct save s = save(m);
-	const struct fe_tmpl *t = fe_tmpl(FE_FMT_NFV9, fe_kind(r));
-
-	if (!open_set(m, t->id))
-		return nospc(m, s);
-	fe_put_record(&m->w, t, r, m->boot_ms);
-	if (wr_failed(&m->w))
-		return nospc(m, s);
-	m->items++;
-	m->v9_count++;
-	m->data_records++;
-	m->flows++;
-	if (r->last_ms > m->max_last_ms)
-		m->max_last_ms = r->last_ms;
-	m->packets += r->packets;
-	m->octets += r->bytes;
-	return 0;
+	return fe_add_flow(m, FE_FMT_NFV9, r);
 }
 
 int nfv9_add_options(struct fe_msg *m, const struct fe_counters *c, uint32_t domain)
 {
-	struct save s = save(m);
-
-	if (!open_set(m, FE_TMPL_OPTIONS))
-		return nospc(m, s);
-	wr_u32(&m->w, domain);
-	wr_u64(&m->w, c->messages);
-	wr_u64(&m->w, c->records);
-	wr_u64(&m->w, c->octets);
-	wr_u64(&m->w, c->ignored_packets);
-	wr_u64(&m->w, c->notsent_flows);
-	wr_u64(&m->w, c->notsent_packets);
-	wr_u64(&m->w, c->notsent_octets);
-	wr_u16(&m->w, c->active_timeout_s);
-	wr_u16(&m->w, c->idle_timeout_s);
-	if (wr_failed(&m->w))
-		return nospc(m, s);
-	m->items++;
-	m->v9_count++;
-	m->data_records++;
-	return 0;
+	return fe_add_options(m, c, domain);
 }
 
 /* set_header_time() : unix_secs and sysUpTime, so that unix_secs*1000 -
@@ -202,8 +111,8 @@ size_t nfv9_end(struct fe_msg *m)
 	set_header_time(m);
 	m->w.end += m->pad_room; /* the held-back bytes take the padding */
 	m->pad_room = 0;
-	close_set(m);
-	st_be16(m->hdr + 2, (uint16_t)m->v9_count);
+	(void)fe_set_close(m);   /* the held-back bytes make room for its padding */
+	st_be16(m->hdr + 2, (uint16_t)m->items);
 	return wr_len(&m->w);
 }
 

@@ -66,7 +66,7 @@ static void t_packet_bytes(void)
 	CHECK_EQ(nfv9_add_flow(&m, &r), 0);
 	CHECK_EQ(nfv9_end(&m), wl);
 	CHECK_MEM(buf, want, wl);
-	CHECK_EQ(m.v9_count, 1);
+	CHECK_EQ(m.items, 1);
 	/* a collector rebuilding absolute time gets the exact ms back:
 	 * unix_secs*1000 - sysUpTime + FIRST_SWITCHED */
 	CHECK_EQ_U64((uint64_t)ld_be32(buf + 8) * 1000 - ld_be32(buf + 4) + ld_be32(buf + 24),
