@@ -469,3 +469,36 @@ const char *http_client_error_text(const struct http_client_resp *r, char *buf, 
 	json_free(v);
 	return buf;
 }
+
+int http_client_json(const char *target, const char *method, const char *path,
+		     const void *body, size_t len, const struct http_client_opts *o,
+		     struct http_client_resp *resp, struct json_val **doc, struct vt_err *err)
+{
+	const char *peer = o && o->peer_name ? o->peer_name : "the server";
+	char b[512];
+	int rc;
+
+	*doc = NULL;
+	rc = http_client_request(target, method, path, body, len, o, resp, err);
+	if (rc < 0)
+		return rc;
+	if (resp->status < 200 || resp->status > 299)
+		return vt_err_set(err, -EPROTO, "%s", http_client_error_text(resp, b, sizeof(b)));
+	/* a value takes at least one byte: the body bounds the tree */
+	*doc = json_parse((const char *)resp->body.data, resp->body.len, resp->body.len + 1, err);
+	if (!*doc) {
+		snprintf(b, sizeof(b), "%s", err->msg);
+		return vt_err_set(err, -EBADMSG, "%s's answer is not JSON: %s", peer, b);
+	}
+	return 0;
+}
+
+void http_client_target(const char *spec, char *out, size_t cap)
+{
+	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "http://", 7) == 0)
+		snprintf(out, cap, "%s", spec);
+	else if (spec[0] == '/')
+		snprintf(out, cap, "unix:%s", spec);
+	else
+		snprintf(out, cap, "http://%s", spec);
+}

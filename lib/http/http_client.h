@@ -18,6 +18,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/json.h"
 
 #define HTTP_CLIENT_DEFAULT_TIMEOUT_MS 10000
 #define HTTP_CLIENT_DEFAULT_MAX_RESPONSE (16u << 20)
@@ -59,5 +60,20 @@ void http_client_resp_free(struct http_client_resp *r);
  * for the user: "<error>: <detail>" from a vtap JSON error body, else the
  * first line of the body, else the reason phrase. */
 const char *http_client_error_text(const struct http_client_resp *r, char *buf, size_t len);
+
+/* http_client_json() : http_client_request() to a JSON API. 0 when the
+ * answer is 2xx with a JSON body: *doc is its tree (caller frees with
+ * json_free()), the raw body stays in <resp>. Otherwise a negative errno
+ * with one line for the user in <err>: the transport failure, the
+ * server's error text (resp->status tells which status), or that the
+ * answer is not JSON. <resp> must be freed in every case. */
+int http_client_json(const char *target, const char *method, const char *path,
+		     const void *body, size_t len, const struct http_client_opts *o,
+		     struct http_client_resp *resp, struct json_val **doc, struct vt_err *err);
+
+/* http_client_target() : a daemon's address as users write it ("unix:PATH",
+ * "/path/to.sock", "http://HOST:PORT" or "HOST:PORT") as a target for the
+ * calls above. */
+void http_client_target(const char *spec, char *out, size_t cap);
 
 #endif

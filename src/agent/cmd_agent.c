@@ -112,16 +112,6 @@ static const struct opt_def status_optdefs[] = {
 
 /* target() : the client target for a socket spec ("unix:/x", "/x",
  * "127.0.0.1:9000", "http://..."). */
-static void target(const char *spec, char *out, size_t cap)
-{
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "http://", 7) == 0)
-		snprintf(out, cap, "%s", spec);
-	else if (spec[0] == '/')
-		snprintf(out, cap, "unix:%s", spec);
-	else
-		snprintf(out, cap, "http://%s", spec);
-}
-
 static const char *gj_str(const struct json_val *o, const char *k, const char *def)
 {
 	const char *s = json_get_str(o, k);
@@ -255,7 +245,6 @@ static int status_run(const struct cmd *cmd, void *o, int argc, char **argv)
 	struct http_client_resp resp;
 	struct vt_err err = { 0 };
 	struct json_val *st;
-	int rc = 0;
 
 	(void)cmd;
 	(void)argc;
@@ -269,24 +258,12 @@ static int status_run(const struct cmd *cmd, void *o, int argc, char **argv)
 		have_conf = true;
 		spec = c.control.listen.a[0].spec;
 	}
-	target(spec ? spec : "unix:" AGENT_DEFAULT_SOCKET, tgt, sizeof(tgt));
+	http_client_target(spec ? spec : "unix:" AGENT_DEFAULT_SOCKET, tgt, sizeof(tgt));
 	if (have_conf)
 		agent_conf_free(&c);
 	memset(&resp, 0, sizeof(resp));
-	if (http_client_request(tgt, "GET", "/api/v1/status", NULL, 0, &co, &resp, &err) < 0) {
+	if (http_client_json(tgt, "GET", "/api/v1/status", NULL, 0, &co, &resp, &st, &err) < 0) {
 		fprintf(stderr, "vtap agent status: %s\n", err.msg);
-		http_client_resp_free(&resp);
-		return 1;
-	}
-	if (resp.status != 200) {
-		char b[256];
-		fprintf(stderr, "vtap agent status: %s\n", http_client_error_text(&resp, b, sizeof(b)));
-		http_client_resp_free(&resp);
-		return 1;
-	}
-	st = json_parse((const char *)resp.body.data, resp.body.len, 1u << 22, &err);
-	if (!st) {
-		fprintf(stderr, "vtap agent status: the agent's answer is not JSON: %s\n", err.msg);
 		http_client_resp_free(&resp);
 		return 1;
 	}
@@ -298,7 +275,7 @@ static int status_run(const struct cmd *cmd, void *o, int argc, char **argv)
 	}
 	json_free(st);
 	http_client_resp_free(&resp);
-	return rc;
+	return 0;
 }
 
 static const struct cmd cmd_agent_status = {

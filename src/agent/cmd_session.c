@@ -99,33 +99,18 @@ static int request(const struct sess_opts *o, const char *verb, const char *meth
 				       .hint = "is `vtap agent` running, with [tap] enable = yes?",
 				       .timeout_ms = o->timeout_ms };
 	struct vt_err err = { 0 };
-	char tgt[300], b[600];
+	char tgt[300];
 
 	memset(c, 0, sizeof(*c));
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "http://", 7) == 0)
-		snprintf(tgt, sizeof(tgt), "%s", spec);
-	else
-		snprintf(tgt, sizeof(tgt), "%s%s", spec[0] == '/' ? "unix:" : "http://", spec);
-	if (http_client_request(tgt, method, path, body, len, &co, &c->resp, &err) < 0) {
-		fprintf(stderr, "vtap session %s: %s\n", verb, err.msg);
-		return 1;
-	}
-	if (c->resp.status == 404 && !strstr(vbuf_str(&c->resp.body), "no such session")) {
+	http_client_target(spec, tgt, sizeof(tgt));
+	if (http_client_json(tgt, method, path, body, len, &co, &c->resp, &c->doc, &err) == 0)
+		return 0;
+	if (c->resp.status == 404 && !strstr(vbuf_str(&c->resp.body), "no such session"))
 		fprintf(stderr, "vtap session %s: the agent has no sessions API: is [tap] enable = yes "
 			"in its config?\n", verb);
-		return 1;
-	}
-	if (c->resp.status < 200 || c->resp.status > 299) {
-		fprintf(stderr, "vtap session %s: %s\n", verb,
-			http_client_error_text(&c->resp, b, sizeof(b)));
-		return 1;
-	}
-	c->doc = json_parse((const char *)c->resp.body.data, c->resp.body.len, 1u << 22, &err);
-	if (!c->doc) {
-		fprintf(stderr, "vtap session %s: the agent's answer is not JSON: %s\n", verb, err.msg);
-		return 1;
-	}
-	return 0;
+	else
+		fprintf(stderr, "vtap session %s: %s\n", verb, err.msg);
+	return 1;
 }
 
 static void print_raw(const struct call *c)
@@ -495,44 +480,43 @@ static void show_text(const struct json_val *s)
 	out_table_free(t);
 }
 
-static int show_run(const struct cmd *cmd, void *opts, int argc, char **argv)
+static void del_text(const struct json_val *doc)
 {
-	const struct sess_opts *o = opts;
+	printf("session %" PRIu64 " deleted\n", gu(doc, "deleted"));
+}
+
+/* on_id() : <method> on the session named by argv[0]; <text> prints the
+ * answer without -j. */
+static int on_id(const struct sess_opts *o, char **argv, const char *verb, const char *method,
+		 void (*text)(const struct json_val *doc))
+{
 	char path[64];
 	struct call c;
 	int rc;
 
-	(void)cmd;
-	(void)argc;
-	if ((rc = id_arg("show", argv[0], path, sizeof(path))))
+	if ((rc = id_arg(verb, argv[0], path, sizeof(path))))
 		return rc;
-	rc = request(o, "show", "GET", path, NULL, 0, &c);
+	rc = request(o, verb, method, path, NULL, 0, &c);
 	if (rc == 0 && o->json)
 		print_raw(&c);
 	else if (rc == 0)
-		show_text(c.doc);
+		text(c.doc);
 	call_free(&c);
 	return rc;
 }
 
-static int del_run(const struct cmd *cmd, void *opts, int argc, char **argv)
+static int show_run(const struct cmd *cmd, void *opts, int argc, char **argv)
 {
-	const struct sess_opts *o = opts;
-	char path[64];
-	struct call c;
-	int rc;
-
 	(void)cmd;
 	(void)argc;
-	if ((rc = id_arg("del", argv[0], path, sizeof(path))))
-		return rc;
-	rc = request(o, "del", "DELETE", path, NULL, 0, &c);
-	if (rc == 0 && o->json)
-		print_raw(&c);
-	else if (rc == 0)
-		printf("session %" PRIu64 " deleted\n", gu(c.doc, "deleted"));
-	call_free(&c);
-	return rc;
+	return on_id(opts, argv, "show", "GET", show_text);
+}
+
+static int del_run(const struct cmd *cmd, void *opts, int argc, char **argv)
+{
+	(void)cmd;
+	(void)argc;
+	return on_id(opts, argv, "del", "DELETE", del_text);
 }
 
 static const struct cmd cmd_session_add = {

@@ -93,11 +93,18 @@ static int api_target(const struct vms_opts *o, char *buf, size_t len)
 	return 0;
 }
 
+static void print_body(const struct http_client_resp *r)
+{
+	fwrite(r->body.data, 1, r->body.len, stdout);
+	if (r->body.len && r->body.data[r->body.len - 1] != '\n')
+		putchar('\n');
+}
+
 /* GET <path> from the API; the parsed body (caller frees) or NULL with
- * a message printed. */
+ * a message printed. With -j the raw answer is printed too. */
 static struct json_val *api_get(const struct vms_opts *o, const char *path, int *status)
 {
-	char target[512], eb[512];
+	char target[512];
 	struct http_client_opts co = { .peer_name = "the collector",
 				       .hint = "is `vtap collector` running? (see --api)",
 				       .max_response = 256u << 20 };
@@ -105,26 +112,15 @@ static struct json_val *api_get(const struct vms_opts *o, const char *path, int 
 	struct vt_err err = { 0 };
 	struct json_val *v = NULL;
 
+	*status = 0;
 	if (api_target(o, target, sizeof(target)) < 0)
 		return NULL;
-	if (http_client_request(target, "GET", path, NULL, 0, &co, &resp, &err) < 0) {
+	memset(&resp, 0, sizeof(resp));
+	if (http_client_json(target, "GET", path, NULL, 0, &co, &resp, &v, &err) < 0)
 		fprintf(stderr, "vtap: %s\n", err.msg);
-		http_client_resp_free(&resp);
-		return NULL;
-	}
+	else if (o->json)
+		print_body(&resp);
 	*status = resp.status;
-	if (resp.status != 200) {
-		fprintf(stderr, "vtap: %s\n", http_client_error_text(&resp, eb, sizeof(eb)));
-	} else if (o->json) {
-		fwrite(resp.body.data, 1, resp.body.len, stdout);
-		if (resp.body.len && resp.body.data[resp.body.len - 1] != '\n')
-			putchar('\n');
-		v = json_parse("{}", 2, 4, &err);   /* success marker */
-	} else {
-		v = json_parse((const char *)resp.body.data, resp.body.len, 16u << 20, &err);
-		if (!v)
-			fprintf(stderr, "vtap: the collector's answer is not JSON: %s\n", err.msg);
-	}
 	http_client_resp_free(&resp);
 	return v;
 }

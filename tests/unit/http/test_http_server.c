@@ -100,6 +100,67 @@ static void t_client_basic(void)
 	fx_stop(&F);
 }
 
+/* http_client_json(): a parsed tree only for a 2xx JSON answer; else one
+ * line saying what went wrong. http_client_target(): the address forms. */
+static void t_client_json(void)
+{
+	static const struct {
+		const char *method, *path, *body;
+		int rc, status;
+		const char *want;          /* err.msg, or KEY=VALUE of the tree */
+	} cases[] = {
+		{ "POST", "/json", "{\"name\":\"web-1\"}", 0, 201, "name=web-1" },
+		{ "GET", "/api/v1/vms/a", NULL, 0, 200, "route=/api/v1/vms/{id}" },
+		{ "GET", "/nope", NULL, -EPROTO, 404, "not found: no resource at /nope" },
+		{ "GET", "/noanswer", NULL, -EPROTO, 500, "internal error: the handler did not answer" },
+		{ "GET", "/hello", NULL, -EBADMSG, 200, "the test server's answer is not JSON: " },
+	};
+	static const struct {
+		const char *spec, *want;
+	} targets[] = {
+		{ "unix:/run/vtap/agent.sock", "unix:/run/vtap/agent.sock" },
+		{ "/run/vtap/agent.sock", "unix:/run/vtap/agent.sock" },
+		{ "http://127.0.0.1:4740", "http://127.0.0.1:4740" },
+		{ "127.0.0.1:4740", "http://127.0.0.1:4740" },
+		{ "[::1]:4740", "http://[::1]:4740" },
+	};
+	struct http_client_opts o = { .peer_name = "the test server", .timeout_ms = 5000 };
+
+	CHECK_EQ(fx_start(&F, routes_all, false, tune_default), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct http_client_resp r;
+		struct json_val *doc = (struct json_val *)&r;   /* must be reset */
+		struct vt_err err = { 0 };
+		int rc;
+
+		vt_test_case = cases[i].path;
+		memset(&r, 0, sizeof(r));
+		rc = http_client_json(F.url, cases[i].method, cases[i].path, cases[i].body,
+				      cases[i].body ? strlen(cases[i].body) : 0, &o, &r, &doc, &err);
+		CHECK_EQ(rc, cases[i].rc);
+		CHECK_EQ(r.status, cases[i].status);
+		if (rc == 0) {
+			const char *eq = strchr(cases[i].want, '=');
+			char key[32];
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - cases[i].want), cases[i].want);
+			CHECK_STR(json_get_str(doc, key), eq + 1);
+			CHECK(r.body.len > 0);   /* the raw answer stays for -j */
+		} else {
+			CHECK(doc == NULL);
+			CHECK_CONTAINS(err.msg, cases[i].want);
+		}
+		json_free(doc);
+		http_client_resp_free(&r);
+	}
+	fx_stop(&F);
+	for (size_t i = 0; i < ARRAY_SIZE(targets); i++) {
+		char out[64];
+		vt_test_case = targets[i].spec;
+		http_client_target(targets[i].spec, out, sizeof(out));
+		CHECK_STR(out, targets[i].want);
+	}
+}
+
 /* UNIX sockets: mode, stale file replaced, live socket and non-socket
  * refused, file removed on close; the client's error when nobody listens. */
 static void t_unix_socket(void)
@@ -816,7 +877,7 @@ static void t_conf_keys(void)
 	}
 }
 
-VT_TEST_MAIN(VT_T(t_client_basic), VT_T(t_unix_socket), VT_T(t_ipv6), VT_T(t_client_errors),
+VT_TEST_MAIN(VT_T(t_client_basic), VT_T(t_client_json), VT_T(t_unix_socket), VT_T(t_ipv6), VT_T(t_client_errors),
 	     VT_T(t_keepalive_pipelining), VT_T(t_http10), VT_T(t_limits_wire),
 	     VT_T(t_stream_backpressure), VT_T(t_timeouts), VT_T(t_max_connections),
 	     VT_T(t_deferred), VT_T(t_contract), VT_T(t_conf_keys))
