@@ -24,6 +24,22 @@ static inline uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000ull;
 }
 
+/* deadline_after_ms() : now on <clk> plus <ms>, for pthread_cond_timedwait()
+ * (CLOCK_REALTIME unless the condition variable was set to another clock). */
+static inline struct timespec deadline_after_ms(clockid_t clk, uint64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 /* parse_duration_ms() : "250ms", "15s", "2m", "1h", "7d", or a bare
  * number of seconds. Returns 0 or -EINVAL / -ERANGE. */
 int parse_duration_ms(const char *s, uint64_t *ms);

@@ -632,15 +632,7 @@ static void *flusher(void *arg)
 		if (n && g->pend_since + cf->flush_ms < wake)
 			wake = g->pend_since + cf->flush_ms;
 		/* condvar timeouts are on CLOCK_MONOTONIC (set in seg_open) */
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t wait = wake > now ? wake - now : 1;
-		ts.tv_sec += (time_t)(wait / 1000);
-		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, wake > now ? wake - now : 1);
 		pthread_cond_timedwait(&g->cv_work, &g->mu, &ts);
 	}
 	pthread_mutex_unlock(&g->mu);

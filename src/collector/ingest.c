@@ -232,13 +232,7 @@ struct ingest {
 	volatile bool stop;
 	bool stale_files;                /* template files of another worker count */
 	uint64_t rcvbuf;
-	/* ingest_each() */
-	pthread_mutex_t call_mu, mu;
-	pthread_cond_t call_cv;
-	ingest_fn call_fn;
-	void *call_arg;
-	uint64_t call_gen;
-	unsigned call_pending;
+	struct xcall call;               /* ingest_each() */
 };
 
 static void tmpl_name(char *buf, size_t len, const char *dir, unsigned i, unsigned n)
@@ -335,9 +329,7 @@ struct ingest *ingest_new(const struct ingest_conf *c, struct sink *sink, struct
 	}
 	ig->c = *c;
 	ig->nw = c->workers;
-	pthread_mutex_init(&ig->call_mu, NULL);
-	pthread_mutex_init(&ig->mu, NULL);
-	pthread_cond_init(&ig->call_cv, NULL);
+	xcall_init(&ig->call);
 	for (unsigned i = 0; i < ig->nw; i++) {
 		struct worker *w = &ig->w[i];
 		w->ig = ig;
@@ -381,30 +373,6 @@ fail:
 	ingest_free(ig);
 	errno = -err->code;
 	return NULL;
-}
-
-static void run_call(struct worker *w)
-{
-	struct ingest *ig = w->ig;
-	ingest_fn fn;
-	void *arg;
-	uint64_t gen;
-
-	pthread_mutex_lock(&ig->mu);
-	gen = ig->call_gen;
-	fn = ig->call_fn;
-	arg = ig->call_arg;
-	pthread_mutex_unlock(&ig->mu);
-	if (!fn || gen == w->call_seen)
-		return;
-	w->call_seen = gen;
-	fn(w->idx, w->path.fd, arg);
-	pthread_mutex_lock(&ig->mu);
-	if (gen == ig->call_gen && ig->call_pending) {
-		ig->call_pending--;
-		pthread_cond_broadcast(&ig->call_cv);
-	}
-	pthread_mutex_unlock(&ig->mu);
 }
 
 /* Receives from one socket until it is empty or <max> batches went by
@@ -452,13 +420,13 @@ static void *worker_main(void *arg)
 					log_ratelimited(LOG_LVL_WARN, "collector: eventfd: %s", strerror(errno));
 			}
 		}
-		run_call(w);
+		xcall_run(&w->ig->call, &w->call_seen, w->idx, w->path.fd);
 		ingest_path_tick(&w->path, wall_ms());
 	}
 	/* what reached the sockets before the stop is ingested */
 	for (size_t k = 0; k < n; k++)
 		drain(w, w->fds[k], UINT32_MAX);
-	run_call(w);
+	xcall_run(&w->ig->call, &w->call_seen, w->idx, w->path.fd);
 	ingest_path_finish(&w->path);
 	return NULL;
 }
@@ -519,9 +487,7 @@ void ingest_free(struct ingest *ig)
 		udp_rx_free(&w->rx);
 		ingest_path_free(&w->path);
 	}
-	pthread_mutex_destroy(&ig->call_mu);
-	pthread_mutex_destroy(&ig->mu);
-	pthread_cond_destroy(&ig->call_cv);
+	xcall_destroy(&ig->call);
 	free(ig->w);
 	free(ig);
 }
@@ -566,37 +532,14 @@ void ingest_worker_stats(const struct ingest *ig, unsigned i, struct ingest_work
 
 int ingest_each(struct ingest *ig, ingest_fn fn, void *arg, uint64_t timeout_ms)
 {
-	struct timespec dl;
-	int r = 0;
-
-	pthread_mutex_lock(&ig->call_mu);
+	xcall_lock(&ig->call);
 	if (!ig->started) {
 		for (unsigned i = 0; i < ig->nw; i++)
 			fn(i, ig->w[i].path.fd, arg);
-		pthread_mutex_unlock(&ig->call_mu);
+		xcall_unlock(&ig->call);
 		return 0;
 	}
-	pthread_mutex_lock(&ig->mu);
-	ig->call_fn = fn;
-	ig->call_arg = arg;
-	ig->call_gen++;
-	ig->call_pending = ig->nw;
-	pthread_mutex_unlock(&ig->mu);
+	xcall_post(&ig->call, fn, arg, XCALL_OWN_WORKER, ig->nw);
 	wake_all(ig);
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += (time_t)(timeout_ms / 1000);
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&ig->mu);
-	while (ig->call_pending && r == 0)
-		if (pthread_cond_timedwait(&ig->call_cv, &ig->mu, &dl) == ETIMEDOUT)
-			r = -ETIMEDOUT;
-	/* a late worker must not run a call whose caller has gone */
-	ig->call_fn = NULL;
-	pthread_mutex_unlock(&ig->mu);
-	pthread_mutex_unlock(&ig->call_mu);
-	return r;
+	return xcall_wait(&ig->call, timeout_ms);
 }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "collector/xcall.h"
 #include "core/err.h"
 #include "flow/addr.h"
 #include "wire/flowdec.h"
@@ -133,7 +134,6 @@ void ingest_worker_stats(const struct ingest *ig, unsigned w, struct ingest_work
  * 0, or -ETIMEDOUT after <timeout_ms> (a worker stuck; <fn> may still run
  * later, so <arg> must stay valid: callers pass long-lived state). Calls
  * are serialised. Before ingest_start() it runs them on the caller. */
-typedef void (*ingest_fn)(unsigned worker, struct flowdec *fd, void *arg);
 int ingest_each(struct ingest *ig, ingest_fn fn, void *arg, uint64_t timeout_ms);
 
 /* ---- TCP (tcp_ingest.c) -------------------------------------------------- */

@@ -527,13 +527,7 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		while (!s->qhead && !s->stop) {
-			struct timespec dl;
-			clock_gettime(CLOCK_REALTIME, &dl);
-			dl.tv_nsec += 100000000;
-			if (dl.tv_nsec >= 1000000000) {
-				dl.tv_sec++;
-				dl.tv_nsec -= 1000000000;
-			}
+			struct timespec dl = deadline_after_ms(CLOCK_REALTIME, 100);
 			pthread_cond_timedwait(&s->nonempty, &s->mu, &dl);
 			if (!s->qhead && s->hlen) {
 				pthread_mutex_unlock(&s->mu);

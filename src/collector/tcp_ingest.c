@@ -73,13 +73,8 @@ struct tcp_ingest {
 	bool started;
 	volatile bool stop;
 	struct tcp_ingest_stats st;
-	/* calls (tcp_ingest_each), serialised by call_mu */
-	pthread_mutex_t call_mu, mu;
-	pthread_cond_t cv;
-	ingest_fn call_fn;
-	void *call_arg;
-	unsigned call_worker;
-	uint64_t call_gen, call_done;
+	struct xcall call;   /* tcp_ingest_each() */
+	uint64_t call_seen;
 };
 
 static void conn_close(struct tcp_ingest *t, struct tconn *c, uint64_t *counter)
@@ -206,26 +201,6 @@ static void on_accept(struct evloop *ev, struct ev_io *io, uint32_t events)
 	}
 }
 
-static void run_call(struct tcp_ingest *t)
-{
-	ingest_fn fn;
-	void *arg;
-	uint64_t gen;
-
-	pthread_mutex_lock(&t->mu);
-	fn = t->call_fn;
-	arg = t->call_arg;
-	gen = t->call_gen;
-	pthread_mutex_unlock(&t->mu);
-	if (!fn || t->call_done == gen)
-		return;
-	fn(t->call_worker, t->path.fd, arg);
-	pthread_mutex_lock(&t->mu);
-	t->call_done = gen;
-	pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-}
-
 /* The end: whatever each connection still holds is decoded, then closed. */
 static void finish_all(struct tcp_ingest *t)
 {
@@ -234,7 +209,7 @@ static void finish_all(struct tcp_ingest *t)
 		if (conn_read(t, c, UINT32_MAX))
 			conn_close(t, c, NULL);
 	}
-	run_call(t);
+	xcall_run(&t->call, &t->call_seen, 0, t->path.fd);
 	ingest_path_finish(&t->path);
 	ev_stop(t->ev);
 }
@@ -276,7 +251,7 @@ static void on_event(struct evloop *ev, struct ev_io *io, uint32_t events)
 	(void)events;
 	if (read(t->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_ratelimited(LOG_LVL_WARN, "collector: eventfd: %s", strerror(errno));
-	run_call(t);
+	xcall_run(&t->call, &t->call_seen, 0, t->path.fd);
 	if (t->stop)
 		start_closing(t);
 }
@@ -343,9 +318,7 @@ struct tcp_ingest *tcp_ingest_new(const struct tcp_ingest_conf *c, struct sink *
 	}
 	t->c = *c;
 	t->efd = -1;
-	pthread_mutex_init(&t->call_mu, NULL);
-	pthread_mutex_init(&t->mu, NULL);
-	pthread_cond_init(&t->cv, NULL);
+	xcall_init(&t->call);
 	t->rbuf = malloc(READ_CHUNK);
 	t->ev = ev_new(8);
 	t->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -430,9 +403,7 @@ void tcp_ingest_free(struct tcp_ingest *t)
 		close(t->efd);
 	ev_free(t->ev);
 	free(t->rbuf);
-	pthread_mutex_destroy(&t->call_mu);
-	pthread_mutex_destroy(&t->mu);
-	pthread_cond_destroy(&t->cv);
+	xcall_destroy(&t->call);
 	free(t);
 }
 
@@ -468,37 +439,16 @@ void tcp_ingest_get_stats(const struct tcp_ingest *t, struct tcp_ingest_stats *s
 int tcp_ingest_each(struct tcp_ingest *t, unsigned worker, ingest_fn fn, void *arg,
 		    uint64_t timeout_ms)
 {
-	struct timespec dl;
-	uint64_t one = 1, gen;
-	int r = 0;
+	uint64_t one = 1;
 
-	pthread_mutex_lock(&t->call_mu);
+	xcall_lock(&t->call);
 	if (!t->started) {
 		fn(worker, t->path.fd, arg);
-		pthread_mutex_unlock(&t->call_mu);
+		xcall_unlock(&t->call);
 		return 0;
 	}
-	pthread_mutex_lock(&t->mu);
-	t->call_fn = fn;
-	t->call_arg = arg;
-	t->call_worker = worker;
-	gen = ++t->call_gen;
-	pthread_mutex_unlock(&t->mu);
+	xcall_post(&t->call, fn, arg, worker, 1);
 	if (write(t->efd, &one, sizeof(one)) < 0)
 		log_warn("collector: eventfd: %s", strerror(errno));
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += (time_t)(timeout_ms / 1000);
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&t->mu);
-	while (t->call_done != gen && r == 0)
-		if (pthread_cond_timedwait(&t->cv, &t->mu, &dl) == ETIMEDOUT)
-			r = -ETIMEDOUT;
-	t->call_fn = NULL;
-	pthread_mutex_unlock(&t->mu);
-	pthread_mutex_unlock(&t->call_mu);
-	return r;
+	return xcall_wait(&t->call, timeout_ms);
 }
