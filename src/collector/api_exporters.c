@@ -34,8 +34,10 @@ struct exp_collect {
 	size_t n, cap;
 	bool full;
 	unsigned worker;
-	/* detail */
-	const struct vt_addr *only;
+	/* detail: one exporter (a copy: a worker that timed out may still read
+	 * it after the caller's frame is gone) */
+	bool has_only;
+	struct vt_addr only;
 	struct flowdec_tmpl_info tmpl[256];
 	size_t ntmpl;
 };
@@ -65,11 +67,11 @@ static void exp_each(unsigned worker, struct flowdec *fd, void *arg)
 
 	pthread_mutex_lock(&c->mu);
 	c->worker = worker;
-	if (c->only) {
+	if (c->has_only) {
 		struct fd_exporter_stats st;
-		if (flowdec_exporter_stats(fd, c->only, &st) == 0) {
+		if (flowdec_exporter_stats(fd, &c->only, &st) == 0) {
 			exp_cb(c, &st);
-			c->ntmpl = flowdec_exporter_templates(fd, c->only, c->tmpl, ARRAY_SIZE(c->tmpl));
+			c->ntmpl = flowdec_exporter_templates(fd, &c->only, c->tmpl, ARRAY_SIZE(c->tmpl));
 			if (c->ntmpl > ARRAY_SIZE(c->tmpl))
 				c->ntmpl = ARRAY_SIZE(c->tmpl);
 		}
@@ -178,23 +180,39 @@ static void exp_collect_free(struct exp_collect *c, int r)
 	free(c);
 }
 
-static void j_exporters(struct api *a, struct job *j)
+/* gathered() : every exporter's statistics (only <only>'s when not NULL),
+ * or NULL with the job
+ * answered (500 / 503). */
+static struct exp_collect *gathered(struct api *a, struct job *j, const struct vt_addr *only)
 {
 	struct exp_collect *c = exp_collect_new();
-	struct vbuf b;
-	struct jw w;
 	int r;
 
 	if (!c) {
 		http_defer_error(j->d, 500, "out of memory", NULL);
-		return;
+		return NULL;
+	}
+	if (only) {
+		c->has_only = true;
+		c->only = *only;
 	}
 	r = exp_gather(a, c);
 	if (r < 0) {
 		http_defer_error(j->d, 503, "ingest threads busy", "%s", strerror(-r));
 		exp_collect_free(c, r);
-		return;
+		return NULL;
 	}
+	return c;
+}
+
+static void j_exporters(struct api *a, struct job *j)
+{
+	struct exp_collect *c = gathered(a, j, NULL);
+	struct vbuf b;
+	struct jw w;
+
+	if (!c)
+		return;
 	vbuf_init(&b, API_BODY_MAX);
 	jw_init(&w, &b, j->pretty);
 	jw_obj_open(&w, NULL);
@@ -230,25 +248,18 @@ void api_h_exporters(struct http_req *req, void *arg)
 
 static void j_exporter(struct api *a, struct job *j)
 {
-	struct exp_collect *c = exp_collect_new();
+	struct exp_collect *c;
 	struct vt_addr addr;
 	struct vbuf b;
 	struct jw w;
-	int r;
 
-	if (!c) {
-		http_defer_error(j->d, 500, "out of memory", NULL);
-		return;
-	}
 	addr_parse(j->id, &addr);
-	c->only = &addr;
-	r = exp_gather(a, c);
-	if (r < 0 || !c->n) {
-		if (r < 0)
-			http_defer_error(j->d, 503, "ingest threads busy", "%s", strerror(-r));
-		else
-			http_defer_error(j->d, 404, "unknown exporter", "no exporter %s", j->id);
-		exp_collect_free(c, r);
+	c = gathered(a, j, &addr);
+	if (!c)
+		return;
+	if (!c->n) {
+		http_defer_error(j->d, 404, "unknown exporter", "no exporter %s", j->id);
+		exp_collect_free(c, 0);
 		return;
 	}
 	vbuf_init(&b, 1 << 20);
@@ -400,23 +411,15 @@ static void metrics_exporters(struct api *a, struct prom *p, struct exp_collect 
 static void j_metrics(struct api *a, struct job *j)
 {
 	struct api_ctx *x = a->x;
-	struct exp_collect *c = exp_collect_new();
+	struct exp_collect *c = gathered(a, j, NULL);
 	struct sink_stats ks;
 	struct store_stats ss;
 	struct vbuf b;
 	struct prom p;
 	int r;
 
-	if (!c) {
-		http_defer_error(j->d, 500, "out of memory", NULL);
+	if (!c)
 		return;
-	}
-	r = exp_gather(a, c);
-	if (r < 0) {
-		http_defer_error(j->d, 503, "ingest threads busy", "%s", strerror(-r));
-		exp_collect_free(c, r);
-		return;
-	}
 	vbuf_init(&b, API_BODY_MAX);
 	prom_init(&p, &b);
 	prom_family(&p, "vtap_collector_uptime_seconds", PROM_GAUGE, "Seconds since the collector started.");

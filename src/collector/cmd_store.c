@@ -63,24 +63,26 @@ static void print_stats(struct out *o, const struct store_stats *s)
 	out_obj_close(o);
 }
 
-static int info_run(const struct cmd *c, void *o, int argc, char **argv)
+/* open_report() : opens the store once in <mode> and prints its state;
+ * <verb> names the command in errors. Opening for writing is what
+ * recovers: torn tails are truncated. */
+static int open_report(const struct info_opts *opts, enum store_mode mode, const char *verb)
 {
-	struct info_opts *opts = o;
 	struct store_conf conf;
 	struct store_stats s;
 	struct vt_err err = { 0 };
 	struct store *st;
 	struct out out;
 
-	(void)c;
-	(void)argc;
-	(void)argv;
 	if (store_conf_init(&conf, opts->dir) < 0)
 		return 1;
-	st = store_open(&conf, STORE_RDONLY, &err);
+	/* recovery must never delete data: no retention while we hold it */
+	conf.retention_age_ms = 0;
+	conf.retention_size = 0;
+	st = store_open(&conf, mode, &err);
 	store_conf_free(&conf);
 	if (!st) {
-		fprintf(stderr, "vtap store info: %s\n", err.msg);
+		fprintf(stderr, "vtap store %s: %s\n", verb, err.msg);
 		return 1;
 	}
 	store_stats(st, &s);
@@ -88,6 +90,14 @@ static int info_run(const struct cmd *c, void *o, int argc, char **argv)
 	out_init(&out, stdout, opts->json ? OUT_FMT_JSON : OUT_FMT_TEXT, true);
 	print_stats(&out, &s);
 	return out_finish(&out) < 0 ? 1 : 0;
+}
+
+static int info_run(const struct cmd *c, void *o, int argc, char **argv)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	return open_report(o, STORE_RDONLY, "info");
 }
 
 static const struct cmd cmd_store_info = {
@@ -103,32 +113,10 @@ static const struct cmd cmd_store_info = {
 
 static int recover_run(const struct cmd *c, void *o, int argc, char **argv)
 {
-	struct info_opts *opts = o;
-	struct store_conf conf;
-	struct store_stats s;
-	struct vt_err err = { 0 };
-	struct store *st;
-	struct out out;
-
 	(void)c;
 	(void)argc;
 	(void)argv;
-	if (store_conf_init(&conf, opts->dir) < 0)
-		return 1;
-	/* recovery must never delete data: no retention while we hold it */
-	conf.retention_age_ms = 0;
-	conf.retention_size = 0;
-	st = store_open(&conf, STORE_WRITE, &err);
-	store_conf_free(&conf);
-	if (!st) {
-		fprintf(stderr, "vtap store recover: %s\n", err.msg);
-		return 1;
-	}
-	store_stats(st, &s);
-	store_close(st);
-	out_init(&out, stdout, opts->json ? OUT_FMT_JSON : OUT_FMT_TEXT, true);
-	print_stats(&out, &s);
-	return out_finish(&out) < 0 ? 1 : 0;
+	return open_report(o, STORE_WRITE, "recover");
 }
 
 static const struct cmd cmd_store_recover = {
