@@ -15,10 +15,6 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-}:exitcode=86"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:halt_on_error=1:exitcode=87"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# a signal (the runner's timeout sends TERM) becomes an exit, so the EXIT trap runs
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
 
 # Files no reader can open, and the words their message must contain.
 declare -A unreadable=(

@@ -36,10 +36,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-# a signal (the runner's timeout sends TERM) becomes an exit, so the EXIT trap runs
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 in_ns() { ip netns exec "$NS" "$@"; }
