@@ -3,13 +3,11 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/compiler.h"
+#include "core/fileio.h"
 #include "core/timeutil.h"
 
 #define CONF_MAX_FILE (4u << 20)
@@ -487,40 +485,18 @@ out:
 int conf_load(const char *path, const struct conf_section *secs, size_t nsecs,
 	      void *root, struct vt_err *err)
 {
-	struct stat st;
-	char *text;
-	ssize_t got;
-	int fd, r;
+	struct vbuf text;
+	int r;
 
 	r = conf_defaults(secs, nsecs, root, err);
 	if (r < 0)
 		return r;
 	if (!path) /* defaults only, but required keys are still required */
 		return conf_parse("", 0, "(no config file)", secs, nsecs, root, err);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return vt_err_set(err, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return vt_err_set(err, -EINVAL, "%s: not a regular file", path);
-	}
-	if ((uint64_t)st.st_size > CONF_MAX_FILE) {
-		close(fd);
-		return vt_err_set(err, -E2BIG, "%s: larger than %u bytes", path, CONF_MAX_FILE);
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (!text) {
-		close(fd);
-		return vt_err_set(err, -ENOMEM, "out of memory");
-	}
-	got = read(fd, text, (size_t)st.st_size);
-	close(fd);
-	if (got != st.st_size) {
-		free(text);
-		return vt_err_set(err, -EIO, "%s: short read", path);
-	}
-	r = conf_parse(text, (size_t)got, path, secs, nsecs, root, err);
-	free(text);
+	r = file_read_all(path, CONF_MAX_FILE, false, &text, err);
+	if (r == 0)
+		r = conf_parse((const char *)text.data, text.len, path, secs, nsecs, root, err);
+	vbuf_free(&text);
 	return r;
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/buf.h"
 #include "core/compiler.h"
+#include "core/fileio.h"
 #include "core/hash.h"
 #include "wire/ipfix_ie.h"
 
@@ -678,45 +679,18 @@ int tmpl_cache_load(struct tmpl_cache *c, const char *path, tmpl_owner_fn owner_
 		    void *arg, const struct tmpl_file_ext *ext, uint64_t now_ms,
 		    struct vt_err *err)
 {
-	struct stat st;
-	uint8_t *buf = NULL;
-	int fd, r;
+	struct vbuf b;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return vt_err_set(err, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		r = vt_err_set(err, -errno, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (st.st_size < 0 || (uint64_t)st.st_size > TMPL_FILE_MAX) {
-		r = vt_err_set(err, -EFBIG, "%s: larger than %u bytes", path, TMPL_FILE_MAX);
-		goto out;
-	}
-	size_t len = (size_t)st.st_size, got = 0;
-	buf = malloc(len ? len : 1);
-	if (!buf) {
-		r = vt_err_set(err, -ENOMEM, "%s: out of memory", path);
-		goto out;
-	}
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = vt_err_set(err, n < 0 ? -errno : -EIO, "%s: read failed", path);
-			goto out;
+	r = file_read_all(path, TMPL_FILE_MAX, false, &b, err);
+	if (r == 0) {
+		r = tmpl_cache_load_mem(c, b.data, b.len, owner_fn, arg, ext, now_ms, err);
+		if (r < 0 && err) {
+			char msg[VT_ERR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			vt_err_set(err, r, "%s: %s", path, msg);
 		}
-		got += (size_t)n;
 	}
-	r = tmpl_cache_load_mem(c, buf, len, owner_fn, arg, ext, now_ms, err);
-	if (r < 0 && err) {
-		char msg[VT_ERR_MSG_MAX];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		vt_err_set(err, r, "%s: %s", path, msg);
-	}
-out:
-	free(buf);
-	close(fd);
+	vbuf_free(&b);
 	return r;
 }

@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "core/buf.h"
 #include "core/compiler.h"
+#include "core/fileio.h"
 #include "core/json.h"
 #include "core/out.h"
 #include "core/timeutil.h"
@@ -216,24 +217,11 @@ static int from_flags(const struct sess_opts *o, struct vbuf *b)
 
 static int from_file(const char *path, struct vbuf *b)
 {
-	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	char chunk[65536];
-	size_t k;
-	int rc = 0;
+	struct vt_err err = { 0 };
 
-	if (!fp) {
-		fprintf(stderr, "vtap session add: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	while (!rc && (k = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		rc = vbuf_add(b, chunk, k);
-	if (!rc && ferror(fp))
-		rc = -EIO;
-	if (fp != stdin)
-		fclose(fp);
-	if (rc) {
-		fprintf(stderr, "vtap session add: %s: %s\n", path,
-			rc == -ENOSPC ? "larger than 4 MiB" : strerror(-rc));
+	vbuf_free(b);   /* file_read_all() sets it up anew */
+	if (file_read_all(path, BODY_MAX, true, b, &err) < 0) {
+		fprintf(stderr, "vtap session add: %s\n", err.msg);
 		return 1;
 	}
 	return 0;

@@ -8,15 +8,13 @@
  * "name" or "uuid" is required per VM, "mac" and "port" are how it is
  * matched to a port (at least one), other members are ignored. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "agent/identity.h"
-#include "core/json.h"
 #include "core/compiler.h"
+#include "core/fileio.h"
+#include "core/json.h"
 #include "flow/addr.h"
 
 /* get_str() : member <key> of <o> as a string of at most <max> bytes (NUL
@@ -114,39 +112,18 @@ out:
 
 int id_load_inventory(const char *path, struct id_set *out, struct vt_err *err)
 {
-	struct stat st;
-	char *buf;
-	ssize_t got;
-	size_t len = 0;
-	int fd, r;
+	struct vbuf b;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return vt_err_set(err, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return vt_err_set(err, -EINVAL, "%s: not a regular file", path);
+	r = file_read_all(path, ID_FILE_MAX, false, &b, err);
+	if (r == 0) {
+		r = id_parse_inventory((const char *)b.data, b.len, out, err);
+		if (r < 0) {     /* say which file */
+			char msg[VT_ERR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
+			vt_err_set(err, r, "%s: %s", path, msg);
+		}
 	}
-	if ((uint64_t)st.st_size > ID_FILE_MAX) {
-		close(fd);
-		return vt_err_set(err, -EFBIG, "%s: larger than %u bytes", path, ID_FILE_MAX);
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return vt_err_set(err, -ENOMEM, "out of memory");
-	}
-	/* the file may be rewritten meanwhile: read at most what fstat said */
-	while (len < (size_t)st.st_size &&
-	       (got = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
-		len += (size_t)got;
-	close(fd);
-	r = id_parse_inventory(buf, len, out, err);
-	if (r < 0) {
-		char msg[VT_ERR_MSG_MAX];
-		snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
-		vt_err_set(err, r, "%s: %s", path, msg);
-	}
-	free(buf);
+	vbuf_free(&b);
 	return r;
 }

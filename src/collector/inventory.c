@@ -5,14 +5,12 @@
 #include "collector/inventory.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/compiler.h"
+#include "core/fileio.h"
 #include "core/hash.h"
 #include "core/json.h"
 
@@ -528,39 +526,18 @@ out:
 
 int inv_load_file(struct inventory *inv, const char *path, struct vt_err *err)
 {
-	struct stat sb;
-	char *text = NULL;
-	size_t got = 0;
-	int fd, r;
+	struct vbuf text;
+	struct vt_err e = { 0 };
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
+	r = file_read_all(path, INV_FILE_MAX, false, &text, &e);
+	if (r == 0) {
+		r = inv_parse_json(inv, (const char *)text.data, text.len, path, err);
+	} else {
 		inv->st.source_errors++;
-		return vt_err_set(err, r, "inventory %s: %s", path, strerror(-r));
+		vt_err_set(err, r, "inventory %s", e.msg);
 	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > INV_FILE_MAX) {
-		close(fd);
-		inv->st.source_errors++;
-		return vt_err_set(err, -EINVAL, "inventory %s: not a regular file of at most %u MiB",
-				  path, INV_FILE_MAX >> 20);
-	}
-	text = malloc((size_t)sb.st_size + 1);
-	if (!text) {
-		close(fd);
-		return vt_err_set(err, -ENOMEM, "inventory %s: out of memory", path);
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t n = read(fd, text + got, (size_t)sb.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	r = inv_parse_json(inv, text, got, path, err);
-	free(text);
+	vbuf_free(&text);
 	return r;
 }
 

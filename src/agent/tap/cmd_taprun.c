@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/compiler.h"
 #include "core/evloop.h"
+#include "core/fileio.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -229,21 +230,11 @@ static int load_sessions(struct taprun *t, const struct taprun_opts *o)
 		struct vbuf b;
 		struct tap_session_def *v = NULL;
 		struct vt_err err = { 0 };
-		char chunk[65536];
-		FILE *fp = fopen(path, "r");
-		int n, rc = 0;
-		size_t k;
+		int n, rc;
 
-		if (!fp) {
-			log_err("tap-run: --session %s: %s", path, strerror(errno));
-			return -errno;
-		}
-		vbuf_init(&b, 4u << 20);
-		while ((k = fread(chunk, 1, sizeof(chunk), fp)) > 0 && !rc)
-			rc = vbuf_add(&b, chunk, k);
-		fclose(fp);
+		rc = file_read_all(path, 4u << 20, false, &b, &err);
 		if (rc) {
-			log_err("tap-run: --session %s: larger than 4 MiB", path);
+			log_err("tap-run: --session %s", err.msg);
 			vbuf_free(&b);
 			return rc;
 		}

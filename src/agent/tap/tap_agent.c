@@ -17,6 +17,7 @@
 #include "agent/tap/tap.h"
 #include "core/buf.h"
 #include "core/compiler.h"
+#include "core/fileio.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -174,30 +175,20 @@ static int restore(struct tap_agent *t, struct vt_err *err)
 {
 	struct tap_session_def *v = NULL;
 	struct vbuf b;
-	char chunk[65536];
-	size_t k;
-	int n, rc = 0, bad = 0;
-	FILE *fp;
+	struct vt_err rerr = { 0 };
+	int n, rc, bad = 0;
 
 	if (!t->state)
 		return 0;
-	fp = fopen(t->state, "re");
-	if (!fp && errno == ENOENT) {
+	rc = file_read_all(t->state, STATE_MAX, false, &b, &rerr);
+	if (rc == -ENOENT) {
+		vbuf_free(&b);
 		log_info("tap: no state file %s yet: no sessions", t->state);
 		return 0;
 	}
-	if (!fp)
-		return vt_err_set(err, -errno, "[tap] state %s: %s", t->state, strerror(errno));
-	vbuf_init(&b, STATE_MAX);
-	while (!rc && (k = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		rc = vbuf_add(&b, chunk, k);
-	if (!rc && ferror(fp))
-		rc = -EIO;
-	fclose(fp);
 	if (rc) {
 		vbuf_free(&b);
-		return vt_err_set(err, rc, "[tap] state %s: %s", t->state,
-				  rc == -ENOSPC ? "larger than 8 MiB" : strerror(-rc));
+		return vt_err_set(err, rc, "[tap] state %s", rerr.msg);
 	}
 	/* an empty file is no sessions (a crash cannot make one: see save()) */
 	n = b.len ? tap_sessions_parse((const char *)b.data, b.len, &v, err) : 0;

@@ -1,0 +1,66 @@
+/* fileio.c — see fileio.h. */
+#include "core/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* read_fd() : up to <want> bytes (SIZE_MAX: to the end) into <out>. */
+static int read_fd(int fd, size_t want, struct vbuf *out)
+{
+	char chunk[65536];
+
+	while (want) {
+		size_t n = want < sizeof(chunk) ? want : sizeof(chunk);
+		ssize_t got = read(fd, chunk, n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return 0;
+		int r = vbuf_add(out, chunk, (size_t)got);
+		if (r < 0)
+			return r == -ENOSPC ? -EFBIG : r;
+		if (want != SIZE_MAX)
+			want -= (size_t)got;
+	}
+	return 0;
+}
+
+int file_read_all(const char *path, size_t max, bool allow_stdin, struct vbuf *out,
+		  struct vt_err *err)
+{
+	bool in = allow_stdin && strcmp(path, "-") == 0;
+	const char *name = in ? "standard input" : path;
+	struct stat st;
+	int fd, r;
+
+	/* one byte more than allowed: a file that grows past <max> while it is
+	 * read is refused too */
+	vbuf_init(out, max + 1);
+	fd = in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vt_err_set(err, -errno, "%s: %s", name, strerror(errno));
+	if (!in && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return vt_err_set(err, -EINVAL, "%s: not a regular file", name);
+	}
+	if (!in && (uint64_t)st.st_size > max) {
+		close(fd);
+		return vt_err_set(err, -EFBIG, "%s: larger than %zu bytes", name, max);
+	}
+	r = read_fd(fd, in ? SIZE_MAX : (size_t)st.st_size, out);
+	if (!in)
+		close(fd);
+	if (r == 0 && out->len > max)
+		r = -EFBIG;
+	if (r == -EFBIG)
+		return vt_err_set(err, r, "%s: larger than %zu bytes", name, max);
+	if (r < 0)
+		return vt_err_set(err, r, "%s: %s", name, strerror(-r));
+	return 0;
+}
