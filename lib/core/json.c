@@ -618,3 +618,17 @@ const struct json_val *json_at(const struct json_val *arr, size_t i)
 		return NULL;
 	return arr->u.list.items[i];
 }
+
+const char *json_str_or(const struct json_val *obj, const char *key, const char *def)
+{
+	const char *s = json_get_str(obj, key);
+
+	return s ? s : def;
+}
+
+uint64_t json_u64(const struct json_val *obj, const char *key)
+{
+	int64_t v = 0;
+
+	return json_get_int(obj, key, &v) && v > 0 ? (uint64_t)v : 0;
+}

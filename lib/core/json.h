@@ -75,6 +75,10 @@ void json_free(struct json_val *v);
 /* Lookups return NULL when absent or of another type. */
 const struct json_val *json_get(const struct json_val *obj, const char *key);
 const char *json_get_str(const struct json_val *obj, const char *key);
+/* For printing answers: json_str_or() : the string member <key>, else
+ * <def>; json_u64() : the non-negative integer member <key>, else 0. */
+const char *json_str_or(const struct json_val *obj, const char *key, const char *def);
+uint64_t json_u64(const struct json_val *obj, const char *key);
 bool json_get_int(const struct json_val *obj, const char *key, int64_t *out);
 size_t json_len(const struct json_val *arr);
 const struct json_val *json_at(const struct json_val *arr, size_t i);

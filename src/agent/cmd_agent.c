@@ -112,18 +112,6 @@ static const struct opt_def status_optdefs[] = {
 
 /* target() : the client target for a socket spec ("unix:/x", "/x",
  * "127.0.0.1:9000", "http://..."). */
-static const char *gj_str(const struct json_val *o, const char *k, const char *def)
-{
-	const char *s = json_get_str(o, k);
-	return s ? s : def;
-}
-
-static uint64_t gj_u(const struct json_val *o, const char *k)
-{
-	int64_t v = 0;
-	return json_get_int(o, k, &v) && v > 0 ? (uint64_t)v : 0;
-}
-
 static const char *dur(uint64_t ms, char *buf, size_t cap)
 {
 	uint64_t s = ms / 1000;
@@ -162,24 +150,24 @@ static void print_text(const struct json_val *st)
 
 	printf("agent %s (vtap %s, pid %" PRIu64 "), up %s, %s backend, %" PRIu64
 	       " capture thread%s\n",
-	       gj_str(ag, "name", "?"), gj_str(ag, "version", "?"), gj_u(ag, "pid"),
-	       dur(gj_u(ag, "uptime_ms"), b1, sizeof(b1)), gj_str(ag, "backend", "?"),
-	       gj_u(ag, "threads"), gj_u(ag, "threads") == 1 ? "" : "s");
+	       json_str_or(ag, "name", "?"), json_str_or(ag, "version", "?"), json_u64(ag, "pid"),
+	       dur(json_u64(ag, "uptime_ms"), b1, sizeof(b1)), json_str_or(ag, "backend", "?"),
+	       json_u64(ag, "threads"), json_u64(ag, "threads") == 1 ? "" : "s");
 	out_init(&o, stdout, OUT_FMT_TEXT, false);
 	t = out_table_new(port_cols, ARRAY_SIZE(port_cols));
 	for (size_t i = 0; t && i < json_len(ports); i++) {
 		const struct json_val *p = json_at(ports, i), *vm = json_get(p, "vm");
-		out_cell_str(t, gj_str(p, "name", "?"));
-		out_cell_str(t, gj_str(p, "type", "?"));
-		out_cell_uint(t, gj_u(p, "ifindex"));
-		out_cell_str(t, vm && vm->type == JSON_OBJ ? gj_str(vm, "name", "-") : "unknown");
-		out_cell_str(t, vm && vm->type == JSON_OBJ ? gj_str(vm, "uuid", "-") : "-");
-		out_cell_str(t, gj_str(p, "identity_source", "-"));
-		out_cell_uint(t, gj_u(p, "frames_in"));
-		out_cell_uint(t, gj_u(p, "frames_out"));
-		out_cell_uint(t, gj_u(p, "packets"));
-		out_cell_uint(t, gj_u(p, "bytes"));
-		out_cell_uint(t, gj_u(p, "dropped"));
+		out_cell_str(t, json_str_or(p, "name", "?"));
+		out_cell_str(t, json_str_or(p, "type", "?"));
+		out_cell_uint(t, json_u64(p, "ifindex"));
+		out_cell_str(t, vm && vm->type == JSON_OBJ ? json_str_or(vm, "name", "-") : "unknown");
+		out_cell_str(t, vm && vm->type == JSON_OBJ ? json_str_or(vm, "uuid", "-") : "-");
+		out_cell_str(t, json_str_or(p, "identity_source", "-"));
+		out_cell_uint(t, json_u64(p, "frames_in"));
+		out_cell_uint(t, json_u64(p, "frames_out"));
+		out_cell_uint(t, json_u64(p, "packets"));
+		out_cell_uint(t, json_u64(p, "bytes"));
+		out_cell_uint(t, json_u64(p, "dropped"));
 	}
 	if (t && out_table_rows(t))
 		out_table_print(&o, t, "ports");
@@ -190,12 +178,12 @@ static void print_text(const struct json_val *st)
 	for (size_t i = 0; i < json_len(ports); i++) {
 		const char *e = json_get_str(json_at(ports, i), "capture_error");
 		if (e)
-			printf("  %s: not tapped: %s\n", gj_str(json_at(ports, i), "name", "?"), e);
+			printf("  %s: not tapped: %s\n", json_str_or(json_at(ports, i), "name", "?"), e);
 	}
 	printf("flows: %" PRIu64 " active (peak %" PRIu64 "), %" PRIu64 " records, %" PRIu64
 	       " lost; %" PRIu64 " wire packets, %" PRIu64 " bytes metered\n",
-	       gj_u(fl, "active"), gj_u(fl, "peak"), gj_u(fl, "records"), gj_u(fl, "records_lost"),
-	       gj_u(fl, "packets"), gj_u(fl, "bytes"));
+	       json_u64(fl, "active"), json_u64(fl, "peak"), json_u64(fl, "records"), json_u64(fl, "records_lost"),
+	       json_u64(fl, "packets"), json_u64(fl, "bytes"));
 	const struct json_val *cols = json_get(ex, "collectors");
 	if (json_len(cols) == 0)
 		printf("export: no collector\n");
@@ -203,21 +191,21 @@ static void print_text(const struct json_val *st)
 		const struct json_val *c = json_at(cols, i), *up = json_get(c, "up");
 		printf("export %s %s: %s, %" PRIu64 " messages, %" PRIu64 " records, %" PRIu64
 		       " messages dropped\n",
-		       gj_str(ex, "format", "?"), gj_str(c, "url", "?"),
-		       up && up->type == JSON_BOOL && up->u.b ? "up" : "down", gj_u(c, "messages"),
-		       gj_u(c, "records"), gj_u(c, "dropped_messages"));
+		       json_str_or(ex, "format", "?"), json_str_or(c, "url", "?"),
+		       up && up->type == JSON_BOOL && up->u.b ? "up" : "down", json_u64(c, "messages"),
+		       json_u64(c, "records"), json_u64(c, "dropped_messages"));
 	}
 	const struct json_val *tap = json_get(st, "tap");
 	if (tap && tap->type == JSON_OBJ)
 		printf("tap: %s backend%s, %" PRIu64 " session%s (%" PRIu64 " inactive, %" PRIu64
 		       " in-kernel VXLAN, %" PRIu64 " destination%s down), %" PRIu64 " ports armed\n",
-		       gj_str(tap, "backend", "?"),
+		       json_str_or(tap, "backend", "?"),
 		       json_get(tap, "adopted") && json_get(tap, "adopted")->type == JSON_BOOL &&
 				       json_get(tap, "adopted")->u.b ? " (adopted the running programs)" : "",
-		       gj_u(tap, "sessions_defined"), gj_u(tap, "sessions_defined") == 1 ? "" : "s",
-		       gj_u(tap, "sessions_inactive"), gj_u(tap, "sessions_kernel_path"),
-		       gj_u(tap, "sessions_dest_down"), gj_u(tap, "sessions_dest_down") == 1 ? "" : "s",
-		       gj_u(tap, "ports_armed"));
+		       json_u64(tap, "sessions_defined"), json_u64(tap, "sessions_defined") == 1 ? "" : "s",
+		       json_u64(tap, "sessions_inactive"), json_u64(tap, "sessions_kernel_path"),
+		       json_u64(tap, "sessions_dest_down"), json_u64(tap, "sessions_dest_down") == 1 ? "" : "s",
+		       json_u64(tap, "ports_armed"));
 	else
 		printf("tap: off ([tap] enable = no)\n");
 	static const char *const srcs[] = { "libvirt", "inventory" };
@@ -226,9 +214,9 @@ static void print_text(const struct json_val *st)
 		if (!cf || cf->type != JSON_BOOL || !cf->u.b)
 			continue;
 		printf("identity %s %s: %" PRIu64 " entries%s%s\n", srcs[i],
-		       gj_str(s, srcs[i][0] == 'l' ? "uri" : "path", "?"), gj_u(s, "entries"),
+		       json_str_or(s, srcs[i][0] == 'l' ? "uri" : "path", "?"), json_u64(s, "entries"),
 		       json_get_str(s, "last_error") ? "; last error: " : "",
-		       gj_str(s, "last_error", ""));
+		       json_str_or(s, "last_error", ""));
 	}
 }
 

@@ -121,18 +121,6 @@ static void print_raw(const struct call *c)
 		fputc('\n', stdout);
 }
 
-static const char *gstr(const struct json_val *o, const char *k, const char *def)
-{
-	const char *s = json_get_str(o, k);
-	return s ? s : def;
-}
-
-static uint64_t gu(const struct json_val *o, const char *k)
-{
-	int64_t v = 0;
-	return json_get_int(o, k, &v) && v > 0 ? (uint64_t)v : 0;
-}
-
 static bool gbool(const struct json_val *o, const char *k)
 {
 	const struct json_val *v = json_get(o, k);
@@ -152,7 +140,7 @@ static int next_id(const struct sess_opts *o, uint64_t *id)
 	}
 	l = json_get(c.doc, "sessions");
 	for (size_t i = 0; i < json_len(l); i++)
-		max = VT_MAX(max, gu(json_at(l, i), "id"));
+		max = VT_MAX(max, json_u64(json_at(l, i), "id"));
 	call_free(&c);
 	if (max >= UINT32_MAX) {
 		fprintf(stderr, "vtap session add: no id left after %" PRIu64 ": give --id\n", max);
@@ -261,8 +249,8 @@ static int add_run(const struct cmd *cmd, void *opts, int argc, char **argv)
 		l = json_get(c.doc, "sessions");
 		for (size_t i = 0; i < json_len(l); i++) {
 			const struct json_val *s = json_at(l, i);
-			printf("session %" PRIu64 " '%s' added: %s, %s\n", gu(s, "id"),
-			       gstr(s, "name", "?"), gstr(s, "type", "?"),
+			printf("session %" PRIu64 " '%s' added: %s, %s\n", json_u64(s, "id"),
+			       json_str_or(s, "name", "?"), json_str_or(s, "type", "?"),
 			       gbool(s, "active") ? "active" : "inactive");
 		}
 	}
@@ -275,22 +263,22 @@ static int add_run(const struct cmd *cmd, void *opts, int argc, char **argv)
 /* "vxlan://198.19.0.254:4789?vni=100", "pcapng:/var/tap" */
 static void dest_str(const struct json_val *d, char *out, size_t cap)
 {
-	const char *type = gstr(d, "type", "?");
+	const char *type = json_str_or(d, "type", "?");
 	static const char *const idk[] = { "vni", "key", "session_id" };
 	size_t n;
 
 	if (strcmp(type, "pcapng") == 0) {
-		snprintf(out, cap, "pcapng:%s", gstr(d, "dir", "?"));
+		snprintf(out, cap, "pcapng:%s", json_str_or(d, "dir", "?"));
 		return;
 	}
 	n = (size_t)snprintf(out, cap, "%s://%s%s%s", type,
-			     strchr(gstr(d, "remote", "?"), ':') ? "[" : "", gstr(d, "remote", "?"),
-			     strchr(gstr(d, "remote", "?"), ':') ? "]" : "");
+			     strchr(json_str_or(d, "remote", "?"), ':') ? "[" : "", json_str_or(d, "remote", "?"),
+			     strchr(json_str_or(d, "remote", "?"), ':') ? "]" : "");
 	if (json_get(d, "port") && n < cap)
-		n += (size_t)snprintf(out + n, cap - n, ":%" PRIu64, gu(d, "port"));
+		n += (size_t)snprintf(out + n, cap - n, ":%" PRIu64, json_u64(d, "port"));
 	for (size_t i = 0; i < ARRAY_SIZE(idk) && n < cap; i++)
 		if (json_get(d, idk[i])) {
-			snprintf(out + n, cap - n, "?%s=%" PRIu64, idk[i], gu(d, idk[i]));
+			snprintf(out + n, cap - n, "?%s=%" PRIu64, idk[i], json_u64(d, idk[i]));
 			break;
 		}
 }
@@ -315,8 +303,8 @@ static void target_str(const struct json_val *def, char *out, size_t cap)
 
 static uint64_t drops(const struct json_val *c)
 {
-	return gu(c, "drop_queue_full") + gu(c, "drop_dest_down") + gu(c, "drop_too_big") +
-	       gu(c, "drop_rate") + gu(c, "drop_error");
+	return json_u64(c, "drop_queue_full") + json_u64(c, "drop_dest_down") + json_u64(c, "drop_too_big") +
+	       json_u64(c, "drop_rate") + json_u64(c, "drop_error");
 }
 
 static const struct out_col list_cols[] = {
@@ -338,14 +326,14 @@ static void list_row(struct out_table *t, const struct json_val *s)
 
 	target_str(def, tg, sizeof(tg));
 	dest_str(json_get(def, "destination"), ds, sizeof(ds));
-	out_cell_uint(t, gu(s, "id"));
-	out_cell_str(t, gstr(s, "name", "?"));
+	out_cell_uint(t, json_u64(s, "id"));
+	out_cell_str(t, json_str_or(s, "name", "?"));
 	out_cell_str(t, tg);
-	out_cell_str(t, gstr(def, "direction", "both"));
+	out_cell_str(t, json_str_or(def, "direction", "both"));
 	out_cell_str(t, ds);
 	out_cell_str(t, gbool(s, "active") ? "active" : "inactive");
-	out_cell_uint(t, gu(c, "matched"));
-	out_cell_uint(t, gu(c, "sent"));
+	out_cell_uint(t, json_u64(c, "matched"));
+	out_cell_uint(t, json_u64(c, "sent"));
 	out_cell_uint(t, drops(c));
 }
 
@@ -378,8 +366,8 @@ static int list_run(const struct cmd *cmd, void *opts, int argc, char **argv)
 		out_table_free(t);
 		for (size_t i = 0; i < json_len(l); i++)
 			if (!gbool(json_at(l, i), "active"))
-				printf("  session %" PRIu64 ": inactive: %s\n", gu(json_at(l, i), "id"),
-				       gstr(json_at(l, i), "error", "?"));
+				printf("  session %" PRIu64 ": inactive: %s\n", json_u64(json_at(l, i), "id"),
+				       json_str_or(json_at(l, i), "error", "?"));
 	}
 	call_free(&c);
 	return rc;
@@ -424,38 +412,38 @@ static void show_text(const struct json_val *s)
 
 	target_str(def, tg, sizeof(tg));
 	dest_str(json_get(def, "destination"), ds, sizeof(ds));
-	printf("session %" PRIu64 " '%s': %s\n", gu(s, "id"), gstr(s, "name", "?"),
+	printf("session %" PRIu64 " '%s': %s\n", json_u64(s, "id"), json_str_or(s, "name", "?"),
 	       gbool(s, "active") ? "active" : "inactive");
 	if (!gbool(s, "active"))
-		printf("  %-16s %s\n", "error", gstr(s, "error", "?"));
+		printf("  %-16s %s\n", "error", json_str_or(s, "error", "?"));
 	printf("  %-16s %s\n", "target", tg);
-	printf("  %-16s %s\n", "direction", gstr(def, "direction", "both"));
+	printf("  %-16s %s\n", "direction", json_str_or(def, "direction", "both"));
 	printf("  %-16s %s\n", "destination", ds);
 	if (json_get_str(def, "pcap_filter"))
 		printf("  %-16s %s\n", "pcap_filter", json_get_str(def, "pcap_filter"));
 	if (json_len(json_get(def, "rules")))
 		printf("  %-16s %zu (default %s)\n", "rules", json_len(json_get(def, "rules")),
-		       gstr(def, "default", "?"));
-	if (gu(def, "slice"))
-		printf("  %-16s %" PRIu64 "\n", "slice", gu(def, "slice"));
-	if (gu(def, "sample") > 1)
-		printf("  %-16s 1 in %" PRIu64 "\n", "sample", gu(def, "sample"));
+		       json_str_or(def, "default", "?"));
+	if (json_u64(def, "slice"))
+		printf("  %-16s %" PRIu64 "\n", "slice", json_u64(def, "slice"));
+	if (json_u64(def, "sample") > 1)
+		printf("  %-16s 1 in %" PRIu64 "\n", "sample", json_u64(def, "sample"));
 	printf("counters\n");
 	for (size_t i = 0; i < ARRAY_SIZE(ctrs); i++)
-		printf("  %-16s %" PRIu64 "\n", ctrs[i], gu(c, ctrs[i]));
+		printf("  %-16s %" PRIu64 "\n", ctrs[i], json_u64(c, ctrs[i]));
 	t = out_table_new(port_cols, ARRAY_SIZE(port_cols));
 	for (size_t i = 0; t && i < json_len(ports); i++) {
 		const struct json_val *p = json_at(ports, i);
-		out_cell_str(t, gstr(p, "ifname", "?"));
-		out_cell_str(t, gstr(p, "vm", "-")[0] ? gstr(p, "vm", "-") : "-");
-		out_cell_str(t, gstr(p, "direction", "?"));
+		out_cell_str(t, json_str_or(p, "ifname", "?"));
+		out_cell_str(t, json_str_or(p, "vm", "-")[0] ? json_str_or(p, "vm", "-") : "-");
+		out_cell_str(t, json_str_or(p, "direction", "?"));
 		out_cell_str(t, gbool(p, "armed") ? "yes" : "no");
-		out_cell_uint(t, gu(p, "from_vm_packets"));
-		out_cell_uint(t, gu(p, "to_vm_packets"));
-		out_cell_uint(t, gu(p, "matched"));
-		out_cell_uint(t, gu(p, "copied"));
-		out_cell_uint(t, gu(p, "dropped"));
-		out_cell_uint(t, gu(p, "frames_before_arm"));
+		out_cell_uint(t, json_u64(p, "from_vm_packets"));
+		out_cell_uint(t, json_u64(p, "to_vm_packets"));
+		out_cell_uint(t, json_u64(p, "matched"));
+		out_cell_uint(t, json_u64(p, "copied"));
+		out_cell_uint(t, json_u64(p, "dropped"));
+		out_cell_uint(t, json_u64(p, "frames_before_arm"));
 	}
 	out_init(&out, stdout, OUT_FMT_TEXT, false);
 	if (t && out_table_rows(t)) {
@@ -470,7 +458,7 @@ static void show_text(const struct json_val *s)
 
 static void del_text(const struct json_val *doc)
 {
-	printf("session %" PRIu64 " deleted\n", gu(doc, "deleted"));
+	printf("session %" PRIu64 " deleted\n", json_u64(doc, "deleted"));
 }
 
 /* on_id() : <method> on the session named by argv[0]; <text> prints the

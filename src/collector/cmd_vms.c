@@ -125,25 +125,11 @@ static struct json_val *api_get(const struct vms_opts *o, const char *path, int 
 	return v;
 }
 
-static uint64_t u(const struct json_val *o, const char *k)
-{
-	int64_t v = 0;
-
-	return json_get_int(o, k, &v) && v > 0 ? (uint64_t)v : 0;
-}
-
 static double d(const struct json_val *o, const char *k)
 {
 	const struct json_val *v = json_get(o, k);
 
 	return v && v->type == JSON_NUM ? v->u.num : 0;
-}
-
-static const char *s(const struct json_val *o, const char *k)
-{
-	const char *v = json_get_str(o, k);
-
-	return v ? v : "";
 }
 
 static const char *si(double v, char *buf, size_t len)
@@ -159,8 +145,8 @@ static void services_text(const struct json_val *arr, char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; i < json_len(arr) && n < len; i++) {
 		const struct json_val *e = json_at(arr, i);
-		int k = snprintf(buf + n, len - n, "%s%s/%" PRIu64, n ? "," : "", s(e, "proto"),
-				 u(e, "port"));
+		int k = snprintf(buf + n, len - n, "%s%s/%" PRIu64, n ? "," : "", json_str_or(e, "proto", ""),
+				 json_u64(e, "port"));
 		if (k < 0 || (size_t)k >= len - n)
 			break;
 		n += (size_t)k;
@@ -208,19 +194,19 @@ static int vms_run(const struct cmd *c, void *opts, int argc, char **argv)
 	out_init(&out, stdout, OUT_FMT_TEXT, false);
 	for (size_t i = 0; t && i < json_len(vms); i++) {
 		const struct json_val *e = json_at(vms, i);
-		out_cell_str(t, s(e, "name"));
-		out_cell_str(t, s(e, "host")[0] ? s(e, "host") : "-");
-		out_cell_str(t, s(e, "zone")[0] ? s(e, "zone") : "-");
-		out_cell_str(t, si((double)u(e, "bytes_in"), b1, sizeof(b1)));
-		out_cell_str(t, si((double)u(e, "bytes_out"), b2, sizeof(b2)));
+		out_cell_str(t, json_str_or(e, "name", ""));
+		out_cell_str(t, json_str_or(e, "host", "")[0] ? json_str_or(e, "host", "") : "-");
+		out_cell_str(t, json_str_or(e, "zone", "")[0] ? json_str_or(e, "zone", "") : "-");
+		out_cell_str(t, si((double)json_u64(e, "bytes_in"), b1, sizeof(b1)));
+		out_cell_str(t, si((double)json_u64(e, "bytes_out"), b2, sizeof(b2)));
 		out_cell_str(t, si(d(e, "bps_in"), b3, sizeof(b3)));
 		out_cell_str(t, si(d(e, "bps_out"), b4, sizeof(b4)));
 		/* locality split: bytes in + out */
 		const struct json_val *sh = loc(e, "same_host"), *ch = loc(e, "cross_host"),
 				      *ou = loc(e, "outside");
-		out_cell_str(t, si((double)(u(sh, "bytes_in") + u(sh, "bytes_out")), b5, sizeof(b5)));
-		out_cell_str(t, si((double)(u(ch, "bytes_in") + u(ch, "bytes_out")), b6, sizeof(b6)));
-		out_cell_str(t, si((double)(u(ou, "bytes_in") + u(ou, "bytes_out")), b1, sizeof(b1)));
+		out_cell_str(t, si((double)(json_u64(sh, "bytes_in") + json_u64(sh, "bytes_out")), b5, sizeof(b5)));
+		out_cell_str(t, si((double)(json_u64(ch, "bytes_in") + json_u64(ch, "bytes_out")), b6, sizeof(b6)));
+		out_cell_str(t, si((double)(json_u64(ou, "bytes_in") + json_u64(ou, "bytes_out")), b1, sizeof(b1)));
 		services_text(json_get(e, "services"), svc, sizeof(svc));
 		out_cell_str(t, svc);
 	}
@@ -230,7 +216,7 @@ static int vms_run(const struct cmd *c, void *opts, int argc, char **argv)
 	}
 	const struct json_val *tot = json_get(v, "totals");
 	out_text(&out, "%zu VMs; flows counted %" PRIu64 ", second observations not counted again %" PRIu64
-		 "\n", json_len(vms), u(tot, "flows"), u(json_get(tot, "duplicates"), "flows"));
+		 "\n", json_len(vms), json_u64(tot, "flows"), json_u64(json_get(tot, "duplicates"), "flows"));
 	out_finish(&out);
 	json_free(v);
 	return 0;
@@ -251,11 +237,11 @@ static void print_services(const struct json_val *arr, const char *title, const 
 	for (size_t i = 0; i < json_len(arr) && (!limit || i < limit); i++) {
 		const struct json_val *e = json_at(arr, i);
 		char svc[32];
-		snprintf(svc, sizeof(svc), "%s/%" PRIu64, s(e, "proto"), u(e, "port"));
-		printf("  %-12s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "%s %10s %10s\n", svc, u(e, "flows"),
-		       u(e, "answers"), u(e, !strcmp(peers, "CLIENTS") ? "clients" : "servers"),
+		snprintf(svc, sizeof(svc), "%s/%" PRIu64, json_str_or(e, "proto", ""), json_u64(e, "port"));
+		printf("  %-12s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "%s %10s %10s\n", svc, json_u64(e, "flows"),
+		       json_u64(e, "answers"), json_u64(e, !strcmp(peers, "CLIENTS") ? "clients" : "servers"),
 		       json_get(e, "clients_more") && json_get(e, "clients_more")->u.b ? "+" : " ",
-		       si((double)u(e, "bytes_in"), b1, sizeof(b1)), si((double)u(e, "bytes_out"), b2, sizeof(b2)));
+		       si((double)json_u64(e, "bytes_in"), b1, sizeof(b1)), si((double)json_u64(e, "bytes_out"), b2, sizeof(b2)));
 	}
 }
 
@@ -288,22 +274,22 @@ static int vm_run(const struct cmd *c, void *opts, int argc, char **argv)
 		return 0;
 	}
 	const struct json_val *e = json_get(v, "vm");
-	printf("VM %s  uuid %s  host %s  zone %s\n", s(e, "name"), s(e, "uuid")[0] ? s(e, "uuid") : "-",
-	       s(e, "host")[0] ? s(e, "host") : "-", s(e, "zone")[0] ? s(e, "zone") : "-");
-	printf("first seen %s, ", fmt_time_ms(u(e, "first_ms"), tb, sizeof(tb)));
-	printf("last seen %s\n", fmt_time_ms(u(e, "last_ms"), tb, sizeof(tb)));
+	printf("VM %s  uuid %s  host %s  zone %s\n", json_str_or(e, "name", ""), json_str_or(e, "uuid", "")[0] ? json_str_or(e, "uuid", "") : "-",
+	       json_str_or(e, "host", "")[0] ? json_str_or(e, "host", "") : "-", json_str_or(e, "zone", "")[0] ? json_str_or(e, "zone", "") : "-");
+	printf("first seen %s, ", fmt_time_ms(json_u64(e, "first_ms"), tb, sizeof(tb)));
+	printf("last seen %s\n", fmt_time_ms(json_u64(e, "last_ms"), tb, sizeof(tb)));
 	printf("traffic      %10s %10s %10s %10s\n", "BYTES", "PACKETS", "FLOWS", "BPS");
-	printf("  in         %10s %10s %10" PRIu64 " %10s\n", si((double)u(e, "bytes_in"), b1, sizeof(b1)),
-	       si((double)u(e, "packets_in"), b2, sizeof(b2)), u(e, "flows_in"), si(d(e, "bps_in"), b3, sizeof(b3)));
-	printf("  out        %10s %10s %10" PRIu64 " %10s\n", si((double)u(e, "bytes_out"), b1, sizeof(b1)),
-	       si((double)u(e, "packets_out"), b2, sizeof(b2)), u(e, "flows_out"), si(d(e, "bps_out"), b4, sizeof(b4)));
+	printf("  in         %10s %10s %10" PRIu64 " %10s\n", si((double)json_u64(e, "bytes_in"), b1, sizeof(b1)),
+	       si((double)json_u64(e, "packets_in"), b2, sizeof(b2)), json_u64(e, "flows_in"), si(d(e, "bps_in"), b3, sizeof(b3)));
+	printf("  out        %10s %10s %10" PRIu64 " %10s\n", si((double)json_u64(e, "bytes_out"), b1, sizeof(b1)),
+	       si((double)json_u64(e, "packets_out"), b2, sizeof(b2)), json_u64(e, "flows_out"), si(d(e, "bps_out"), b4, sizeof(b4)));
 	printf("locality     %10s %10s\n", "BYTES IN", "BYTES OUT");
 	static const char *const locs[3][2] = { { "same_host", "same host" }, { "cross_host", "cross host" },
 						{ "outside", "outside" } };
 	for (int i = 0; i < 3; i++) {
 		const struct json_val *l = loc(e, locs[i][0]);
-		printf("  %-10s %10s %10s\n", locs[i][1], si((double)u(l, "bytes_in"), b1, sizeof(b1)),
-		       si((double)u(l, "bytes_out"), b2, sizeof(b2)));
+		printf("  %-10s %10s %10s\n", locs[i][1], si((double)json_u64(l, "bytes_in"), b1, sizeof(b1)),
+		       si((double)json_u64(l, "bytes_out"), b2, sizeof(b2)));
 	}
 	print_services(json_get(e, "services_offered"), "services offered (server side)", "CLIENTS", o->limit);
 	print_services(json_get(e, "services_consumed"), "services consumed (client side)", "SERVERS", o->limit);
@@ -312,26 +298,26 @@ static int vm_run(const struct cmd *c, void *opts, int argc, char **argv)
 	for (size_t i = 0; i < json_len(l4) && (!o->limit || i < o->limit); i++) {
 		const struct json_val *x = json_at(l4, i);
 		char k[32];
-		snprintf(k, sizeof(k), "%s/%" PRIu64, s(x, "proto"), u(x, "port"));
-		printf("  %-12s %10s %10s\n", k, si((double)u(json_get(x, "in"), "bytes"), b1, sizeof(b1)),
-		       si((double)u(json_get(x, "out"), "bytes"), b2, sizeof(b2)));
+		snprintf(k, sizeof(k), "%s/%" PRIu64, json_str_or(x, "proto", ""), json_u64(x, "port"));
+		printf("  %-12s %10s %10s\n", k, si((double)json_u64(json_get(x, "in"), "bytes"), b1, sizeof(b1)),
+		       si((double)json_u64(json_get(x, "out"), "bytes"), b2, sizeof(b2)));
 	}
 	const struct json_val *peers = json_get(e, "peers");
 	printf("peers:\n  %-20s %-16s %-10s %10s %10s\n", "PEER", "ADDRESS", "LOCALITY", "BYTES IN", "BYTES OUT");
 	for (size_t i = 0; i < json_len(peers) && (!o->limit || i < o->limit); i++) {
 		const struct json_val *x = json_at(peers, i);
-		printf("  %-20s %-16s %-10s %10s %10s\n", s(x, "vm")[0] ? s(x, "vm") : "-", s(x, "addr"),
-		       s(x, "locality"), si((double)u(json_get(x, "in"), "bytes"), b1, sizeof(b1)),
-		       si((double)u(json_get(x, "out"), "bytes"), b2, sizeof(b2)));
+		printf("  %-20s %-16s %-10s %10s %10s\n", json_str_or(x, "vm", "")[0] ? json_str_or(x, "vm", "") : "-", json_str_or(x, "addr", ""),
+		       json_str_or(x, "locality", ""), si((double)json_u64(json_get(x, "in"), "bytes"), b1, sizeof(b1)),
+		       si((double)json_u64(json_get(x, "out"), "bytes"), b2, sizeof(b2)));
 	}
 	const struct json_val *pts = json_get(json_get(e, "series"), "points");
 	if (o->points && json_len(pts)) {
 		size_t np = json_len(pts), from = np > o->points ? np - o->points : 0;
 		printf("rates (%" PRIu64 " s buckets):\n  %-24s %10s %10s\n",
-		       u(json_get(e, "series"), "interval_ms") / 1000, "TIME", "BPS IN", "BPS OUT");
+		       json_u64(json_get(e, "series"), "interval_ms") / 1000, "TIME", "BPS IN", "BPS OUT");
 		for (size_t i = from; i < np; i++) {
 			const struct json_val *x = json_at(pts, i);
-			printf("  %-24s %10s %10s\n", fmt_time_ms(u(x, "t_ms"), tb, sizeof(tb)),
+			printf("  %-24s %10s %10s\n", fmt_time_ms(json_u64(x, "t_ms"), tb, sizeof(tb)),
 			       si(d(x, "bps_in"), b1, sizeof(b1)), si(d(x, "bps_out"), b2, sizeof(b2)));
 		}
 	}

@@ -214,7 +214,31 @@ static void t_parse_large_lists(void)
 	free(text);
 }
 
-VT_TEST_MAIN(VT_T(t_doubles), VT_T(t_writer_nesting), VT_T(t_escape_invalid_utf8), VT_T(t_writer_bound),
+/* The printing getters: a default for what is absent or of another type. */
+static void t_getters(void)
+{
+	static const char doc[] = "{\"s\":\"x\",\"n\":42,\"neg\":-3,\"f\":1.5,\"big\":9007199254740993}";
+	static const struct {
+		const char *key;
+		const char *str;     /* json_str_or(..., "-") */
+		uint64_t u;          /* json_u64() */
+	} cases[] = {
+		{ "s", "x", 0 }, { "n", "-", 42 }, { "neg", "-", 0 }, { "f", "-", 0 },
+		{ "big", "-", 9007199254740993ull }, { "absent", "-", 0 },
+	};
+	struct vt_err err = { 0 };
+	struct json_val *v = json_parse(doc, sizeof(doc) - 1, 64, &err);
+
+	CHECK(v != NULL);
+	for (size_t i = 0; v && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vt_test_case = cases[i].key;
+		CHECK_STR(json_str_or(v, cases[i].key, "-"), cases[i].str);
+		CHECK_EQ_U64(json_u64(v, cases[i].key), cases[i].u);
+	}
+	json_free(v);
+}
+
+VT_TEST_MAIN(VT_T(t_getters), VT_T(t_doubles), VT_T(t_writer_nesting), VT_T(t_escape_invalid_utf8), VT_T(t_writer_bound),
 	     VT_T(t_parse_valid), VT_T(t_parse_errors), VT_T(t_parse_node_bound),
 	     VT_T(t_roundtrip),
 	     VT_T(t_parse_large_lists))
