@@ -503,6 +503,46 @@ int tap_engine_sweep(struct tap_engine *e)
 
 /* ---- counters as JSON ------------------------------------------------------------- */
 
+static void counter_fields(struct jw *w, const struct tap_counters *c)
+{
+	jw_uint(w, "matched", c->matched);
+	jw_uint(w, "matched_bytes", c->matched_bytes);
+	jw_uint(w, "sent", c->sent);
+	jw_uint(w, "sliced", c->sliced);
+	jw_uint(w, "drop_queue_full", c->drop_queue_full);
+	jw_uint(w, "drop_dest_down", c->drop_dest_down);
+	jw_uint(w, "drop_too_big", c->drop_too_big);
+	jw_uint(w, "drop_rate", c->drop_rate);
+	jw_uint(w, "drop_error", c->drop_error);
+	jw_uint(w, "sampled_out", c->sampled_out);
+	jw_uint(w, "in_flight", c->in_flight);
+}
+
+/* port_ctr() : the counters of port slot <i>: the kernel's (eBPF) or the
+ * user-space path's (AF_PACKET). */
+static struct tap_port_ctr port_ctr(struct tap_engine *e, unsigned i)
+{
+	struct tap_port_ctr k;
+
+	memset(&k, 0, sizeof(k));
+#if VTAP_HAVE_BPF_SKEL
+	if (tap_is_ebpf(e))
+		(void)tap_bpf_port_ctr(e->bpf, i, &k);
+#endif
+	if (!tap_is_ebpf(e))
+		k = e->ports[i].uc;
+	return k;
+}
+
+static void port_ident_fields(struct jw *w, const struct port_rt *p)
+{
+	jw_str(w, "ifname", p->ifname);
+	jw_uint(w, "ifindex", p->ifindex);
+	jw_bool(w, "armed", p->armed);
+	jw_str(w, "vm", p->vm.name);
+	jw_str(w, "uuid", p->uuid);
+}
+
 void tap_engine_stats_json(struct tap_engine *e, struct jw *w)
 {
 	jw_obj_open(w, NULL);
@@ -533,17 +573,7 @@ void tap_engine_stats_json(struct tap_engine *e, struct jw *w)
 		jw_str(w, "path", s->ks.kind == TAP_KIND_VXLAN && tap_is_ebpf(e) ? "kernel" : "user");
 		jw_bool(w, "dest_up", s->dest_up);
 		jw_uint(w, "path_mtu", s->path_mtu);
-		jw_uint(w, "matched", c.matched);
-		jw_uint(w, "matched_bytes", c.matched_bytes);
-		jw_uint(w, "sent", c.sent);
-		jw_uint(w, "sliced", c.sliced);
-		jw_uint(w, "drop_queue_full", c.drop_queue_full);
-		jw_uint(w, "drop_dest_down", c.drop_dest_down);
-		jw_uint(w, "drop_too_big", c.drop_too_big);
-		jw_uint(w, "drop_rate", c.drop_rate);
-		jw_uint(w, "drop_error", c.drop_error);
-		jw_uint(w, "sampled_out", c.sampled_out);
-		jw_uint(w, "in_flight", c.in_flight);
+		counter_fields(w, &c);
 		jw_obj_close(w);
 	}
 	jw_arr_close(w);
@@ -554,19 +584,9 @@ void tap_engine_stats_json(struct tap_engine *e, struct jw *w)
 
 		if (!p->used)
 			continue;
-		memset(&k, 0, sizeof(k));
-#if VTAP_HAVE_BPF_SKEL
-		if (tap_is_ebpf(e))
-			(void)tap_bpf_port_ctr(e->bpf, i, &k);
-#endif
-		if (!tap_is_ebpf(e))
-			k = p->uc;
+		k = port_ctr(e, i);
 		jw_obj_open(w, NULL);
-		jw_str(w, "ifname", p->ifname);
-		jw_uint(w, "ifindex", p->ifindex);
-		jw_bool(w, "armed", p->armed);
-		jw_str(w, "vm", p->vm.name);
-		jw_str(w, "uuid", p->uuid);
+		port_ident_fields(w, p);
 		jw_uint(w, "from_vm_packets", k.pkts[TAP_DIR_FROM_VM]);
 		jw_uint(w, "from_vm_bytes", k.bytes[TAP_DIR_FROM_VM]);
 		jw_uint(w, "to_vm_packets", k.pkts[TAP_DIR_TO_VM]);
@@ -585,17 +605,7 @@ void tap_engine_stats_json(struct tap_engine *e, struct jw *w)
 void tap_counters_json(struct jw *w, const char *key, const struct tap_counters *c)
 {
 	jw_obj_open(w, key);
-	jw_uint(w, "matched", c->matched);
-	jw_uint(w, "matched_bytes", c->matched_bytes);
-	jw_uint(w, "sent", c->sent);
-	jw_uint(w, "sliced", c->sliced);
-	jw_uint(w, "drop_queue_full", c->drop_queue_full);
-	jw_uint(w, "drop_dest_down", c->drop_dest_down);
-	jw_uint(w, "drop_too_big", c->drop_too_big);
-	jw_uint(w, "drop_rate", c->drop_rate);
-	jw_uint(w, "drop_error", c->drop_error);
-	jw_uint(w, "sampled_out", c->sampled_out);
-	jw_uint(w, "in_flight", c->in_flight);
+	counter_fields(w, c);
 	jw_obj_close(w);
 }
 
@@ -615,19 +625,9 @@ int tap_session_ports_json(struct tap_engine *e, uint32_t id, struct jw *w, cons
 
 		if (!p->used || (!from && !to))
 			continue;
-		memset(&k, 0, sizeof(k));
-#if VTAP_HAVE_BPF_SKEL
-		if (tap_is_ebpf(e))
-			(void)tap_bpf_port_ctr(e->bpf, i, &k);
-#endif
-		if (!tap_is_ebpf(e))
-			k = p->uc;
+		k = port_ctr(e, i);
 		jw_obj_open(w, NULL);
-		jw_str(w, "ifname", p->ifname);
-		jw_uint(w, "ifindex", p->ifindex);
-		jw_bool(w, "armed", p->armed);
-		jw_str(w, "vm", p->vm.name);
-		jw_str(w, "uuid", p->uuid);
+		port_ident_fields(w, p);
 		jw_str(w, "direction", from && to ? "both" : from ? "from_vm" : "to_vm");
 		jw_uint(w, "from_vm_packets", k.pkts[TAP_DIR_FROM_VM]);
 		jw_uint(w, "to_vm_packets", k.pkts[TAP_DIR_TO_VM]);
