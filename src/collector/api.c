@@ -411,7 +411,7 @@ static void h_flows(struct http_req *req, void *arg)
 	if (api_param_u64(req, "limit", 0, UINT64_MAX, 100, &u) < 0)
 		goto fail;
 	j->q.limit = u;
-	if (api_param_u64(req, "max_groups", 1, UINT64_MAX, QUERY_DEFAULT_MAX_GROUPS, &u) < 0)
+	if (api_param_u64(req, "max_groups", 1, QUERY_DEFAULT_MAX_GROUPS, QUERY_DEFAULT_MAX_GROUPS, &u) < 0)
 		goto fail;
 	j->q.max_groups = u;
 	/* a listing of everything is bounded like any other answer */

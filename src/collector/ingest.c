@@ -229,7 +229,7 @@ struct ingest {
 	struct worker *w;
 	unsigned nw;
 	bool started;
-	volatile bool stop;
+	bool stop;                       /* __atomic: set by ingest_stop() */
 	bool stale_files;                /* template files of another worker count */
 	uint64_t rcvbuf;
 	struct xcall call;               /* ingest_each() */
@@ -269,7 +269,9 @@ static void load_templates(struct ingest *ig)
 		if (sscanf(de->d_name, "templates-udp-%u-of-%u.bi%1s", &a, &b, tail) != 3)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", ig->c.state_dir, de->d_name);
-		if (!mixed) {
+		/* the directory may have changed since the first pass: a file
+		 * that did not take part in the decision is loaded the safe way */
+		if (!mixed && b == ig->nw && a < b) {
 			ingest_path_load(&ig->w[a].path, path);
 			continue;
 		}
@@ -407,7 +409,7 @@ static void *worker_main(void *arg)
 	for (size_t k = 0; k < n; k++)
 		p[k] = (struct pollfd){ .fd = w->fds[k], .events = POLLIN };
 	p[n] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
-	while (!ig->stop) {
+	while (!__atomic_load_n(&ig->stop, __ATOMIC_ACQUIRE)) {
 		int r = poll(p, n + 1, 50);
 		STAT_ADD(w->wakeups, 1);
 		if (r > 0) {
@@ -431,22 +433,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int ingest_start(struct ingest *ig)
-{
-	for (unsigned i = 0; i < ig->nw; i++) {
-		int r = pthread_create(&ig->w[i].th, NULL, worker_main, &ig->w[i]);
-		if (r) {
-			ig->stop = true;
-			for (unsigned k = 0; k < i; k++)
-				pthread_join(ig->w[k].th, NULL);
-			ig->stop = false;
-			return -r;
-		}
-	}
-	ig->started = true;
-	return 0;
-}
-
 static void wake_all(struct ingest *ig)
 {
 	uint64_t one = 1;
@@ -456,11 +442,28 @@ static void wake_all(struct ingest *ig)
 			log_warn("collector: eventfd: %s", strerror(errno));
 }
 
+int ingest_start(struct ingest *ig)
+{
+	for (unsigned i = 0; i < ig->nw; i++) {
+		int r = pthread_create(&ig->w[i].th, NULL, worker_main, &ig->w[i]);
+		if (r) {
+			__atomic_store_n(&ig->stop, true, __ATOMIC_RELEASE);
+			wake_all(ig);
+			for (unsigned k = 0; k < i; k++)
+				pthread_join(ig->w[k].th, NULL);
+			__atomic_store_n(&ig->stop, false, __ATOMIC_RELEASE);
+			return -r;
+		}
+	}
+	ig->started = true;
+	return 0;
+}
+
 void ingest_stop(struct ingest *ig)
 {
 	if (!ig || !ig->started)
 		return;
-	ig->stop = true;
+	__atomic_store_n(&ig->stop, true, __ATOMIC_RELEASE);
 	wake_all(ig);
 	for (unsigned i = 0; i < ig->nw; i++)
 		pthread_join(ig->w[i].th, NULL);

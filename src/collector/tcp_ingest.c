@@ -71,7 +71,7 @@ struct tcp_ingest {
 	bool closing;
 	pthread_t th;
 	bool started;
-	volatile bool stop;
+	bool stop;           /* __atomic: set by tcp_ingest_stop() */
 	struct tcp_ingest_stats st;
 	struct xcall call;   /* tcp_ingest_each() */
 	uint64_t call_seen;
@@ -252,7 +252,7 @@ static void on_event(struct evloop *ev, struct ev_io *io, uint32_t events)
 	if (read(t->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_ratelimited(LOG_LVL_WARN, "collector: eventfd: %s", strerror(errno));
 	xcall_run(&t->call, &t->call_seen, 0, t->path.fd);
-	if (t->stop)
+	if (__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE))
 		start_closing(t);
 }
 
@@ -380,7 +380,7 @@ void tcp_ingest_stop(struct tcp_ingest *t)
 
 	if (!t || !t->started)
 		return;
-	t->stop = true;
+	__atomic_store_n(&t->stop, true, __ATOMIC_RELEASE);
 	if (write(t->efd, &one, sizeof(one)) < 0)
 		log_warn("collector: eventfd: %s", strerror(errno));
 	pthread_join(t->th, NULL);
