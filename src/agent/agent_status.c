@@ -280,6 +280,10 @@ void agent_status_json(struct agent *a, struct jw *w)
 	jw_uint(w, "refused", ms.refused);
 	jw_uint(w, "compactions", a->st.mac_compactions);
 	jw_obj_close(w);
+	jw_obj_open(w, "flood_dedup");
+	jw_uint(w, "window_ms", a->c->meter.flood_window_ms);
+	jw_uint(w, "evicted", co_dedup_evicted(a->sh.dedup));
+	jw_obj_close(w);
 	jw_obj_open(w, "events");
 	jw_uint(w, "link_events", a->st.link_events);
 	jw_uint(w, "resyncs", a->st.resyncs);

@@ -162,14 +162,15 @@ static bool frame(const struct cap_port *p, const uint8_t *blk, uint32_t off, st
 {
 	struct tpacket3_hdr h;
 	struct sockaddr_ll sll;
-	uint32_t sll_off = off + TPACKET_ALIGN(sizeof(struct tpacket3_hdr));
+	/* 64-bit sums: <off> is a running sum of the kernel's next offsets */
+	uint64_t sll_off = (uint64_t)off + TPACKET_ALIGN(sizeof(struct tpacket3_hdr));
 
-	if ((uint64_t)sll_off + sizeof(sll) > p->block_size)
+	if (sll_off + sizeof(sll) > p->block_size)
 		return false;
 	memcpy(&h, blk + off, sizeof(h));
 	memcpy(&sll, blk + sll_off, sizeof(sll));
 	if (h.tp_mac < CAP_VNET_HDR_LEN || (uint64_t)off + h.tp_mac + h.tp_snaplen > p->block_size ||
-	    (uint64_t)off + h.tp_mac < (uint64_t)sll_off + sizeof(sll))
+	    (uint64_t)off + h.tp_mac < sll_off + sizeof(sll))
 		return false;
 	memset(f, 0, sizeof(*f));
 	f->data = blk + off + h.tp_mac;
@@ -209,7 +210,7 @@ static int afp_read(struct cap_port *p, unsigned budget, cap_frame_fn fn, void *
 				break;
 			fn(arg, &f);
 			frames++;
-			if (next == 0)
+			if (next == 0 || next > p->block_size - off)
 				break;
 			off += next;
 		}

@@ -247,6 +247,7 @@ struct co_bucket {
 struct co_dedup {
 	uint32_t mask;
 	uint64_t window_ns;
+	uint64_t evicted;    /* __atomic: live entries of another frame overwritten */
 	struct co_bucket b[];
 };
 
@@ -289,6 +290,11 @@ bool co_dedup_first(struct co_dedup *d, uint64_t hash, uint64_t ts_ns, uint32_t 
 	if (b->slot != CO_SLOT_NONE && b->hash == hash && b->slot != slot && dt <= d->window_ns) {
 		first = false;
 	} else {
+		/* another frame's entry still inside its window: a copy of that
+		 * frame arriving later would be counted again. Counted so that
+		 * a too-small table shows (co_dedup_evicted). */
+		if (b->slot != CO_SLOT_NONE && b->hash != hash && dt <= d->window_ns)
+			__atomic_fetch_add(&d->evicted, 1, __ATOMIC_RELAXED);
 		b->hash = hash;
 		b->ts_ns = ts_ns;
 		b->slot = slot;
@@ -296,6 +302,11 @@ bool co_dedup_first(struct co_dedup *d, uint64_t hash, uint64_t ts_ns, uint32_t 
 	}
 	atomic_flag_clear_explicit(&b->lock, memory_order_release);
 	return first;
+}
+
+uint64_t co_dedup_evicted(const struct co_dedup *d)
+{
+	return __atomic_load_n(&d->evicted, __ATOMIC_RELAXED);
 }
 
 /* ---- classification ------------------------------------------------------ */

@@ -97,6 +97,9 @@ void co_dedup_free(struct co_dedup *d);
  * within the window. A second frame with the same hash on the SAME port is
  * a new frame, not a copy. Thread-safe. */
 bool co_dedup_first(struct co_dedup *d, uint64_t hash, uint64_t ts_ns, uint32_t slot);
+/* co_dedup_evicted() : how often a frame took the bucket of another frame
+ * still inside its window (a later copy of that one is counted again). */
+uint64_t co_dedup_evicted(const struct co_dedup *d);
 
 /* ---- classification ----------------------------------------------------- */
 

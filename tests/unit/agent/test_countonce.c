@@ -225,6 +225,36 @@ static void test_count_once_totals(void)
 	}
 }
 
+/* The table counts when a frame takes the bucket of another frame still
+ * inside its window (that frame's later copy is then counted again), and
+ * not when the entry it replaces is stale or its own. */
+static void test_dedup_evicted(void)
+{
+	static const struct {
+		uint64_t hash, ts_ns;
+		uint32_t slot;
+		bool first;
+		uint64_t evicted;   /* total after the step */
+	} st[] = {
+		{ 0x100000001ull, 1000000, 0, true, 0 },    /* bucket 0: frame A */
+		{ 0x100000001ull, 2000000, 1, false, 0 },   /* A's copy on another port */
+		{ 0x200000002ull, 3000000, 0, true, 1 },    /* frame B, same bucket, A live */
+		{ 0x100000001ull, 3500000, 1, true, 2 },    /* A again: counted again, evicts B */
+		{ 0x200000002ull, 9500000, 1, true, 2 },    /* B, its window over: not an eviction */
+		{ 0x200000002ull, 9600000, 1, true, 2 },    /* same port: a new frame, same hash */
+	};
+	struct co_dedup *dd = co_dedup_new(16, 5 * 1000 * 1000);
+
+	CHECK(dd);
+	if (!dd)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(st); i++) {
+		CHECK_EQ(co_dedup_first(dd, st[i].hash, st[i].ts_ns, st[i].slot), st[i].first);
+		CHECK_EQ(co_dedup_evicted(dd), st[i].evicted);
+	}
+	co_dedup_free(dd);
+}
+
 static void test_dedup_without_table(void)
 {
 	/* no de-duplication table: every flooded copy counts (documented) */
@@ -431,6 +461,6 @@ static void test_verdict_names(void)
 }
 
 VT_TEST_MAIN(VT_T(test_classify_unicast), VT_T(test_classify_group), VT_T(test_classify_learning),
-	     VT_T(test_count_once_totals), VT_T(test_dedup_without_table), VT_T(test_flood_hash),
+	     VT_T(test_count_once_totals), VT_T(test_dedup_without_table), VT_T(test_dedup_evicted), VT_T(test_flood_hash),
 	     VT_T(test_mactab_basic), VT_T(test_mactab_bound_and_compact),
 	     VT_T(test_mactab_concurrent), VT_T(test_verdict_names))
