@@ -20,17 +20,6 @@
 #define BLOOM_K 6
 #define BLOOM_BITS_PER_VALUE 10
 
-static uint64_t get_int(const struct flow_cols *c, unsigned k, enum fc_kind kind, size_t i)
-{
-	switch (kind) {
-	case FCK_U8: return FC_U8(c, k)[i];
-	case FCK_U16: return FC_U16(c, k)[i];
-	case FCK_U32: case FCK_VMREF: return FC_U32(c, k)[i];
-	case FCK_U64: return FC_U64(c, k)[i];
-	default: return 0;
-	}
-}
-
 static unsigned bytes_for(uint64_t v)
 {
 	unsigned w = 0;
@@ -181,18 +170,49 @@ static int enc_store(struct seg_enc *e, size_t rawlen, struct seg_colent *ce)
 	return vbuf_add(&e->data, src, clen);
 }
 
+/* Per element type, the range of a column and its byte planes: one loop
+ * per type (a switch per element costs an indirect jump per value), one
+ * pass per plane (vectorizes). */
+#define INT_COL_FNS(T, sfx)                                                          \
+	static void range_##sfx(const T *v, size_t n, uint64_t *mn, uint64_t *mx)   \
+	{                                                                            \
+		T lo = v[0], hi = v[0];                                              \
+		for (size_t i = 1; i < n; i++) {                                     \
+			lo = v[i] < lo ? v[i] : lo;                                  \
+			hi = v[i] > hi ? v[i] : hi;                                  \
+		}                                                                    \
+		*mn = lo;                                                            \
+		*mx = hi;                                                            \
+	}                                                                            \
+	static void planes_##sfx(const T *v, size_t n, T base, unsigned width,     \
+				 uint8_t *raw)                                       \
+	{                                                                            \
+		for (unsigned j = 0; j < width; j++) {                               \
+			uint8_t *p = raw + j * n;                                    \
+			unsigned sh = 8 * j;                                         \
+			for (size_t i = 0; i < n; i++)                               \
+				p[i] = (uint8_t)((T)(v[i] - base) >> sh);            \
+		}                                                                    \
+	}
+INT_COL_FNS(uint8_t, u8)
+INT_COL_FNS(uint16_t, u16)
+INT_COL_FNS(uint32_t, u32)
+INT_COL_FNS(uint64_t, u64)
+
 static int enc_int_col(struct seg_enc *e, const struct flow_cols *c, unsigned k,
 		       struct seg_colent *ce, uint64_t *mn_out, uint64_t *mx_out)
 {
 	enum fc_kind kind = fc_desc(k)->kind;
 	size_t n = c->n;
-	uint64_t mn = UINT64_MAX, mx = 0;
+	uint64_t mn = 0, mx = 0;
 	int r;
 
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v = get_int(c, k, kind, i);
-		mn = v < mn ? v : mn;
-		mx = v > mx ? v : mx;
+	switch (kind) {
+	case FCK_U8: range_u8(FC_U8(c, k), n, &mn, &mx); break;
+	case FCK_U16: range_u16(FC_U16(c, k), n, &mn, &mx); break;
+	case FCK_U32: case FCK_VMREF: range_u32(FC_U32(c, k), n, &mn, &mx); break;
+	case FCK_U64: range_u64(FC_U64(c, k), n, &mn, &mx); break;
+	default: return -EINVAL;
 	}
 	*mn_out = mn;
 	*mx_out = mx;
@@ -205,12 +225,33 @@ static int enc_int_col(struct seg_enc *e, const struct flow_cols *c, unsigned k,
 	ce->enc = SEG_ENC_PLANES;
 	if ((r = grow(&e->raw, &e->rawcap, n * ce->width)) < 0)
 		return r;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t d = get_int(c, k, kind, i) - mn;
-		for (unsigned j = 0; j < ce->width; j++, d >>= 8)
-			e->raw[j * n + i] = (uint8_t)d;
+	switch (kind) {
+	case FCK_U8: planes_u8(FC_U8(c, k), n, (uint8_t)mn, ce->width, e->raw); break;
+	case FCK_U16: planes_u16(FC_U16(c, k), n, (uint16_t)mn, ce->width, e->raw); break;
+	case FCK_U32: case FCK_VMREF:
+		planes_u32(FC_U32(c, k), n, (uint32_t)mn, ce->width, e->raw);
+		break;
+	default: planes_u64(FC_U64(c, k), n, mn, ce->width, e->raw); break;
 	}
 	return enc_store(e, n * ce->width, ce);
+}
+
+/* An address as two big-endian halves: compares like memcmp of the 16
+ * bytes without a call per comparison. */
+struct a128 {
+	uint64_t hi, lo;
+};
+
+static inline struct a128 a128_of(const uint8_t *x)
+{
+	return (struct a128){ ld_be64(x), ld_be64(x + 8) };
+}
+
+static inline int a128_cmp(struct a128 a, struct a128 b)
+{
+	if (a.hi != b.hi)
+		return a.hi < b.hi ? -1 : 1;
+	return a.lo < b.lo ? -1 : a.lo > b.lo;
 }
 
 /* Addresses and MACs: constant, or byte planes of the 4 low bytes (every
@@ -222,25 +263,28 @@ static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned 
 	size_t es = mac ? 6 : 16, n = c->n;
 	const uint8_t *v = c->col[k];
 	bool same = true, v4 = true;
-	size_t lo = 0, hi = 0;
 	int r;
 
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *x = v + i * es;
-		if (same && memcmp(x, v, es) != 0)
-			same = false;
-		if (!mac) {
-			if (v4 && !addr_is_v4((const struct vt_addr *)(const void *)x))
-				v4 = false;
-			if (memcmp(x, v + lo * es, 16) < 0)
-				lo = i;
-			if (memcmp(x, v + hi * es, 16) > 0)
-				hi = i;
+	if (mac) {
+		for (size_t i = 1; i < n && same; i++)
+			same = memcmp(v + i * es, v, 6) == 0;
+	} else {
+		/* IPv4-mapped: ::ffff:0:0/96, the high half 0, the low half's
+		 * top 32 bits 0x0000ffff */
+		struct a128 lo = a128_of(v), hi = lo, first = lo;
+		for (size_t i = 0; i < n; i++) {
+			struct a128 x = a128_of(v + i * es);
+			same &= x.hi == first.hi && x.lo == first.lo;
+			v4 &= x.hi == 0 && (x.lo >> 32) == 0xffffu;
+			if (a128_cmp(x, lo) < 0)
+				lo = x;
+			if (a128_cmp(x, hi) > 0)
+				hi = x;
 		}
-	}
-	if (!mac) {
-		memcpy(amin, v + lo * es, 16);
-		memcpy(amax, v + hi * es, 16);
+		st_be64(amin->b, lo.hi);
+		st_be64(amin->b + 8, lo.lo);
+		st_be64(amax->b, hi.hi);
+		st_be64(amax->b + 8, hi.lo);
 	}
 	if (same) {
 		ce->enc = SEG_ENC_CONST;
@@ -253,9 +297,12 @@ static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned 
 	size_t skip = es - ce->width;   /* IPv4-mapped: the first 12 bytes */
 	if ((r = grow(&e->raw, &e->rawcap, n * ce->width)) < 0)
 		return r;
-	for (size_t i = 0; i < n; i++)
-		for (unsigned j = 0; j < ce->width; j++)
-			e->raw[j * n + i] = v[i * es + skip + j];
+	for (unsigned j = 0; j < ce->width; j++) {
+		uint8_t *p = e->raw + j * n;
+		const uint8_t *q = v + skip + j;
+		for (size_t i = 0; i < n; i++)
+			p[i] = q[i * es];
+	}
 	return enc_store(e, n * ce->width, ce);
 }
 
@@ -417,10 +464,25 @@ int seg_enc_block(struct seg_enc *e, const struct flow_cols *c, const uint8_t **
 	if (!use)
 		return -ENOMEM;
 	for (size_t v = 0; v < ARRAY_SIZE(vmcols); v++) {
-		const uint32_t *ids = c->col[vmcols[v].col];
-		for (size_t i = 0; i < n; i++)
-			if (ids[i] < c->nvms)
-				use[ids[i]] |= vmcols[v].bit;
+		unsigned col = vmcols[v].col;
+		const uint32_t *ids = c->col[col];
+		uint8_t bit = vmcols[v].bit;
+		/* the column's range is known: a constant column (every row
+		 * outside any VM, the usual case for plain NetFlow) is one
+		 * entry; otherwise runs of one id are marked once (a read-
+		 * modify-write per row would chain through the same byte) */
+		if (mn[col] < c->nvms)
+			use[mn[col]] |= bit;
+		if (ce[col].enc == SEG_ENC_CONST)
+			continue;
+		uint32_t last = (uint32_t)mn[col];
+		for (size_t i = 0; i < n; i++) {
+			uint32_t id = ids[i];
+			if (id != last && id < c->nvms) {
+				use[id] |= bit;
+				last = id;
+			}
+		}
 	}
 	vw_u32(&mw, c->nvms ? (uint32_t)(c->nvms - 1) : 0);
 	vw_u8(&mw, use[0]);
