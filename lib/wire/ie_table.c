@@ -9,7 +9,7 @@
 #include "core/compiler.h"
 #include "wire/ipfix_ie.h"
 
-_Static_assert(IEM__COUNT <= 128, "ie_acc.have is a 128-bit mask");
+_Static_assert(IEM__COUNT <= 128, "ie_acc.have is a 2 x 64-bit mask");
 
 #define U IET_UNSIGNED
 #define O IET_OCTETS
@@ -316,6 +316,15 @@ static uint64_t be_uint(const uint8_t *v, uint16_t len)
 {
 	uint64_t x = 0;
 
+	/* the sizes templates use, without a loop; reduced-size encodings
+	 * (RFC 7011 §6.2) of other widths take the loop */
+	switch (len) {
+	case 1: return v[0];
+	case 2: return ld_be16(v);
+	case 4: return ld_be32(v);
+	case 8: return ld_be64(v);
+	default: break;
+	}
 	for (uint16_t i = 0; i < len && i < 8; i++)
 		x = x << 8 | v[i];
 	return x;
@@ -374,9 +383,9 @@ void ie_apply(struct ie_acc *a, uint8_t map, bool rev, const uint8_t *v, uint16_
 	if (rev) {
 		if (!ie_reversible(map))
 			return;
-		a->rhave |= (unsigned __int128)1 << map;
+		a->rhave[map >> 6] |= 1ull << (map & 63);
 	} else {
-		a->have |= (unsigned __int128)1 << map;
+		a->have[map >> 6] |= 1ull << (map & 63);
 	}
 	if (len <= 8)
 		x = be_uint(v, len);
@@ -592,14 +601,14 @@ static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
 	return flags;
 }
 
-static bool has_bit(unsigned __int128 mask, unsigned m)
+static bool has_bit(const uint64_t mask[2], unsigned m)
 {
-	return (bool)((mask >> m) & 1);
+	return (bool)((mask[m >> 6] >> (m & 63)) & 1);
 }
 
 /* Byte/packet count of direction <d> with its fallbacks: delta, then
  * total, then post-* (docs: "Counters"). */
-static void counters(const struct ie_acc *a, unsigned d, unsigned __int128 mask,
+static void counters(const struct ie_acc *a, unsigned d, const uint64_t mask[2],
 		     uint64_t *bytes, uint64_t *pkts)
 {
 	if (has_bit(mask, IEM_BYTES))

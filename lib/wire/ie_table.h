@@ -120,8 +120,8 @@ struct ie_times {
  * the flow's IP version mean anything. */
 struct ie_acc {
 	struct flow_rec f;              /* forward direction */
-	unsigned __int128 have;         /* 1 << enum ie_map seen, forward */
-	unsigned __int128 rhave;        /* ... and reversed (PEN 29305) */
+	uint64_t have[2];               /* bit enum ie_map seen, forward */
+	uint64_t rhave[2];              /* ... and reversed (PEN 29305) */
 	uint8_t src4[4], dst4[4], nh4[4];
 	uint8_t src6[16], dst6[16], nh6[16];
 	uint8_t mask4[2], mask6[2];     /* [0] source, [1] destination */
@@ -145,7 +145,7 @@ struct ie_acc {
 
 static inline bool ie_has(const struct ie_acc *a, unsigned m)
 {
-	return (bool)((a->have >> m) & 1);
+	return (bool)((a->have[m >> 6] >> (m & 63)) & 1);
 }
 
 /* Context of the message the record came in, for timestamps. */

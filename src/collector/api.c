@@ -222,6 +222,9 @@ static void status_json(struct api *a, struct jw *w)
 		jw_uint(w, "templates_loaded", st.path.templates_loaded);
 		jw_uint(w, "template_saves", st.path.template_saves);
 		jw_uint(w, "template_save_errors", st.path.template_save_errors);
+		jw_uint(w, "wakeups", st.wakeups);
+		jw_uint(w, "recv_calls", st.recv_calls);
+		jw_uint(w, "coalesce_waits", st.coalesced);
 		jw_obj_close(w);
 		tot.path.datagrams += st.path.datagrams;
 		tot.path.bytes += st.path.bytes;

@@ -107,7 +107,8 @@ struct ingest_worker_stats {
 	struct ingest_path_stats path;
 	uint64_t truncated;              /* datagrams larger than the buffer */
 	uint64_t kernel_drops;           /* all its sockets (SO_MEMINFO) */
-	uint64_t wakeups, recv_calls;
+	uint64_t wakeups, recv_calls;    /* poll() returns, recvmmsg() calls */
+	uint64_t coalesced;              /* waits for more datagrams (RX_COALESCE) */
 };
 
 struct ingest;
