@@ -102,6 +102,9 @@ struct flow_attr {
 	struct vm_ident src_vm, dst_vm;    /* nil uuid = not a known VM */
 	uint16_t src_zone, dst_zone;       /* zone index + 1; 0 = "outside"/none */
 	uint8_t locality;                  /* enum flow_locality */
+	uint8_t dup;                       /* 1: a duplicate observation the
+					    * count-once rule did not count
+					    * (the store's `dup` column) */
 };
 
 enum flow_locality {

@@ -280,13 +280,24 @@ static void net_prepare(struct fnode *n)
 	memcpy(n->v, n->net.b, 16);
 }
 
+/* The `dup` term: the collector's count-once verdict, any non-zero value
+ * (an imported CSV may say 2). */
+static void dup_leaf(struct fnode *n)
+{
+	n->what = "dup";
+	leaf_cols(n, SIDE_SRC, FC_DUP, FC_DUP);
+	n->side = SIDE_NONE;
+	n->lo = 1;
+	n->hi = UINT8_MAX;
+}
+
 /* ---- grammar ------------------------------------------------------------ */
 
 static int parse_or(struct parser *p);
 
 /* A term: [src|dst] vm|zone|ip|host|net|port ARG, or proto, exporter,
- * bytes, packets, vlan, locality, ipv4, ipv6, any. Leaves the lexer on the
- * token after the term. */
+ * bytes, packets, vlan, locality, dup, ipv4, ipv6, any. Leaves the lexer
+ * on the token after the term. */
 static int parse_term(struct parser *p)
 {
 	char d[TOK_MAX + 8];
@@ -502,6 +513,13 @@ static int parse_term(struct parser *p)
 		n->lo = n->hi = strchr(kw, '6') ? 6 : 4;
 		return lex(p) < 0 ? p->failed : i;
 	}
+	if (!strcmp(kw, "dup")) {
+		/* a bare keyword: `not dup` is the count-once view */
+		if ((i = node_new(p, FN_RANGE)) < 0)
+			return i;
+		dup_leaf(&p->f->nodes[i]);
+		return lex(p) < 0 ? p->failed : i;
+	}
 	if (!strcmp(kw, "any") || !strcmp(kw, "all")) {
 		if ((i = node_new(p, FN_TRUE)) < 0)
 			return i;
@@ -509,7 +527,7 @@ static int parse_term(struct parser *p)
 	}
 	return perr(p, -EINVAL, kwcol,
 		    "unknown filter term '%s' (expected vm, zone, ip, net, port, proto, "
-		    "exporter, bytes, packets, vlan, locality, ipv4, ipv6, any)", p->t.s);
+		    "exporter, bytes, packets, vlan, locality, dup, ipv4, ipv6, any)", p->t.s);
 }
 
 static int parse_unary(struct parser *p)
@@ -671,6 +689,56 @@ struct filter *filter_compile_argv(int argc, char *const *argv, struct vt_err *e
 	return f;
 }
 
+int filter_once(struct filter *f, struct vt_err *err)
+{
+	struct fnode *n;
+	char *text;
+	int leaf, not;
+
+	if (f->nnodes + 3 > FILTER_MAX_NODES)
+		return vt_err_set(err, -E2BIG,
+				  "no room to add 'and not dup': the filter has more than %d terms "
+				  "and operators", FILTER_MAX_NODES - 3);
+	if (filter_is_true(f)) {
+		text = strdup("not dup");
+	} else {
+		size_t len = strlen(f->text) + sizeof("() and not dup");
+		text = malloc(len);
+		if (text)
+			snprintf(text, len, "(%s) and not dup", f->text);
+	}
+	if (!text)
+		return vt_err_set(err, -ENOMEM, "out of memory");
+	free(f->text);
+	f->text = text;
+	leaf = f->nnodes++;
+	n = &f->nodes[leaf];
+	memset(n, 0, sizeof(*n));
+	n->kind = FN_RANGE;
+	n->a = n->b = -1;
+	dup_leaf(n);
+	not = f->nnodes++;
+	n = &f->nodes[not];
+	memset(n, 0, sizeof(*n));
+	n->kind = FN_NOT;
+	n->a = leaf;
+	n->b = -1;
+	if (f->nodes[f->root].kind == FN_TRUE) {
+		f->root = not;
+	} else {
+		int and = f->nnodes++;
+		n = &f->nodes[and];
+		memset(n, 0, sizeof(*n));
+		n->kind = FN_AND;
+		n->a = f->root;
+		n->b = not;
+		f->root = and;
+	}
+	f->depth = tree_depth(f, f->root);
+	f->cols |= FC_BIT(FC_DUP);
+	return 0;
+}
+
 void filter_free(struct filter *f)
 {
 	if (!f)
@@ -720,6 +788,10 @@ static void dump(const struct filter *f, int i, char *buf, size_t len, size_t *n
 		dump(f, nd->a, buf, len, n);
 		break;
 	case FN_RANGE:
+		if (nd->cols[0] == FC_DUP) {   /* a bare keyword */
+			OUT("dup");
+			break;
+		}
 		OUT("%s%s %llu", sides[nd->side], nd->what, (unsigned long long)nd->lo);
 		if (nd->hi == UINT64_MAX)
 			OUT("-max");

@@ -77,6 +77,12 @@ struct filter *filter_compile(const char *text, struct vt_err *err);
 /* filter_compile_argv() : the words of a command line joined by spaces;
  * columns in messages refer to the joined text (filter_text()). */
 struct filter *filter_compile_argv(int argc, char *const *argv, struct vt_err *err);
+/* filter_once() : restricts <f> to the observations the collector's
+ * count-once rule counted: <f> becomes "(<f>) and not dup" (or "not dup"
+ * when <f> matches everything), its text too. This is `vtap flows
+ * --once` and the API's once=1. Call it before sharing <f> between
+ * threads. 0, or -E2BIG / -ENOMEM with <err> set (<f> unchanged). */
+int filter_once(struct filter *f, struct vt_err *err);
 void filter_free(struct filter *f);
 /* filter_text() : the source text (joined), owned by <f>. */
 const char *filter_text(const struct filter *f);

@@ -28,7 +28,7 @@ static const struct {
 	{ "srczone", QK_SRCZONE }, { "dstzone", QK_DSTZONE }, { "zone", QK_ZONE },
 	{ "exporter", QK_EXPORTER }, { "vlan", QK_VLAN }, { "locality", QK_LOCALITY },
 	{ "inif", QK_IN_IF }, { "outif", QK_OUT_IF }, { "srcas", QK_SRC_AS },
-	{ "dstas", QK_DST_AS }, { "tos", QK_TOS },
+	{ "dstas", QK_DST_AS }, { "tos", QK_TOS }, { "dup", QK_DUP },
 	/* nfdump spellings */
 	{ "sa", QK_SRCIP }, { "da", QK_DSTIP }, { "sp", QK_SRCPORT }, { "dp", QK_DSTPORT },
 	{ "pr", QK_PROTO }, { "srcaddr", QK_SRCIP }, { "dstaddr", QK_DSTIP },
@@ -65,7 +65,7 @@ int query_parse_keys(const char *s, enum qkey *keys, size_t *n, struct vt_err *e
 			return vt_err_set(err, -EINVAL,
 					  "unknown aggregation key '%s' (srcip, dstip, ip, srcport, dstport, "
 					  "port, proto, srcvm, dstvm, vm, srczone, dstzone, zone, exporter, "
-					  "vlan, locality, inif, outif, srcas, dstas, tos)", tok);
+					  "vlan, locality, inif, outif, srcas, dstas, tos, dup)", tok);
 		if (nk == QUERY_MAX_KEYS)
 			return vt_err_set(err, -E2BIG, "at most %d aggregation keys", QUERY_MAX_KEYS);
 		for (size_t i = 0; i < nk; i++)
@@ -116,6 +116,7 @@ static struct keydef keydef(enum qkey k)
 	case QK_SRC_AS: return (struct keydef){ KT_U32, FC_SRC_AS, FC_SRC_AS, 4 };
 	case QK_DST_AS: return (struct keydef){ KT_U32, FC_DST_AS, FC_DST_AS, 4 };
 	case QK_TOS: return (struct keydef){ KT_U8, FC_TOS, FC_TOS, 1 };
+	case QK_DUP: return (struct keydef){ KT_U8, FC_DUP, FC_DUP, 1 };
 	default: return (struct keydef){ KT_U8, FC_PROTO, FC_PROTO, 1 };
 	}
 }

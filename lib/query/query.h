@@ -32,6 +32,7 @@ enum qkey {
 	QK_SRCVM, QK_DSTVM, QK_VM,
 	QK_SRCZONE, QK_DSTZONE, QK_ZONE,
 	QK_EXPORTER, QK_VLAN, QK_LOCALITY, QK_IN_IF, QK_OUT_IF, QK_SRC_AS, QK_DST_AS, QK_TOS,
+	QK_DUP,         /* 0 = counted, 1 = a duplicate observation (count once) */
 	QK_NKEYS
 };
 

@@ -51,6 +51,7 @@ static const struct fc_desc descs[FC_NCOLS] = {
 	[FC_SRC_ZONE] = { "src_zone", FCK_U16, A(src_zone) },
 	[FC_DST_ZONE] = { "dst_zone", FCK_U16, A(dst_zone) },
 	[FC_LOCALITY] = { "locality", FCK_U8, A(locality) },
+	[FC_DUP] = { "dup", FCK_U8, A(dup) },
 };
 
 /* The descriptor's kind must match the field's size; a mismatch would
@@ -59,7 +60,7 @@ static const struct fc_desc descs[FC_NCOLS] = {
 _Static_assert(FSZ(rec.first_ms) == 8 && FSZ(rec.sport) == 2 && FSZ(rec.proto) == 1 &&
 	       FSZ(rec.vlan) == 2 && FSZ(rec.in_if) == 4 && FSZ(rec.bytes) == 8 &&
 	       FSZ(rec.src_as) == 4 && FSZ(rec.obs_domain) == 4 && FSZ(rec.sampling) == 4 &&
-	       FSZ(attr.src_zone) == 2 && FSZ(attr.locality) == 1 && FSZ(rec.src_mac) == 6,
+	       FSZ(attr.src_zone) == 2 && FSZ(attr.locality) == 1 && FSZ(attr.dup) == 1 && FSZ(rec.src_mac) == 6,
 	       "column descriptor sizes");
 
 const struct fc_desc *fc_desc(unsigned c)

@@ -60,7 +60,8 @@ enum fc_col {
 	FC_SRC_ZONE = 33,   /* u16 attr.src_zone */
 	FC_DST_ZONE = 34,   /* u16 attr.dst_zone */
 	FC_LOCALITY = 35,   /* u8 */
-	FC_NCOLS = 36,
+	FC_DUP = 36,        /* u8 attr.dup; absent in older blocks: reads 0 = counted */
+	FC_NCOLS = 37,
 };
 
 #define FC_BIT(c) (1ull << (c))

@@ -77,6 +77,7 @@ static const struct field fields[] = {
 	{ "dst_zone", FK_U16, A(dst_zone) },
 	{ "dst_zone_name", FK_DZNAME, 0 },
 	{ "locality", FK_U8, A(locality) },
+	{ "dup", FK_U8, A(dup) },
 };
 
 /* `nfdump -o csv` columns (nfdump 1.7). Those not listed are ignored. */

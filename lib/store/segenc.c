@@ -19,6 +19,10 @@
 #define META_VERSION 1
 #define BLOOM_K 6
 #define BLOOM_BITS_PER_VALUE 10
+/* the columns every block carries: the header's time range, the VM
+ * dictionary's use bits */
+#define SEG_ENC_NEEDED (FC_BIT(FC_FIRST) | FC_BIT(FC_LAST) | FC_BIT(FC_VM) | FC_BIT(FC_PEER) | \
+			FC_BIT(FC_SRC_VM) | FC_BIT(FC_DST_VM))
 
 static unsigned bytes_for(uint64_t v)
 {
@@ -391,7 +395,10 @@ int seg_enc_block(struct seg_enc *e, const struct flow_cols *c, const uint8_t **
 	size_t n = c->n;
 	int r;
 
-	if (n == 0 || n > SEG_MAX_ROWS || (c->have & FC_ALL) != FC_ALL)
+	/* a column missing from <have> is left out of the block, as a writer
+	 * from before the column existed did (readers take it as zero); the
+	 * time range and the VM columns are always needed */
+	if (n == 0 || n > SEG_MAX_ROWS || (c->have & SEG_ENC_NEEDED) != SEG_ENC_NEEDED)
 		return -EINVAL;
 	vbuf_reset(&e->meta);
 	vbuf_reset(&e->data);
@@ -399,6 +406,8 @@ int seg_enc_block(struct seg_enc *e, const struct flow_cols *c, const uint8_t **
 	memset(ce, 0, sizeof(ce));
 	for (unsigned k = 0; k < FC_NCOLS; k++) {
 		enum fc_kind kind = fc_desc(k)->kind;
+		if (!(c->have & FC_BIT(k)))
+			continue;
 		if (seg_kind_is_int(kind)) {
 			r = enc_int_col(e, c, k, &ce[k], &mn[k], &mx[k]);
 			if (kind != FCK_VMREF)
@@ -415,9 +424,11 @@ int seg_enc_block(struct seg_enc *e, const struct flow_cols *c, const uint8_t **
 	/* meta: version, columns */
 	vw_u8(&mw, META_VERSION);
 	vw_u8(&mw, 0);
-	vw_u16(&mw, FC_NCOLS);
+	vw_u16(&mw, (uint16_t)__builtin_popcountll(c->have & FC_ALL));
 	for (unsigned k = 0; k < FC_NCOLS; k++) {
 		enum fc_kind kind = fc_desc(k)->kind;
+		if (!(c->have & FC_BIT(k)))
+			continue;
 		vw_u8(&mw, (uint8_t)k);
 		vw_u8(&mw, ce[k].enc);
 		vw_u8(&mw, ce[k].width);
@@ -448,7 +459,7 @@ int seg_enc_block(struct seg_enc *e, const struct flow_cols *c, const uint8_t **
 	unsigned nblooms = 0;
 	vw_u8(&mw, 0);
 	for (size_t b = 0; b < ARRAY_SIZE(bloomed); b++) {
-		if (ce[bloomed[b]].enc == SEG_ENC_CONST)
+		if (ce[bloomed[b]].enc == SEG_ENC_CONST || !(c->have & FC_BIT(bloomed[b])))
 			continue;   /* min == max already answers */
 		if ((r = enc_bloom(e, c, bloomed[b], &mw, &nblooms)) < 0)
 			return r;

@@ -15,8 +15,11 @@ struct seg_enc;
  * with errno on failure. Not thread-safe: one per writer thread. */
 struct seg_enc *seg_enc_new(enum seg_comp comp, int level);
 void seg_enc_free(struct seg_enc *e);
-/* seg_enc_block() : encodes the <c->n> rows of <c> (every column valid,
- * 1 <= n <= SEG_MAX_ROWS) into a complete block; *<out> points to its
+/* seg_enc_block() : encodes the <c->n> rows of <c> (1 <= n <=
+ * SEG_MAX_ROWS) into a complete block. The columns valid in c->have are
+ * written (the time and VM columns must be); one that is not is left out
+ * of the block, which readers then take as zero, exactly as a block written
+ * before that column existed (tests use this). *<out> points to its
  * bytes inside <e> (owned by <e>), valid until the next call. 0, -EINVAL
  * (bad batch) or -ENOMEM. */
 int seg_enc_block(struct seg_enc *e, const struct flow_cols *c, const uint8_t **out,

@@ -437,6 +437,13 @@ static void h_flows(struct http_req *req, void *arg)
 		http_respond_error(req, 400, "bad filter", "%s", err.msg);
 		goto fail;
 	}
+	/* once=1: the count-once view (docs/query.md), what /api/v1/vms counts */
+	if (api_param_u64(req, "once", 0, 1, 0, &u) < 0)
+		goto fail;
+	if (u && filter_once(j->filter, &err) < 0) {
+		http_respond_error(req, 400, "bad filter", "once: %s", err.msg);
+		goto fail;
+	}
 	j->q.filter = j->filter;
 	api_submit(a, req, j);
 	return;

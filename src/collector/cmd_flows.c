@@ -21,6 +21,7 @@ struct flows_opts {
 	int sort;
 	uint64_t limit;
 	bool oldest;
+	bool once;
 	bool json, csv, quiet;
 	uint64_t max_groups;
 };
@@ -38,13 +39,17 @@ static const struct opt_def flows_opts[] = {
 	  0, 0, NULL, NULL },
 	{ "aggregate", 'A', OPT_STR, O(keys), "KEYS",
 	  "aggregate by comma-separated keys: srcip dstip ip srcport dstport port proto srcvm "
-	  "dstvm vm srczone dstzone zone exporter vlan locality inif outif srcas dstas tos",
+	  "dstvm vm srczone dstzone zone exporter vlan locality inif outif srcas dstas tos dup",
 	  0, 0, NULL, NULL },
 	{ "sort", 's', OPT_ENUM, O(sort), "ORDER", "order of aggregated groups: bytes, packets or flows",
 	  0, 0, sort_names, "bytes" },
 	{ "limit", 'n', OPT_UINT, O(limit), "N", "groups or flows to show (0 = all)", 0,
 	  UINT64_MAX, NULL, "10" },
 	{ "oldest", 0, OPT_FLAG, O(oldest), NULL, "list oldest flows first (default newest first)",
+	  0, 0, NULL, NULL },
+	{ "once", '1', OPT_FLAG, O(once), NULL,
+	  "count once: leave out duplicate observations (adds 'and not dup' to the filter); the "
+	  "totals `vtap vms` shows. Default: every stored observation, as nfdump counts",
 	  0, 0, NULL, NULL },
 	{ "json", 'j', OPT_FLAG, O(json), NULL, "JSON output", 0, 0, NULL, NULL },
 	{ "csv", 0, OPT_FLAG, O(csv), NULL, "CSV output (listings carry every stored field)", 0, 0,
@@ -123,6 +128,11 @@ static int flows_run(const struct cmd *c, void *o, int argc, char **argv)
 		free(text);
 		return 2;
 	}
+	if (opts->once && filter_once(f, &err) < 0) {
+		fprintf(stderr, "vtap flows: option -1/--once: %s\n", err.msg);
+		filter_free(f);
+		return 2;
+	}
 	q.filter = f;
 	q.sort = (enum qsort)opts->sort;
 	q.limit = opts->limit;
@@ -174,11 +184,16 @@ const struct cmd cmd_flows = {
 		"  vm NAME | src vm GLOB | dst vm UUID | zone Z | src|dst ip ADDR | src|dst net CIDR\n"
 		"  src|dst port N|N-M | ip/net/port without direction = either side\n"
 		"  proto tcp|udp|icmp|N | exporter ADDR | bytes > N | packets >= N | vlan N\n"
-		"  locality same-host|cross-host|outside | ipv4 | ipv6 | and | or | not | ( )\n"
+		"  locality same-host|cross-host|outside | dup | ipv4 | ipv6 | and | or | not | ( )\n"
+		"Count once: a cross-host VM-to-VM flow is exported by both hosts' agents and\n"
+		"stored twice; the collector marks the observation it did not count as `dup`.\n"
+		"By default every observation counts (what nfdump shows for the same exports);\n"
+		"--once (= 'and not dup') gives the count-once totals that `vtap vms` uses.\n"
 		"Examples:\n"
 		"  vtap flows --since 1h -A srcip -n 10\n"
 		"  vtap flows -A dstport -s flows proto tcp and not dst net 198.18.0.0/15\n"
-		"  vtap flows -A srcvm,dstvm vm 'web-*' and dst port 443",
+		"  vtap flows -A srcvm,dstvm vm 'web-*' and dst port 443\n"
+		"  vtap flows --once -A srcvm -j      # per-VM bytes sent, as vtap vms counts them",
 	.opts = flows_opts,
 	.nopts = ARRAY_SIZE(flows_opts),
 	.opts_size = sizeof(struct flows_opts),

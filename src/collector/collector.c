@@ -123,10 +123,11 @@ static const struct conf_key inv_keys[] = {
 	  "a VM counts as metered by an agent this long after the last record observed at its "
 	  "port (the count-once rule)", NULL, NULL, NULL, false },
 	{ "dedup_delay", CONF_DURATION, I(dedup_delay_ms), 0, 60000, "2s",
-	  "a receiver-side observation waits this long for the sender's before it is counted",
+	  "a receiver-side observation waits this long for the sender's before it is decided, "
+	  "counted and stored (with its dup verdict)",
 	  NULL, NULL, NULL, false },
 	{ "dedup_hold_rows", CONF_UINT, I(dedup_hold_rows), 0, 10000000, "16384",
-	  "observations waiting at most (beyond: decided at once, counted)", NULL, NULL, NULL,
+	  "observations waiting at most (beyond: decided and stored at once)", NULL, NULL, NULL,
 	  false },
 };
 #undef I

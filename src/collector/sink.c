@@ -114,10 +114,8 @@ static bool mtab_fresh(const struct mtab *m, const uint8_t k[16], uint64_t now, 
 
 /* ---- the sink ----------------------------------------------------------- */
 
-struct held {
-	struct flow_row row;
-	uint64_t due_ms;
-};
+/* What the count-once rule made of a row. */
+enum verdict { V_COUNTED, V_DUP, V_HELD };
 
 struct sink {
 	struct sink_conf c;
@@ -140,9 +138,13 @@ struct sink {
 	uint64_t snap_gen;
 	struct mtab vm_met, host_met;
 	uint64_t seed;
-	struct held *hold;              /* ring of dedup_hold_rows */
+	/* rows waiting for a decision: a ring of dedup_hold_rows, rows and
+	 * due times apart so that a run of decided rows is appended as is */
+	struct flow_row *hold;
+	uint64_t *hold_due;
 	size_t hhead, hlen;
 	uint64_t held_total, hold_overflow, metered_overflow;
+	uint64_t rows_written, rows_lost, append_errors;
 };
 
 struct sink *sink_new(const struct sink_conf *c, const struct sink_ops *ops, struct vmstats *vs,
@@ -202,6 +204,7 @@ void sink_free(struct sink *s)
 	free(s->vm_met.s);
 	free(s->host_met.s);
 	free(s->hold);
+	free(s->hold_due);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->nonempty);
 	pthread_cond_destroy(&s->nonfull);
@@ -406,9 +409,12 @@ static void account(struct sink *s, const struct flow_row *row, bool primary, en
 	vmstats_add(s->vs, &row->rec, &row->attr, &h, now);
 }
 
-/* decide() : counts <row> now, or holds it while the answer could still
- * change (a VM end not yet known to be metered) and agents are around. */
-static void decide(struct sink *s, const struct flow_row *row, uint64_t now, bool may_hold)
+/* decide() : counts <row> now (V_COUNTED, or V_DUP for an observation
+ * the rule does not count), or holds a copy of it while the answer could
+ * still change (a VM end not yet known to be metered) and agents are
+ * around (V_HELD: release() decides and appends it later). */
+static enum verdict decide(struct sink *s, const struct flow_row *row, uint64_t now,
+			   bool may_hold)
 {
 	const struct flow_rec *r = &row->rec;
 	const struct flow_attr *a = &row->attr;
@@ -420,7 +426,7 @@ static void decide(struct sink *s, const struct flow_row *row, uint64_t now, boo
 			struct vmstats_hint h = { true, NULL, NULL };
 			vmstats_add(s->vs, r, a, &h, now);
 		}
-		return;
+		return V_COUNTED;
 	}
 	enum obs_side side = enrich_obs_side(r, a);
 	bool sm = sv && metered(s, &a->src_vm, now), dm = dv && metered(s, &a->dst_vm, now);
@@ -429,37 +435,72 @@ static void decide(struct sink *s, const struct flow_row *row, uint64_t now, boo
 
 	if (primary && open && may_hold && s->c.dedup_delay_ms && s->vm_met.n) {
 		size_t cap = s->c.dedup_hold_rows;
-		if (cap && !s->hold)
+		if (cap && !s->hold) {
 			s->hold = malloc(cap * sizeof(*s->hold));
+			s->hold_due = malloc(cap * sizeof(*s->hold_due));
+			if (!s->hold || !s->hold_due) {
+				free(s->hold);
+				free(s->hold_due);
+				s->hold = NULL;
+				s->hold_due = NULL;
+			}
+		}
 		if (s->hold && s->hlen < cap) {
-			struct held *hd = &s->hold[(s->hhead + s->hlen) % cap];
-			hd->row = *row;
-			hd->due_ms = now + s->c.dedup_delay_ms;
+			size_t at = (s->hhead + s->hlen) % cap;
+			s->hold[at] = *row;
+			s->hold_due[at] = now + s->c.dedup_delay_ms;
 			s->hlen++;
 			s->held_total++;
-			return;
+			return V_HELD;
 		}
 		s->hold_overflow++;
 	}
 	account(s, row, primary, side, now);
+	return primary ? V_COUNTED : V_DUP;
 }
 
-/* Decides held rows whose delay is over (all with <all>). */
+/* Appends <n> decided rows to the store; the outcome is counted (and
+ * published with the other counters). */
+static void store_rows(struct sink *s, const struct flow_row *rows, size_t n)
+{
+	int r;
+
+	if (!n)
+		return;
+	r = s->ops.append ? s->ops.append(s->ops.arg, rows, n) : 0;
+	if (r < 0) {
+		s->rows_lost += n;
+		s->append_errors++;
+		log_ratelimited(LOG_LVL_ERR, "collector: store append failed: %s (%zu rows lost)",
+				strerror(-r), n);
+	} else {
+		s->rows_written += n;
+	}
+}
+
+/* Decides the held rows whose delay is over (all with <all>), marks each
+ * with its verdict and appends them: the ring's oldest rows, in at most
+ * two contiguous runs. */
 static void release(struct sink *s, uint64_t now, bool all)
 {
-	size_t cap = s->c.dedup_hold_rows;
+	size_t cap = s->c.dedup_hold_rows, k = 0;
 
 	if (!s->hlen)
 		return;
 	if (s->vs)
 		vmstats_begin(s->vs);
-	while (s->hlen && (all || s->hold[s->hhead].due_ms <= now)) {
-		decide(s, &s->hold[s->hhead].row, now, false);
-		s->hhead = (s->hhead + 1) % cap;
-		s->hlen--;
+	while (k < s->hlen && (all || s->hold_due[(s->hhead + k) % cap] <= now)) {
+		struct flow_row *row = &s->hold[(s->hhead + k) % cap];
+		row->attr.dup = decide(s, row, now, false) == V_DUP;
+		k++;
 	}
 	if (s->vs)
 		vmstats_end(s->vs);
+	size_t run = VT_MIN(k, cap - s->hhead);
+	store_rows(s, &s->hold[s->hhead], run);
+	store_rows(s, s->hold, k - run);
+	s->hhead = (s->hhead + k) % cap;
+	s->hlen -= k;
 }
 
 static void refresh_snap(struct sink *s)
@@ -486,12 +527,15 @@ static void publish_locked(struct sink *s)
 	s->st.metered_vms = s->vm_met.n;
 	s->st.metered_hosts = s->host_met.n;
 	s->st.metered_overflow = s->metered_overflow;
+	s->st.rows_written = s->rows_written;
+	s->st.rows_lost = s->rows_lost;
+	s->st.append_errors = s->append_errors;
 }
 
 static void process(struct sink *s, struct sink_batch *b)
 {
 	uint64_t now = wall_ms();
-	int r;
+	size_t m = 0;
 
 	refresh_snap(s);
 	/* learn from the whole batch first: the sender's and the receiver's
@@ -500,24 +544,24 @@ static void process(struct sink *s, struct sink_batch *b)
 		learn(s, &b->rows[i], now);
 	if (s->vs)
 		vmstats_begin(s->vs);
-	for (size_t i = 0; i < b->n; i++)
-		decide(s, &b->rows[i], now, true);
+	/* the store gets each row with its verdict; a held row leaves the
+	 * batch (the ring has its copy) and is appended when decided */
+	for (size_t i = 0; i < b->n; i++) {
+		enum verdict v = decide(s, &b->rows[i], now, true);
+		if (v == V_HELD)
+			continue;
+		b->rows[i].attr.dup = v == V_DUP;
+		if (m != i)
+			b->rows[m] = b->rows[i];
+		m++;
+	}
 	if (s->vs)
 		vmstats_end(s->vs);
-	r = s->ops.append ? s->ops.append(s->ops.arg, b->rows, b->n) : 0;
+	store_rows(s, b->rows, m);
 	release(s, now, false);
 	pthread_mutex_lock(&s->mu);
-	if (r < 0) {
-		s->st.rows_lost += b->n;
-		s->st.append_errors++;
-	} else {
-		s->st.rows_written += b->n;
-	}
 	publish_locked(s);
 	pthread_mutex_unlock(&s->mu);
-	if (r < 0)
-		log_ratelimited(LOG_LVL_ERR, "collector: store append failed: %s (%zu rows lost)",
-				strerror(-r), b->n);
 }
 
 static void *writer_main(void *arg)

@@ -12,8 +12,12 @@
  *     because both agents export at about the same time and the sender's
  *     record may be in a later batch;
  *  2. adds it to the per-VM statistics (vmstats);
- *  3. appends every row to the store (sink_ops.append), duplicates too:
- *     the store keeps every observation.
+ *  3. appends every row to the store (sink_ops.append), duplicates too
+ *     (the store keeps every observation), with the verdict in attr.dup
+ *     (1 = an observation the rule did not count), so stored aggregates
+ *     can count once (`vtap flows --once`) and agree with vmstats. A held
+ *     row is appended when it is decided: up to dedup_delay later, and
+ *     at sink_stop() at the latest.
  * A full queue makes a producer wait up to queue_wait, then the batch is
  * dropped and counted (rows_dropped): memory stays bounded and loss is
  * visible. Batches are recycled through a free list. */
@@ -59,7 +63,8 @@ struct sink_stats {
 	uint64_t rows_dropped, batches_dropped;   /* queue full past queue_wait */
 	uint64_t waits;                           /* producers that had to wait */
 	uint64_t queued, queue_peak;              /* batches */
-	uint64_t rows_written, rows_lost;         /* append() ok / failed */
+	uint64_t rows_written, rows_lost;         /* append() ok / failed (held rows
+						   * count once decided and appended) */
 	uint64_t append_errors;
 	uint64_t held, held_now, hold_overflow;   /* dedup_delay holds */
 	uint64_t metered_vms, metered_hosts;      /* remembered now */
@@ -89,7 +94,8 @@ void sink_batch_put(struct sink *s, struct sink_batch *b);
  * queue_wait). An empty batch is recycled. */
 int sink_push(struct sink *s, struct sink_batch *b);
 /* sink_sync() : returns once every batch pushed before the call has been
- * processed and appended (tests, shutdown). */
+ * processed and its rows appended, except the rows held for dedup_delay
+ * (held_now), which are appended when decided (tests, shutdown). */
 void sink_sync(struct sink *s);
 
 void sink_get_stats(struct sink *s, struct sink_stats *st);

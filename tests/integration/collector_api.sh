@@ -59,6 +59,11 @@ check_eq "flows: bytes" "$(jq .summary.bytes <<<"$q")" "$(jq -s 'map(.bytes) | a
 check_eq "flows: top port" "$(jq '.groups[0].dstport' <<<"$q")" 80
 q=$(coll_api "api/v1/flows?filter=dst%20port%20443%20and%20ipv4&limit=0")
 check_eq "flows: filter" "$(jq .summary.flows <<<"$q")" 500
+# no VMs, no agents: every row is counted, so count-once changes nothing
+q=$(coll_api "api/v1/flows?filter=dst%20port%20443%20and%20ipv4&limit=0&once=1")
+check_eq "flows: filter, count once" "$(jq .summary.flows <<<"$q")" 500
+q=$(coll_api "api/v1/flows?aggregate=dup&once=0")
+check_eq "flows: all counted (dup 0)" "$(jq -c '[.groups[] | [.dup, .flows]]' <<<"$q")" "[[0,5000]]"
 c=$(coll_api "api/v1/flows?aggregate=proto&format=csv" | head -1)
 check_eq "flows: csv header" "$c" "proto,flows,packets,bytes,first,last"
 coll_api "api/v1/vms" | jq -e '.vms == [] and .totals.flows == 5000' >/dev/null ||
@@ -77,6 +82,7 @@ err_is() { # PATH CODE TEXT
 }
 err_is "api/v1/flows?filter=dst%20port%2099999" 400 "not a port"
 err_is "api/v1/flows?since=yesterday" 400 "since:"
+err_is "api/v1/flows?once=yes" 400 "once:"
 err_is "api/v1/flows?aggregate=color" 400 "aggregate:"
 err_is "api/v1/flows?sort=speed" 400 "sort:"
 err_is "api/v1/flows?limit=x" 400 "limit:"

@@ -20,8 +20,11 @@
 # count-once rule = what the VM's interface sent/received; the
 # same-host/cross-host/outside split; same-host flows stored once,
 # cross-host ones twice (both agents) and counted once; the services
-# (tcp/5201 on vm4, udp/5202 on vm6, tcp/8080 on vm3). Then `vtap vms`
-# and `vtap vm` print them.
+# (tcp/5201 on vm4, udp/5202 on vm6, tcp/8080 on vm3). The stored verdict:
+# the rows marked `dup` are exactly the ones the rule does not count, and
+# `vtap flows --once -A srcvm|dstvm` (after the stop) and
+# /api/v1/flows?once=1 (while running) per VM equal `vtap vms -j` exactly.
+# Then `vtap vms` and `vtap vm` print them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/collector_lib.bash"
 . "$(dirname "$0")/agent_helpers.bash"
@@ -82,15 +85,34 @@ in_ns mgmt "$VTAP" vm --api "http://$COLL_API" vm4 >"$TMPDIR_T/vm4.txt" || fail 
 st=$(coll_api api/v1/status) || fail "GET /api/v1/status"
 check_eq "datagrams rejected" "$(jq .ingest.rejected <<<"$st")" 0
 check_eq "datagrams dropped by the kernel" "$(jq .ingest.kernel_drops <<<"$st")" 0
+# the API's store queries read flushed blocks: wait until every decided row
+# is in the files (nothing held, nothing buffered)
+all_flushed() {
+	coll_api api/v1/status | jq -e '.writer.held_now == 0 and .store.rows_pending == 0 and
+		.store.rows_flushed == .writer.rows_written' >/dev/null
+}
+wait_until 15 all_flushed || fail "the store did not flush: $(coll_api api/v1/status | jq -c '[.writer, .store]')"
+ONCE=()
+for side in srcvm dstvm; do
+	coll_api "api/v1/flows?aggregate=$side&once=1&limit=0" >"$TMPDIR_T/api-once-$side.json" ||
+		fail "GET /api/v1/flows?aggregate=$side&once=1"
+	ONCE+=("--once-agg=$side=$TMPDIR_T/api-once-$side.json")
+done
 coll_stop
 "$VTAP" flows -d "$COLL_DIR/store" -j -n 0 >"$TMPDIR_T/rows.json" || fail "vtap flows"
+for side in srcvm dstvm; do
+	"$VTAP" flows -d "$COLL_DIR/store" --once -j -A "$side" -n 0 >"$TMPDIR_T/once-$side.json" ||
+		fail "vtap flows --once -A $side"
+	ONCE+=("--once-agg=$side=$TMPDIR_T/once-$side.json")
+done
+"$VTAP" flows -d "$COLL_DIR/store" -1 -j -n 0 >"$TMPDIR_T/rows-once.json" || fail "vtap flows -1"
 
 # shellcheck disable=SC2046
 python3 "$(dirname "$0")/collector_vms_check.py" --inventory "$INV" \
 	$(for vm in $VMS; do echo "--vm-pcap=$vm=$TMPDIR_T/$vm.pcapng"; done) \
 	--rows "$TMPDIR_T/rows.json" --vms "$TMPDIR_T/vms.json" \
 	--service vm4=tcp/5201 --service vm6=udp/5202 --service vm3=tcp/8080 \
-	>"$TMPDIR_T/check.txt" 2>&1
+	"${ONCE[@]}" --rows-once "$TMPDIR_T/rows-once.json" >"$TMPDIR_T/check.txt" 2>&1
 rc=$?
 cat "$TMPDIR_T/check.txt"
 [ $rc -eq 0 ] || fail "the VM view differs from the stored flows or the VMs' own interfaces"

@@ -8,6 +8,9 @@ Inputs:
   --rows FILE          `vtap flows -d STORE -j -n 0` (every stored row)
   --vms FILE           `vtap vms -j` (the collector's per-VM statistics)
   --service VM=PROTO/PORT   a service VM must list as answered (repeatable)
+  --once-agg KEY=FILE  `vtap flows --once -j -A KEY -n 0` (or the API with
+                       once=1), KEY srcvm or dstvm (repeatable)
+  --rows-once FILE     `vtap flows --once -j -n 0`
 
 Checks, for every VM, exactly:
   1. bytes/packets in/out of `vtap vms -j` = the sums of the stored rows
@@ -20,7 +23,10 @@ Checks, for every VM, exactly:
   4. same-host flows stored once (one row per flow key), cross-host flows
      twice (both agents) with exactly one of the two counted, and the
      collector's duplicate count equal to the receiver-side rows;
-  5. the services listed.
+  5. the services listed;
+  6. the verdict stored with each row (`dup`) is exactly the rule's: the
+     rows marked dup are the ones it does not count, and `--once`
+     aggregates per VM (srcvm: out, dstvm: in) equal `vtap vms -j` exactly.
 Prints what it checked; exits 1 on any mismatch.
 """
 import argparse
@@ -44,6 +50,8 @@ def main():
     ap.add_argument("--rows", required=True)
     ap.add_argument("--vms", required=True)
     ap.add_argument("--service", action="append", default=[])
+    ap.add_argument("--once-agg", action="append", default=[])
+    ap.add_argument("--rows-once")
     a = ap.parse_args()
 
     inv = json.load(open(a.inventory))
@@ -157,6 +165,50 @@ def main():
                    % (d, dups))
     print("ok   %d same-host flows stored once, %d cross-host flows stored twice and counted "
           "once (duplicates: %d rows, %d bytes, %d packets)" % (same, cross, *dups))
+
+    # ---- 6: the stored verdict ---------------------------------------------
+    wrong = [r for r in rows if r.get("dup") != (0 if primary(r) else 1)]
+    for r in wrong[:5]:
+        bad.append("row %s:%d -> %s:%d seen by %r (%s): stored dup=%r, the rule says %d"
+                   % (r["src"], r["sport"], r["dst"], r["dport"], r["vm"], r["exporter"],
+                      r.get("dup"), 0 if primary(r) else 1))
+    if wrong:
+        bad.append("%d of %d rows carry a verdict other than the rule's" % (len(wrong), len(rows)))
+    marked = sum(1 for r in rows if r.get("dup") == 1)
+    if marked != dups[0]:
+        bad.append("%d rows marked dup, the rule finds %d duplicates" % (marked, dups[0]))
+    if marked == 0:
+        bad.append("no row marked dup: the cross-host traffic did not run")
+    print("ok   the rows marked dup are exactly the %d the rule does not count" % marked)
+    if a.rows_once:
+        ro = json.load(open(a.rows_once))["flows"]
+        if len(ro) != len(rows) - marked or any(r["dup"] for r in ro):
+            bad.append("vtap flows --once lists %d rows (%d marked dup), want the %d counted"
+                       % (len(ro), sum(1 for r in ro if r["dup"]), len(rows) - marked))
+        else:
+            print("ok   vtap flows --once lists the %d counted rows" % len(ro))
+    for spec in a.once_agg:
+        key, path = spec.split("=", 1)
+        way = {"srcvm": "out", "dstvm": "in"}[key]
+        res = json.load(open(path))
+        got = {g[key]: g for g in res["groups"] if g[key] != "-"}
+        for name in got:
+            if name not in host_of:
+                bad.append("%s: a group for %r, not a VM of the lab" % (path, name))
+        for name in sorted(host_of):
+            g = got.get(name, {"bytes": 0, "packets": 0})
+            v = vms.get(name, {})
+            for k in ("bytes", "packets"):
+                if g[k] != v.get(k + "_" + way):
+                    bad.append("%s %s_%s: %s says %d, vtap vms %s"
+                               % (name, k, way, os.path.basename(path), g[k],
+                                  v.get(k + "_" + way)))
+        want = len(rows) - marked
+        if res["summary"]["flows"] != want:
+            bad.append("%s: %d flows counted once, the rows say %d"
+                       % (path, res["summary"]["flows"], want))
+        print("ok   %s (%s, count once) per VM = vtap vms %s, %d flows"
+              % (os.path.basename(path), key, way, res["summary"]["flows"]))
 
     # ---- 5: services -------------------------------------------------------
     for spec in a.service:

@@ -23,6 +23,8 @@ struct fake_store {
 	uint64_t last_seq[8];     /* per producer: rows arrive in order */
 	bool order_ok;
 	int fail;                 /* return this from append */
+	/* the count-once verdicts the rows arrive with */
+	uint64_t dup_rows, dup_egress_rows, counted_bytes;
 };
 
 static int fake_append(void *arg, const struct flow_row *rows, size_t n)
@@ -39,6 +41,12 @@ static int fake_append(void *arg, const struct flow_row *rows, size_t n)
 			if (seq != f->last_seq[p] + 1)
 				f->order_ok = false;
 			f->last_seq[p] = seq;
+		}
+		if (rows[i].attr.dup) {
+			f->dup_rows++;
+			f->dup_egress_rows += rows[i].rec.direction == FLOW_DIR_EGRESS;
+		} else {
+			f->counted_bytes += rows[i].rec.bytes;
 		}
 	}
 	f->rows += n;
@@ -207,13 +215,26 @@ static void agent_row(struct enrich_snap *snap, struct flow_row *row, int src, i
 	enrich_flow(snap, &row->rec, &row->attr, NULL);
 }
 
-static void push_rows(struct sink *s, const struct flow_row *rows, size_t n)
+static uint64_t pushed_rows;
+
+/* Pushes <rows> and waits for the writer: each row is then in the store
+ * or held (never both, never neither), whatever the timing. */
+static void push_rows(struct sink *s, struct fake_store *f, const struct flow_row *rows, size_t n)
 {
 	struct sink_batch *b = sink_batch_get(s);
-	for (size_t i = 0; i < n; i++)
-		b->rows[b->n++] = rows[i];
+	struct sink_stats st;
+	for (size_t i = 0; i < n; i++) {
+		b->rows[b->n] = rows[i];
+		b->rows[b->n++].attr.dup = 0xee;   /* the writer sets the verdict */
+	}
 	sink_push(s, b);
 	sink_sync(s);
+	pushed_rows += n;
+	sink_get_stats(s, &st);
+	pthread_mutex_lock(&f->mu);
+	CHECK_EQ_U64(f->rows + st.held_now, pushed_rows);
+	CHECK_EQ_U64(st.rows_written, f->rows);
+	pthread_mutex_unlock(&f->mu);
 }
 
 struct dedup_case {
@@ -253,26 +274,38 @@ static void run_dedup(const struct dedup_case *dc)
 	/* some agent must be known for holds to happen: vm4's own traffic */
 	struct flow_row other;
 	agent_row(snap, &other, 4, 2, 4, FLOW_DIR_INGRESS, "198.19.0.12", 7);
-	push_rows(s, &other, 1);
+	pushed_rows = 0;
+	push_rows(s, &f, &other, 1);
 	if (dc->warm_host)
-		push_rows(s, &warm, 1);
+		push_rows(s, &f, &warm, 1);
 	if (dc->receiver_first) {
-		push_rows(s, &rcv, 1);
-		push_rows(s, &snd, 1);
+		push_rows(s, &f, &rcv, 1);
+		push_rows(s, &f, &snd, 1);
 	} else {
-		push_rows(s, &snd, 1);
-		push_rows(s, &rcv, 1);
+		push_rows(s, &f, &snd, 1);
+		push_rows(s, &f, &rcv, 1);
 	}
-	sink_stop(s);           /* decides what is still held */
+	sink_stop(s);           /* decides what is still held, and stores it */
 	struct vmstats_totals t;
 	vmstats_totals(vs, &t);
 	uint64_t base = 1 + (dc->warm_host ? 1 : 0);
 	CHECK_EQ(t.flows - base, dc->want_flows);
 	CHECK_EQ(t.dup_flows, dc->want_dups);
 	CHECK_EQ(f.rows, base + 2);   /* the store keeps every observation */
+	/* ... each with the verdict vmstats used: the duplicate is the
+	 * receiver's observation, and the rows not marked add up to what
+	 * the VM statistics counted */
+	CHECK_EQ_U64(f.dup_rows, dc->want_dups);
+	CHECK_EQ_U64(f.dup_egress_rows, dc->want_dups);
+	CHECK_EQ_U64(f.counted_bytes, t.bytes);
+	CHECK_EQ_U64(f.dup_rows, t.dup_flows);
 	struct sink_stats st;
 	sink_get_stats(s, &st);
 	CHECK_EQ(st.metered_hosts, 2);
+	CHECK_EQ_U64(st.held_now, 0);
+	CHECK_EQ_U64(st.rows_written, base + 2);
+	/* the receiver-first case with a delay is the one that holds */
+	CHECK_EQ_U64(st.held, dc->receiver_first && dc->delay_ms ? 1 : 0);
 
 	/* vm4 received 1000 bytes once (plus nothing else) */
 	struct vbuf b;

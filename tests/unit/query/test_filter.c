@@ -61,6 +61,10 @@ static void t_parse_canonical(void)
 		{ "((proto tcp))", "proto 6" },
 		{ "! proto udp && port 53 || vm x", "((not proto 17 and port 53) or vm x)" },
 		{ "not not proto 6", "not not proto 6" },
+		{ "dup", "dup" },
+		{ "not dup", "not dup" },
+		{ "DUP and locality cross-host", "(dup and locality 2)" },
+		{ "vm web-1 and !dup", "(vm web-1 and not dup)" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct vt_err err = { 0 };
@@ -96,7 +100,10 @@ static void t_parse_errors(void)
 		  "column 4: expected vm, zone, ip, net or port after 'dst', got end of filter" },
 		{ "foo", -EINVAL,
 		  "column 1: unknown filter term 'foo' (expected vm, zone, ip, net, port, proto, "
-		  "exporter, bytes, packets, vlan, locality, ipv4, ipv6, any)" },
+		  "exporter, bytes, packets, vlan, locality, dup, ipv4, ipv6, any)" },
+		{ "dup 1", -EINVAL, "column 5: expected 'and' or 'or' before '1'" },
+		{ "src dup", -EINVAL,
+		  "column 5: expected vm, zone, ip, net or port after 'src', got 'dup'" },
 		{ "proto tcp port 80", -EINVAL, "column 11: expected 'and' or 'or' before 'port'" },
 		{ "(proto tcp", -EINVAL,
 		  "column 11: expected ')' to close '(' at column 1, got end of filter" },
@@ -273,6 +280,7 @@ static void truth_rows(struct flow_row r[NROWS])
 	vm(&r[4].attr.src_vm, NULL, 9); vm(&r[4].attr.dst_vm, "batch-7", 7);
 	r[4].attr.src_zone = r[4].attr.dst_zone = 3;
 	r[4].attr.locality = FLOW_LOC_CROSS_HOST;
+	r[4].attr.dup = 1;    /* the receiver's observation, not counted */
 }
 
 static void t_truth_table(void)
@@ -325,6 +333,10 @@ static void t_truth_table(void)
 		{ "proto tcp and (dst port 443 or src port 22)", "10010" },
 		{ "not (vm web-1 or zone db)", "00101" },
 		{ "any and not any", "00000" },
+		{ "dup", "00001" },
+		{ "not dup", "11110" },
+		{ "locality cross-host and not dup", "00000" },
+		{ "dup or proto tcp", "10011" },
 	};
 	struct flow_row rows[NROWS];
 	struct flow_cols c;
@@ -390,6 +402,7 @@ static void t_summary_sound(void)
 		"zone outside", "bytes > 500000", "bytes < 100", "ipv6", "vlan 101",
 		"exporter 198.18.255.2", "proto tcp and dst port 53", "vm x or dst port 5432",
 		"not (proto tcp or proto udp)", "dst port 1000-2000 and not src net 10.0.0.0/16",
+		"dup", "not dup", "dup and vm db-*",
 	};
 	static const struct fc_zonemap zm = { tr_zones, 3 };
 	struct seg_enc *e = seg_enc_new(SEG_COMP_ZSTD, 1);
@@ -418,6 +431,8 @@ static void t_summary_sound(void)
 				addr_set_v4(&rows[i].rec.src, a);
 				rows[i].rec.ipver = 4;
 			}
+			if (knob & 16)   /* all counted, or (with 32) all duplicates */
+				rows[i].attr.dup = (uint8_t)(knob >> 5 & 1);
 			if (knob & 8) {
 				memset(&rows[i].attr.src_vm, 0, sizeof(rows[i].attr.src_vm));
 				memset(&rows[i].attr.dst_vm, 0, sizeof(rows[i].attr.dst_vm));
@@ -462,6 +477,94 @@ static void t_summary_sound(void)
 	seg_enc_free(e);
 }
 
+/* filter_once() : "(F) and not dup", in the tree, the text and the
+ * columns; evaluated like the same filter typed out; refused (and the
+ * filter left as it was) when the node limit leaves no room. */
+static void t_once(void)
+{
+	static const struct { const char *in, *dump, *text, *want; } cases[] = {
+		{ "", "not dup", "not dup", "11110" },
+		{ "any", "not dup", "not dup", "11110" },
+		{ "proto tcp", "(proto 6 and not dup)", "(proto tcp) and not dup", "10010" },
+		{ "port 53 or proto 47", "((port 53 or proto 47) and not dup)",
+		  "(port 53 or proto 47) and not dup", "01000" },
+		{ "locality cross-host", "(locality 2 and not dup)",
+		  "(locality cross-host) and not dup", "00000" },
+		{ "dup", "(dup and not dup)", "(dup) and not dup", "00000" },
+	};
+	static const char *const zn[] = { "web", "db", "infra" };
+	static const struct fc_zonemap zm = { zn, 3 };
+	struct flow_row rows[NROWS];
+	struct flow_cols c;
+	struct filter_ctx x = { 0 };
+	char buf[8192];
+
+	truth_rows(rows);
+	cols_init(&c);
+	CHECK_EQ(cols_from_rows(&c, rows, NROWS, &zm), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct vt_err err = { 0 };
+		struct filter *f = filter_compile(cases[i].in, &err);
+		uint8_t sel[NROWS];
+		char got[NROWS + 1], got_row[NROWS + 1];
+		CHECK(f != NULL);
+		if (!f)
+			continue;
+		CHECK_EQ(filter_once(f, &err), 0);
+		CHECK_STR(filter_dump(f, buf, sizeof(buf)), cases[i].dump);
+		CHECK_STR(filter_text(f), cases[i].text);
+		CHECK(filter_columns(f) & FC_BIT(FC_DUP));
+		CHECK(!filter_is_true(f));
+		CHECK_EQ(filter_eval(f, &c, sel, &x), 0);
+		for (int r = 0; r < NROWS; r++) {
+			got[r] = sel[r] ? '1' : '0';
+			got_row[r] = filter_match_row(f, &rows[r], &zm) ? '1' : '0';
+		}
+		got[NROWS] = got_row[NROWS] = '\0';
+		if (strcmp(got, cases[i].want))
+			fprintf(stderr, "  once '%s'\n", cases[i].in);
+		CHECK_STR(got, cases[i].want);
+		CHECK_STR(got_row, cases[i].want);
+		/* the text it now has compiles to the same tree */
+		struct filter *g = filter_compile(filter_text(f), &err);
+		char buf2[8192];
+		CHECK(g != NULL);
+		if (g)
+			CHECK_STR(filter_dump(g, buf2, sizeof(buf2)), cases[i].dump);
+		filter_free(g);
+		filter_free(f);
+	}
+	/* the node limit: 127 ports and 126 ors (253 nodes) leave room for
+	 * three more; 128 and 127 (255) do not */
+	for (int leaves = 127; leaves <= 128; leaves++) {
+		struct vt_err err = { 0 };
+		size_t n = 0;
+		for (int i = 0; i < leaves; i++)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%sport %d", i ? " or " : "", i);
+		struct filter *f = filter_compile(buf, &err);
+		CHECK(f != NULL);
+		if (!f)
+			continue;
+		char before[8192], after[8192];
+		filter_dump(f, before, sizeof(before));
+		int r = filter_once(f, &err);
+		filter_dump(f, after, sizeof(after));
+		if (leaves == 127) {
+			CHECK_EQ(r, 0);
+			CHECK(strstr(after, " and not dup)") != NULL);
+		} else {
+			CHECK_EQ(r, -E2BIG);
+			CHECK_STR(err.msg, "no room to add 'and not dup': the filter has more than 253 "
+				  "terms and operators");
+			CHECK_STR(after, before);
+			CHECK_STR(filter_text(f), buf);
+		}
+		filter_free(f);
+	}
+	filter_ctx_free(&x);
+	cols_free(&c);
+}
+
 static void t_bloom(void)
 {
 	uint8_t bits[128] = { 0 };
@@ -482,4 +585,4 @@ static void t_bloom(void)
 }
 
 VT_TEST_MAIN(VT_T(t_parse_canonical), VT_T(t_parse_errors), VT_T(t_limits),
-	     VT_T(t_truth_table), VT_T(t_columns), VT_T(t_summary_sound), VT_T(t_bloom))
+	     VT_T(t_truth_table), VT_T(t_columns), VT_T(t_summary_sound), VT_T(t_once), VT_T(t_bloom))

@@ -110,6 +110,7 @@ static void key_bytes(enum qkey k, const struct flow_row *r, int side, uint8_t *
 	case QK_PROTO: out[0] = f->proto; break;
 	case QK_VLAN: out[0] = (uint8_t)(f->vlan >> 8); out[1] = (uint8_t)f->vlan; break;
 	case QK_LOCALITY: out[0] = r->attr.locality; break;
+	case QK_DUP: out[0] = r->attr.dup; break;
 	case QK_SRCVM: case QK_DSTVM: case QK_VM:
 		v = k == QK_SRCVM || (k == QK_VM && !side) ? &r->attr.src_vm : &r->attr.dst_vm;
 		if (uuid_is_nil(v->uuid) && !v->name[0])
@@ -222,7 +223,7 @@ static void qval_bytes(enum qkey k, const struct qval *v, uint8_t *out)
 		out[0] = (uint8_t)(v->u >> 8);
 		out[1] = (uint8_t)v->u;
 		break;
-	case QK_PROTO: case QK_LOCALITY: out[0] = (uint8_t)v->u; break;
+	case QK_PROTO: case QK_LOCALITY: case QK_DUP: out[0] = (uint8_t)v->u; break;
 	case QK_SRCVM: case QK_DSTVM: case QK_VM:
 		if (!v->name || (!v->name[0] && (!v->uuid || uuid_is_nil(v->uuid))))
 			break;
@@ -332,6 +333,12 @@ static void t_aggregation_exact(void)
 		{ "dstport", QS_FLOWS, 1, "vm web-*" },
 		{ "srcip", QS_BYTES, 10, "zone db and not dst port 22" },
 		{ "srcip", QS_BYTES, 10, "src ip 203.0.113.1" },   /* nothing */
+		/* count once: the verdict as a key and as the filter --once adds */
+		{ "dup", QS_FLOWS, 0, NULL },
+		{ "locality,dup", QS_BYTES, 0, NULL },
+		{ "srcvm", QS_BYTES, 0, "not dup" },
+		{ "dstvm", QS_PACKETS, 0, "(vm db-*) and not dup" },
+		{ "srcvm,dstvm", QS_FLOWS, 0, "dup" },
 	};
 	setup();
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
@@ -415,6 +422,59 @@ static void t_listing(void)
 	check_listing("proto tcp and dst port 443", 50, false);
 	check_listing("vm db-*", 0, true);
 	check_listing("src ip 203.0.113.1", 10, false);
+	check_listing("dup", 0, false);
+}
+
+/* filter_once() (`vtap flows --once`, the API's once=1) gives the answer
+ * of the filter typed out with 'and not dup', and that answer differs
+ * from the one counting every observation by exactly the dup rows. */
+static void t_once(void)
+{
+	static const char *const filters[] = { "", "vm db-*", "proto tcp or proto udp" };
+	struct vt_err err = { 0 };
+
+	setup();
+	for (size_t i = 0; i < ARRAY_SIZE(filters); i++) {
+		struct query q;
+		struct query_result *all = NULL, *once = NULL, *typed = NULL;
+		char text[128];
+		memset(&q, 0, sizeof(q));
+		CHECK_EQ(query_parse_keys("srcvm", q.keys, &q.nkeys, &err), 0);
+		struct filter *f = filter_compile(filters[i], &err);
+		q.filter = f;
+		CHECK_EQ(query_run(st, &q, &all, &err), 0);
+		CHECK_EQ(filter_once(f, &err), 0);
+		CHECK_EQ(query_run(st, &q, &once, &err), 0);
+		snprintf(text, sizeof(text), "%s%s%s%s", filters[i][0] ? "(" : "", filters[i],
+			 filters[i][0] ? ") and " : "", "not dup");
+		struct filter *g = filter_compile(text, &err);
+		q.filter = g;
+		CHECK_EQ(query_run(st, &q, &typed, &err), 0);
+		/* the ground truth: the dup rows among the filter's */
+		struct filter *h = filter_compile(filters[i], &err);
+		uint64_t dflows = 0, dbytes = 0;
+		for (size_t r = 0; r < NROWS; r++)
+			if (rows[r].attr.dup && filter_match_row(h, &rows[r], &zm)) {
+				dflows++;
+				dbytes += rows[r].rec.bytes;
+			}
+		CHECK(dflows > 0);
+		if (all && once && typed) {
+			CHECK_EQ_U64(once->flows, all->flows - dflows);
+			CHECK_EQ_U64(once->bytes, all->bytes - dbytes);
+			CHECK_EQ_U64(typed->flows, once->flows);
+			CHECK_EQ_U64(typed->bytes, once->bytes);
+			CHECK_EQ(typed->n, once->n);
+			for (size_t k = 0; k < once->n && k < typed->n; k++)
+				CHECK_EQ_U64(typed->groups[k].bytes, once->groups[k].bytes);
+		}
+		query_result_free(all);
+		query_result_free(once);
+		query_result_free(typed);
+		filter_free(f);
+		filter_free(g);
+		filter_free(h);
+	}
 }
 
 static void t_limits_and_errors(void)
@@ -452,7 +512,7 @@ static void t_limits_and_errors(void)
 	static const struct { const char *in; const char *msg; } bad[] = {
 		{ "srcipx", "unknown aggregation key 'srcipx' (srcip, dstip, ip, srcport, dstport, port, "
 			    "proto, srcvm, dstvm, vm, srczone, dstzone, zone, exporter, vlan, locality, "
-			    "inif, outif, srcas, dstas, tos)" },
+			    "inif, outif, srcas, dstas, tos, dup)" },
 		{ "srcip,srcip", "aggregation key 'srcip' given twice" },
 		{ "ip,port", "at most one of ip, port, vm, zone (keys that count a flow for both sides)" },
 		{ "proto,srcip,dstip,srcport,dstport", "at most 4 aggregation keys" },
@@ -525,4 +585,4 @@ static void t_teardown(void)
 }
 
 VT_TEST_MAIN(VT_T(t_aggregation_exact), VT_T(t_listing), VT_T(t_limits_and_errors),
-	     VT_T(t_render), VT_T(t_teardown))
+	     VT_T(t_render), VT_T(t_once), VT_T(t_teardown))

@@ -102,6 +102,9 @@ static inline void tr_row(uint64_t seed, uint64_t i, uint64_t t0, uint64_t span,
 	r->attr.src_zone = (uint16_t)(vm < 0 ? 0 : 1 + vm % 3);
 	r->attr.dst_zone = (uint16_t)(peer < 0 ? 0 : 1 + peer % 3);
 	r->attr.locality = (uint8_t)(vm < 0 || peer < 0 ? 0 : 1 + (vm + peer) % 2);
+	/* a cross-host flow's second observation, one time in two (no extra
+	 * draw from the generator: the other fields stay as they were) */
+	r->attr.dup = (uint8_t)(r->attr.locality == 2 && (y >> 62 & 1));
 }
 
 /* Field-by-field equality with a message naming the first difference. */
@@ -115,6 +118,7 @@ static inline const char *tr_diff(const struct flow_row *a, const struct flow_ro
 	F(rec.src_mask); F(rec.dst_mask); F(rec.scope); F(rec.vm); F(rec.peer);
 	F(rec.exporter); F(rec.obs_domain); F(rec.sampling); F(rec.exp_version);
 	F(attr.src_vm); F(attr.dst_vm); F(attr.src_zone); F(attr.dst_zone); F(attr.locality);
+	F(attr.dup);
 #undef F
 	return NULL;
 }

@@ -272,6 +272,106 @@ static void t_damage_detected(void)
 	free(copy);
 }
 
+/* The dup column (FC_DUP, added after the format's first version): a
+ * block written before it existed (built here from a batch whose <have>
+ * lacks the column, which is the block such a writer produced) parses,
+ * decodes with dup = 0 (counted) and every other field intact, and its
+ * summary answers "some" for dup; a block written with it keeps the
+ * values, costs no data when constant, and lets the summary skip. */
+static void t_dup_column_old_blocks(void)
+{
+	static const enum seg_comp comps[] = { SEG_COMP_NONE, SEG_COMP_ZSTD, SEG_COMP_LZ4 };
+	struct flow_row rows[300], want[300];
+	struct vt_err err = { 0 };
+	struct filter *fdup = filter_compile("dup", &err), *fnot = filter_compile("not dup", &err);
+
+	for (int i = 0; i < 300; i++) {
+		tr_row(41, (uint64_t)i, 1700000000000ull, 60000, &rows[i]);
+		rows[i].attr.dup = 1;   /* the old writer never stores it: reads 0 */
+		want[i] = rows[i];
+		want[i].attr.dup = 0;
+	}
+	for (size_t ci = 0; ci < ARRAY_SIZE(comps); ci++) {
+		struct seg_enc *e = seg_enc_new(comps[ci], 3);
+		struct seg_dctx d = { 0 };
+		struct flow_cols in, out;
+		struct seg_blkhdr h;
+		struct seg_meta m;
+		const uint8_t *blk;
+		size_t len;
+
+		cols_init(&in);
+		cols_init(&out);
+		CHECK_EQ(cols_from_rows(&in, rows, 300, NULL), 0);
+		in.have &= ~FC_BIT(FC_DUP);
+		CHECK_EQ(seg_enc_block(e, &in, &blk, &len), 0);
+		CHECK_EQ(seg_blkhdr_parse(blk, &h), 0);
+		CHECK_EQ(seg_meta_parse(blk + SEG_BLK_HDR_LEN, h.meta_len, h.nrows, &m, NULL), 0);
+		/* 36 columns, as the format had them */
+		CHECK_EQ(blk[SEG_BLK_HDR_LEN + 2] << 8 | blk[SEG_BLK_HDR_LEN + 3], FC_DUP);
+		CHECK_EQ_U64(m.present, FC_ALL & ~FC_BIT(FC_DUP));
+		CHECK(!(m.sum.have_minmax & FC_BIT(FC_DUP)));
+		CHECK_EQ(filter_summary(fdup, &m.sum), FM_SOME);
+		CHECK_EQ(cols_reserve(&out, 300, FC_ALL), 0);
+		CHECK_EQ(seg_cols_dict(&m, &out), 0);
+		memset(out.col[FC_DUP], 0xee, 300);   /* decoding must clear it */
+		const uint8_t *data = blk + SEG_BLK_HDR_LEN + h.meta_len;
+		for (unsigned k = 0; k < FC_NCOLS; k++) {
+			const struct seg_colent *ce = &m.col[k];
+			bool planes = (m.present & FC_BIT(k)) && ce->enc == SEG_ENC_PLANES;
+			CHECK_EQ(seg_col_decode(&m, k, planes ? data + ce->off : NULL,
+						planes ? ce->clen : 0, &out, &d), 0);
+		}
+		out.n = 300;
+		CHECK_EQ_U64(out.have, FC_ALL);
+		size_t bad = 0;
+		for (int i = 0; i < 300; i++) {
+			struct flow_row got;
+			cols_get_row(&out, (size_t)i, &got);
+			const char *diff = tr_diff(&want[i], &got);
+			if (diff && bad++ < 3)
+				fprintf(stderr, "  row %d differs in %s (comp %d)\n", i, diff, comps[ci]);
+		}
+		CHECK_EQ(bad, 0);
+		uint8_t sel[300];
+		struct filter_ctx x = { 0 };
+		size_t hits = 0;
+		CHECK_EQ(filter_eval(fdup, &out, sel, &x), 0);
+		for (int i = 0; i < 300; i++)
+			hits += sel[i];
+		CHECK_EQ(hits, 0);
+		CHECK_EQ(filter_eval(fnot, &out, sel, &x), 0);
+		for (int i = 0; i < 300; i++)
+			hits += sel[i];
+		CHECK_EQ(hits, 300);
+		filter_ctx_free(&x);
+		seg_meta_free(&m);
+
+		/* the same rows written with the column: constant 1, no data,
+		 * and the summary decides both filters */
+		CHECK_EQ(cols_from_rows(&in, rows, 300, NULL), 0);
+		CHECK_EQ(seg_enc_block(e, &in, &blk, &len), 0);
+		CHECK_EQ(seg_blkhdr_parse(blk, &h), 0);
+		CHECK_EQ(seg_meta_parse(blk + SEG_BLK_HDR_LEN, h.meta_len, h.nrows, &m, NULL), 0);
+		CHECK_EQ_U64(m.present, FC_ALL);
+		CHECK_EQ(m.col[FC_DUP].enc, SEG_ENC_CONST);
+		CHECK_EQ_U64(m.col[FC_DUP].base, 1);
+		CHECK_EQ(filter_summary(fdup, &m.sum), FM_ALL);
+		CHECK_EQ(filter_summary(fnot, &m.sum), FM_NONE);
+		seg_meta_free(&m);
+		/* a block that needs the time or VM columns cannot lack them */
+		in.have &= ~FC_BIT(FC_SRC_VM);
+		CHECK_EQ(seg_enc_block(e, &in, &blk, &len), -EINVAL);
+
+		seg_dctx_free(&d);
+		seg_enc_free(e);
+		cols_free(&in);
+		cols_free(&out);
+	}
+	filter_free(fdup);
+	filter_free(fnot);
+}
+
 static void t_crc32c(void)
 {
 	static const struct { const char *in; uint32_t crc; } v[] = {
@@ -303,5 +403,6 @@ static void t_file_header(void)
 }
 
 VT_TEST_MAIN(VT_T(t_roundtrip_every_field), VT_T(t_roundtrip_extremes), VT_T(t_encodings),
+	     VT_T(t_dup_column_old_blocks),
 	     VT_T(t_vm_dictionary), VT_T(t_damage_detected), VT_T(t_crc32c),
 	     VT_T(t_file_header))

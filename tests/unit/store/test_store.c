@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "store/segcompact.h"
+#include "store/segenc.h"
 #include "store/segfile.h"
 #include "store/test_rows.h"
 #include "vt_test.h"
@@ -804,6 +805,93 @@ static void t_compaction(void)
 	rmdir_r(dir);
 }
 
+/* A store holding blocks written before the dup column existed next to
+ * blocks written with it: every row answers, the old ones as counted
+ * (dup = 0), `dup` / `not dup` split the rows exactly, and compaction of
+ * the closed partition turns the old blocks into new ones that say 0. */
+static void t_dup_column_old_blocks(void)
+{
+	char *dir = tmpdir();
+	size_t n = 600, nold = 250;
+	struct flow_row *rows = make_rows(31, n, T0, 60000);
+	uint64_t ndup = 0;
+
+	/* rows [0, nold) go into old blocks: whatever they say, they read 0 */
+	for (size_t i = 0; i < n; i++) {
+		if (i < nold)
+			rows[i].attr.dup = (uint8_t)(i & 1);
+		else
+			ndup += rows[i].attr.dup;
+	}
+	CHECK(ndup > 0 && ndup < n - nold);
+	fake_now = T0 + 60000;
+	struct store *st = open_store(dir, STORE_WRITE, NULL);
+	CHECK_EQ(store_set_zones(st, tr_zones, 3), 0);
+	CHECK_EQ(store_append(st, rows + nold, n - nold), 0);
+	CHECK_EQ(store_flush(st), 0);
+	store_close(st);
+	/* two old blocks appended to the partition's file */
+	char path[512];
+	snprintf(path, sizeof(path), "%s", seg_path(dir));
+	int fd = open(path, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0);
+	struct seg_enc *e = seg_enc_new(SEG_COMP_ZSTD, 3);
+	struct fc_zonemap zm = { tr_zones, 3 };
+	for (size_t b = 0; b < 2; b++) {
+		struct flow_cols c;
+		const uint8_t *blk;
+		size_t len, from = b * (nold / 2), cnt = b ? nold - nold / 2 : nold / 2;
+		cols_init(&c);
+		CHECK_EQ(cols_from_rows(&c, rows + from, cnt, &zm), 0);
+		c.have &= ~FC_BIT(FC_DUP);
+		CHECK_EQ(seg_enc_block(e, &c, &blk, &len), 0);
+		CHECK(write(fd, blk, len) == (ssize_t)len);
+		cols_free(&c);
+	}
+	close(fd);
+	seg_enc_free(e);
+	for (size_t i = 0; i < nold; i++)
+		rows[i].attr.dup = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		st = open_store(dir, STORE_RDONLY, NULL);
+		CHECK(st != NULL);
+		struct store_stats ss;
+		store_stats(st, &ss);
+		CHECK_EQ_U64(ss.blocks, pass ? 1 : 3);
+		CHECK_EQ_U64(scan_count(st, NULL, 0, UINT64_MAX, NULL), n);
+		CHECK_EQ_U64(scan_count(st, "dup", 0, UINT64_MAX, NULL), ndup);
+		CHECK_EQ_U64(scan_count(st, "not dup", 0, UINT64_MAX, NULL), n - ndup);
+		/* every field, the old rows' dup as 0 */
+		struct collect k = { 0 };
+		struct store_scan_req req = { 0, UINT64_MAX, NULL, FC_ALL };
+		CHECK_EQ(store_scan(st, &req, collect_cb, &k, NULL), 0);
+		CHECK_EQ(k.n, n);
+		size_t bad = 0;
+		for (size_t i = 0; i < k.n; i++) {
+			uint32_t id = k.rows[i].rec.in_if;
+			const char *d = id < n ? tr_diff(&rows[id], &k.rows[i]) : "in_if";
+			if (d && bad++ < 3)
+				fprintf(stderr, "  pass %d row %u: %s differs\n", pass, id, d);
+		}
+		CHECK_EQ(bad, 0);
+		free(k.rows);
+		store_close(st);
+		if (pass)
+			break;
+		/* an hour later the writer rewrites the closed partition */
+		fake_now = T0 + 2 * HOUR;
+		st = open_store(dir, STORE_WRITE, NULL);
+		CHECK_EQ(store_retention(st, fake_now), 0);
+		store_stats(st, &ss);
+		CHECK_EQ_U64(ss.compactions, 1);
+		CHECK_EQ_U64(ss.compact_blocks_in, 3);
+		store_close(st);
+	}
+	free(rows);
+	rmdir_r(dir);
+}
+
 /* The rewrite at the file level: blocks appended to the source while it
  * ran are copied by the tail; an abandoned rewrite leaves the source
  * untouched and its temporary file removed; a leftover temporary file
@@ -1187,4 +1275,4 @@ VT_TEST_MAIN(VT_T(t_roundtrip_files), VT_T(t_reader_file_replaced_at_open),
 	     VT_T(t_compaction_file), VT_T(t_compaction_damaged), VT_T(t_compaction_background), VT_T(t_block_skipping), VT_T(t_torn_tail_every_offset),
 	     VT_T(t_partitions_and_retention), VT_T(t_single_writer),
 	     VT_T(t_flush_interval_and_readers), VT_T(t_concurrent_scan_append),
-	     VT_T(t_misdated_rows))
+	     VT_T(t_misdated_rows), VT_T(t_dup_column_old_blocks))
