@@ -105,6 +105,19 @@ bool tmpl_same_layout(const struct tmpl *a, const struct tmpl *b)
 
 int tmpl_decode_record(const struct tmpl *t, struct vt_rd *r, struct ie_acc *acc)
 {
+	/* Fixed-length templates (nearly all): one bounds check for the
+	 * record, then each field at its offset. */
+	if (!t->varlen) {
+		const uint8_t *rec = rd_take(r, t->min_len);
+		if (!rec)
+			return -EBADMSG;
+		for (uint32_t i = 0, off = 0; i < t->nfields; off += t->f[i].len, i++) {
+			const struct tmpl_field *f = &t->f[i];
+			if (f->map != IEM_NONE && f->len)
+				ie_apply(acc, f->map, f->rev, rec + off, f->len);
+		}
+		return 0;
+	}
 	for (uint16_t i = 0; i < t->nfields; i++) {
 		const struct tmpl_field *f = &t->f[i];
 		uint16_t len = f->len;
