@@ -312,6 +312,7 @@ def main():
     t_lo = min((t['ts'] for t in truth), default=0) - 0.005
     t_hi = max((t['ts'] for t in truth), default=0) + 0.2
     want = collections.Counter()
+    want_ts, got_ts = {}, {}
     for t in truth:
         for s in segment(t['data'], a.mtu):
             s = fix_csum(s)
@@ -319,7 +320,9 @@ def main():
                 p = parse(s)
                 if not eval(a.truth_filter, {}, {'p': p, 'f': s}):
                     continue
-            want[s[:a.slice] if a.slice else s] += 1
+            k = s[:a.slice] if a.slice else s
+            want[k] += 1
+            want_ts.setdefault(k, t['ts'])
     if a.cmd == 'count':
         print(sum(want.values()))
         return
@@ -373,6 +376,7 @@ def main():
             if 'seq' in meta:
                 seqs[meta.get('key', 0)].append(meta['seq'])
             got[inner] += 1
+            got_ts.setdefault(inner, pkt['ts'])
     for k, v in seqs.items():
         for x, y in zip(v, v[1:]):
             if y != (x + 1) & 0xFFFFFFFF:
@@ -392,6 +396,10 @@ def main():
         return f'{len(f)}B ' + (f'ip{p[1]} proto {p[2]}' if p else f'type {f[12:14].hex()}')
     summary['missing_sample'] = [desc(f) for f in list(missing)[:5]]
     summary['extra_sample'] = [desc(f) for f in list(extra)[:5]]
+    # the frames themselves, for a diagnosis when they are few
+    if 0 < len(missing) + len(extra) <= 4:
+        summary['missing_frames'] = [{'ts': want_ts.get(f), 'hex': f[:128].hex()} for f in missing]
+        summary['extra_frames'] = [{'ts': got_ts.get(f), 'hex': f[:128].hex()} for f in extra]
     print(json.dumps(summary))
     ok = not missing and not extra and not problems and summary['truth_frames'] > 0
     sys.exit(0 if ok else 1)
