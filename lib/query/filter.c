@@ -169,18 +169,25 @@ static bool is_kw(const struct tok *t, const char *kw)
 
 /* ---- nodes -------------------------------------------------------------- */
 
-static int node_new(struct parser *p, enum fn_kind kind)
+/* node_add() : appends a node with children <a>, <b> (-1: none); the
+ * caller checked that there is room. */
+static int node_add(struct filter *f, enum fn_kind kind, int a, int b)
 {
-	struct filter *f = p->f;
-
-	if (f->nnodes >= FILTER_MAX_NODES)
-		return perr(p, -E2BIG, p->t.col, "filter has more than %d terms and operators",
-			    FILTER_MAX_NODES);
 	struct fnode *n = &f->nodes[f->nnodes];
+
 	memset(n, 0, sizeof(*n));
 	n->kind = (uint8_t)kind;
-	n->a = n->b = -1;
+	n->a = a;
+	n->b = b;
 	return f->nnodes++;
+}
+
+static int node_new(struct parser *p, enum fn_kind kind)
+{
+	if (p->f->nnodes >= FILTER_MAX_NODES)
+		return perr(p, -E2BIG, p->t.col, "filter has more than %d terms and operators",
+			    FILTER_MAX_NODES);
+	return node_add(p->f, kind, -1, -1);
 }
 
 static int node_bin(struct parser *p, enum fn_kind kind, int a, int b)
@@ -691,7 +698,7 @@ struct filter *filter_compile_argv(int argc, char *const *argv, struct vt_err *e
 
 int filter_once(struct filter *f, struct vt_err *err)
 {
-	struct fnode *n;
+	bool all = filter_is_true(f);
 	char *text;
 	int leaf, not;
 
@@ -699,7 +706,7 @@ int filter_once(struct filter *f, struct vt_err *err)
 		return vt_err_set(err, -E2BIG,
 				  "no room to add 'and not dup': the filter has more than %d terms "
 				  "and operators", FILTER_MAX_NODES - 3);
-	if (filter_is_true(f)) {
+	if (all) {
 		text = strdup("not dup");
 	} else {
 		size_t len = strlen(f->text) + sizeof("() and not dup");
@@ -711,29 +718,10 @@ int filter_once(struct filter *f, struct vt_err *err)
 		return vt_err_set(err, -ENOMEM, "out of memory");
 	free(f->text);
 	f->text = text;
-	leaf = f->nnodes++;
-	n = &f->nodes[leaf];
-	memset(n, 0, sizeof(*n));
-	n->kind = FN_RANGE;
-	n->a = n->b = -1;
-	dup_leaf(n);
-	not = f->nnodes++;
-	n = &f->nodes[not];
-	memset(n, 0, sizeof(*n));
-	n->kind = FN_NOT;
-	n->a = leaf;
-	n->b = -1;
-	if (f->nodes[f->root].kind == FN_TRUE) {
-		f->root = not;
-	} else {
-		int and = f->nnodes++;
-		n = &f->nodes[and];
-		memset(n, 0, sizeof(*n));
-		n->kind = FN_AND;
-		n->a = f->root;
-		n->b = not;
-		f->root = and;
-	}
+	leaf = node_add(f, FN_RANGE, -1, -1);
+	dup_leaf(&f->nodes[leaf]);
+	not = node_add(f, FN_NOT, leaf, -1);
+	f->root = all ? not : node_add(f, FN_AND, f->root, not);
 	f->depth = tree_depth(f, f->root);
 	f->cols |= FC_BIT(FC_DUP);
 	return 0;
