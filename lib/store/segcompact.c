@@ -179,35 +179,13 @@ static int decode(struct seg_compact *c, const struct seg_blkref *b)
 {
 	const struct seg_blkhdr *h = &b->h;
 	size_t len = (size_t)h->meta_len + h->data_len;
-	struct seg_meta m;
 	int r;
 
 	if ((r = grow(&c->buf, &c->bufcap, len ? len : 1)) < 0)
 		return r;
 	if ((r = seg_pread(c->in, c->buf, len, b->off + SEG_BLK_HDR_LEN)) < 0)
 		return r == -ENODATA ? -EBADMSG : r;
-	if (seg_crc32c(0, c->buf, h->meta_len) != h->meta_crc ||
-	    seg_meta_parse(c->buf, h->meta_len, h->nrows, &m, NULL) < 0)
-		return -EBADMSG;
-	cols_reset(&c->blk);
-	r = cols_reserve(&c->blk, h->nrows, FC_ALL);
-	if (r == 0)
-		r = seg_cols_dict(&m, &c->blk);
-	const uint8_t *data = c->buf + h->meta_len;
-	for (unsigned k = 0; k < FC_NCOLS && r == 0; k++) {
-		const struct seg_colent *ce = &m.col[k];
-		bool planes = (m.present & FC_BIT(k)) && ce->enc == SEG_ENC_PLANES;
-		if (planes && (uint64_t)ce->off + ce->clen > h->data_len) {
-			r = -EBADMSG;
-			break;
-		}
-		r = seg_col_decode(&m, k, planes ? data + ce->off : NULL, planes ? ce->clen : 0,
-				   &c->blk, &c->dctx);
-	}
-	seg_meta_free(&m);
-	if (r == 0)
-		c->blk.n = h->nrows;
-	return r;
+	return seg_block_decode(h, c->buf, &c->blk, &c->dctx);
 }
 
 int seg_compact_step(struct seg_compact *c, size_t max_rows)

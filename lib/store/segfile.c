@@ -664,3 +664,32 @@ check:
 	out->have |= FC_BIT(col);
 	return 0;
 }
+
+int seg_block_decode(const struct seg_blkhdr *h, const uint8_t *body, struct flow_cols *out,
+		     struct seg_dctx *d)
+{
+	const uint8_t *data = body + h->meta_len;
+	struct seg_meta m;
+	int r;
+
+	if (seg_crc32c(0, body, h->meta_len) != h->meta_crc ||
+	    seg_meta_parse(body, h->meta_len, h->nrows, &m, NULL) < 0)
+		return -EBADMSG;
+	cols_reset(out);
+	r = cols_reserve(out, h->nrows, FC_ALL);
+	if (r == 0)
+		r = seg_cols_dict(&m, out);
+	for (unsigned k = 0; k < FC_NCOLS && r == 0; k++) {
+		const struct seg_colent *ce = &m.col[k];
+		bool planes = (m.present & FC_BIT(k)) && ce->enc == SEG_ENC_PLANES;
+		if (planes && (uint64_t)ce->off + ce->clen > h->data_len) {
+			r = -EBADMSG;
+			break;
+		}
+		r = seg_col_decode(&m, k, planes ? data + ce->off : NULL, planes ? ce->clen : 0, out, d);
+	}
+	seg_meta_free(&m);
+	if (r == 0)
+		out->n = h->nrows;
+	return r;
+}

@@ -147,5 +147,11 @@ int seg_col_decode(const struct seg_meta *m, unsigned col, const uint8_t *p, siz
 /* seg_cols_dict() : copies the block's VM dictionary and zone names into
  * <out> (the batch the columns are decoded into). */
 int seg_cols_dict(const struct seg_meta *m, struct flow_cols *out);
+/* seg_block_decode() : decodes a whole block held in memory — <body>, the
+ * h->meta_len + h->data_len bytes after its header <h> — into every
+ * column of <out> (reset first), checking the meta checksum, every
+ * column's checksum and bounds. 0, -EBADMSG or -ENOMEM. */
+int seg_block_decode(const struct seg_blkhdr *h, const uint8_t *body, struct flow_cols *out,
+		     struct seg_dctx *d);
 
 #endif

@@ -30,19 +30,8 @@ static void roundtrip(const struct flow_row *rows, size_t n, enum seg_comp comp,
 	CHECK_EQ_U64(SEG_BLK_HDR_LEN + (uint64_t)h.meta_len + h.data_len, len);
 	CHECK_EQ(seg_crc32c(0, blk + SEG_BLK_HDR_LEN, h.meta_len), h.meta_crc);
 	CHECK_EQ(seg_meta_parse(blk + SEG_BLK_HDR_LEN, h.meta_len, h.nrows, &m, NULL), 0);
-	CHECK_EQ(cols_reserve(&out, n, FC_ALL), 0);
-	CHECK_EQ(seg_cols_dict(&m, &out), 0);
-	const uint8_t *data = blk + SEG_BLK_HDR_LEN + h.meta_len;
-	for (unsigned k = 0; k < FC_NCOLS; k++) {
-		const struct seg_colent *ce = &m.col[k];
-		bool planes = ce->enc == SEG_ENC_PLANES;
-		int r = seg_col_decode(&m, k, planes ? data + ce->off : NULL, planes ? ce->clen : 0,
-				       &out, &d);
-		if (r != 0)
-			fprintf(stderr, "  column %s: decode %d\n", fc_desc(k)->name, r);
-		CHECK_EQ(r, 0);
-	}
-	out.n = n;
+	CHECK_EQ(seg_block_decode(&h, blk + SEG_BLK_HDR_LEN, &out, &d), 0);
+	CHECK_EQ(out.n, n);
 	uint64_t tmin = UINT64_MAX, tmax = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct flow_row got;
@@ -312,17 +301,11 @@ static void t_dup_column_old_blocks(void)
 		CHECK_EQ_U64(m.present, FC_ALL & ~FC_BIT(FC_DUP));
 		CHECK(!(m.sum.have_minmax & FC_BIT(FC_DUP)));
 		CHECK_EQ(filter_summary(fdup, &m.sum), FM_SOME);
+		/* decoding must clear the column a dirty batch holds */
 		CHECK_EQ(cols_reserve(&out, 300, FC_ALL), 0);
-		CHECK_EQ(seg_cols_dict(&m, &out), 0);
-		memset(out.col[FC_DUP], 0xee, 300);   /* decoding must clear it */
-		const uint8_t *data = blk + SEG_BLK_HDR_LEN + h.meta_len;
-		for (unsigned k = 0; k < FC_NCOLS; k++) {
-			const struct seg_colent *ce = &m.col[k];
-			bool planes = (m.present & FC_BIT(k)) && ce->enc == SEG_ENC_PLANES;
-			CHECK_EQ(seg_col_decode(&m, k, planes ? data + ce->off : NULL,
-						planes ? ce->clen : 0, &out, &d), 0);
-		}
-		out.n = 300;
+		memset(out.col[FC_DUP], 0xee, 300);
+		CHECK_EQ(seg_block_decode(&h, blk + SEG_BLK_HDR_LEN, &out, &d), 0);
+		CHECK_EQ(out.n, 300);
 		CHECK_EQ_U64(out.have, FC_ALL);
 		size_t bad = 0;
 		for (int i = 0; i < 300; i++) {

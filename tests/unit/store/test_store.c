@@ -127,6 +127,35 @@ static int collect_cb(void *arg, const struct flow_cols *c, const uint8_t *sel, 
 	return 0;
 }
 
+/* Scans all of <st> and checks that it holds exactly rows[0..n) (row i
+ * identified by in_if = i), each once, every field equal. Returns the
+ * number of problems (0 = exact); the first few are printed. */
+static size_t scan_differs(struct store *st, const struct flow_row *rows, size_t n)
+{
+	struct store_scan_req req = { 0, UINT64_MAX, NULL, FC_ALL };
+	struct collect k = { 0 };
+	char *seen = calloc(n ? n : 1, 1);
+	size_t bad = 0;
+
+	if (!seen || store_scan(st, &req, collect_cb, &k, NULL) != 0)
+		bad++;
+	if (k.n != n) {
+		fprintf(stderr, "  %zu rows stored, want %zu\n", k.n, n);
+		bad++;
+	}
+	for (size_t i = 0; seen && i < k.n; i++) {
+		uint32_t id = k.rows[i].rec.in_if;
+		const char *d = id >= n ? "in_if" : seen[id] ? "repeated" : tr_diff(&rows[id], &k.rows[i]);
+		if (id < n)
+			seen[id] = 1;
+		if (d && bad++ < 3)
+			fprintf(stderr, "  row %u: %s differs\n", id, d);
+	}
+	free(seen);
+	free(k.rows);
+	return bad;
+}
+
 static uint64_t scan_count(struct store *st, const char *filter, uint64_t since, uint64_t until,
 			   struct store_scan_stats *ss)
 {
@@ -148,8 +177,6 @@ static void t_roundtrip_files(void)
 	char *dir = tmpdir();
 	size_t n = 5000;
 	struct flow_row *rows = make_rows(3, n, T0, HOUR / 2);
-	struct collect k = { 0 };
-	struct store_scan_req req = { 0, UINT64_MAX, NULL, FC_ALL };
 	struct store *st;
 
 	fake_now = T0 + HOUR / 2;
@@ -163,30 +190,13 @@ static void t_roundtrip_files(void)
 
 	st = open_store(dir, STORE_RDONLY, NULL);
 	CHECK(st != NULL);
-	CHECK_EQ(store_scan(st, &req, collect_cb, &k, NULL), 0);
-	CHECK_EQ(k.n, n);
-	char *seen = calloc(n, 1);
-	size_t bad = 0;
-	for (size_t i = 0; i < k.n; i++) {
-		uint32_t id = k.rows[i].rec.in_if;
-		if (id >= n || seen[id]) {
-			bad++;
-			continue;
-		}
-		seen[id] = 1;
-		const char *d = tr_diff(&rows[id], &k.rows[i]);
-		if (d && bad++ < 3)
-			fprintf(stderr, "  row %u: %s differs\n", id, d);
-	}
-	CHECK_EQ(bad, 0);
+	CHECK_EQ(scan_differs(st, rows, n), 0);
 	struct store_stats s;
 	store_stats(st, &s);
 	CHECK_EQ_U64(s.rows, n);
 	CHECK(s.blocks >= (n + 1023) / 1024);   /* the flusher may cut blocks early */
 	CHECK_EQ_U64(s.partitions, 1);
 	store_close(st);
-	free(seen);
-	free(k.rows);
 	free(rows);
 	rmdir_r(dir);
 }
@@ -696,8 +706,6 @@ static void t_many_vms(void)
 	char *dir = tmpdir();
 	size_t n = 3000;
 	struct flow_row *rows = make_rows(4, n, T0, 60000);
-	struct collect k = { 0 };
-	struct store_scan_req req = { 0, UINT64_MAX, NULL, FC_ALL };
 	struct store_stats s;
 
 	for (size_t i = 0; i < n; i++) {
@@ -712,22 +720,11 @@ static void t_many_vms(void)
 	CHECK_EQ(store_flush(st), 0);
 	store_stats(st, &s);
 	CHECK(s.blocks >= 3);
-	CHECK_EQ(store_scan(st, &req, collect_cb, &k, NULL), 0);
-	CHECK_EQ(k.n, n);
-	size_t bad = 0;
-	for (size_t i = 0; i < k.n; i++) {
-		uint32_t id = k.rows[i].rec.in_if;
-		const char *d = id < n ? tr_diff(&rows[id], &k.rows[i]) : "id";
-		if (d && bad++ < 3)
-			fprintf(stderr, "  row %u: %s differs\n", id, d);
-	}
-	CHECK_EQ(bad, 0);
+	CHECK_EQ(scan_differs(st, rows, n), 0);
 	store_close(st);
-	free(k.rows);
 	free(rows);
 	rmdir_r(dir);
 }
-
 
 /* Small blocks of a closed partition are rewritten into full ones: same
  * rows (every field), fewer blocks, a smaller file; a reader whose index
@@ -863,19 +860,7 @@ static void t_dup_column_old_blocks(void)
 		CHECK_EQ_U64(scan_count(st, "dup", 0, UINT64_MAX, NULL), ndup);
 		CHECK_EQ_U64(scan_count(st, "not dup", 0, UINT64_MAX, NULL), n - ndup);
 		/* every field, the old rows' dup as 0 */
-		struct collect k = { 0 };
-		struct store_scan_req req = { 0, UINT64_MAX, NULL, FC_ALL };
-		CHECK_EQ(store_scan(st, &req, collect_cb, &k, NULL), 0);
-		CHECK_EQ(k.n, n);
-		size_t bad = 0;
-		for (size_t i = 0; i < k.n; i++) {
-			uint32_t id = k.rows[i].rec.in_if;
-			const char *d = id < n ? tr_diff(&rows[id], &k.rows[i]) : "in_if";
-			if (d && bad++ < 3)
-				fprintf(stderr, "  pass %d row %u: %s differs\n", pass, id, d);
-		}
-		CHECK_EQ(bad, 0);
-		free(k.rows);
+		CHECK_EQ(scan_differs(st, rows, n), 0);
 		store_close(st);
 		if (pass)
 			break;
