@@ -401,10 +401,10 @@ static unsigned drain(struct worker *w, int fd, unsigned max)
 				STAT_ADD(w->truncated, 1);
 			ingest_path_input(&w->path, &m->src, m->port, m->data, m->len, now);
 		}
-		/* a short batch emptied the socket: back to poll() rather than a
-		 * recvmmsg() that would only say EAGAIN (at moderate rates
-		 * that call was one of three per datagram) */
-		if ((unsigned)n < w->rx.batch && max != UINT32_MAX)
+		/* a short batch emptied the socket: no recvmmsg() that would
+		 * only say EAGAIN (at moderate rates that call was one of three
+		 * per datagram) */
+		if ((unsigned)n < w->rx.batch)
 			return got;
 	}
 	return got;
@@ -413,7 +413,7 @@ static unsigned drain(struct worker *w, int fd, unsigned max)
 /* Interrupt moderation, as NICs do it: when datagrams arrive faster
  * than RX_COALESCE_RATE per second, a worker that found a few (not a full
  * batch) waits RX_COALESCE_NS before it polls again, so that the next
- * wake-up finds a batch: at 600 k records/s that is one wake-up per ~12
+ * wake-up finds a batch: at 600 k records/s that was one wake-up per 9-12
  * datagrams instead of one per datagram or two. Below that rate a wait
  * would be one more wake-up (a timer; costly in a VM) per datagram, not
  * one less, so the worker just polls. The rate is measured over windows
