@@ -96,10 +96,11 @@ nc=$(wc -l <"$TAPDIR/c.seq") nm=$(wc -l <"$TAPDIR/m.seq")
 LC_ALL=C sort "$TAPDIR/sent.seq" >"$TAPDIR/s.seq"
 missed=$(LC_ALL=C comm -23 "$TAPDIR/c.seq" "$TAPDIR/m.seq" | wc -l)
 extra=$(LC_ALL=C comm -13 "$TAPDIR/s.seq" "$TAPDIR/m.seq" | wc -l)
-# Copies of datagrams that crossed A's port but not the bridge: a port that
-# was just brought up is not forwarding yet while the kernel's link watch
-# catches up, and the tap copies at the port, before the bridge. Reported,
-# not an error: the analyzer shows what the port saw.
+# Copies of datagrams that crossed A's port and were lost before C (849-917
+# in 6 of 10 runs, right after a re-creation; likely the new bridge port not
+# forwarding yet): the tap copies at the port, before the bridge. Reported,
+# not an error: the analyzer shows what the port saw, and `never sent`
+# above proves each of them came from vm1.
 beyond=$(LC_ALL=C comm -13 "$TAPDIR/c.seq" "$TAPDIR/m.seq" | wc -l)
 echo "vm1 sent $(wc -l <"$TAPDIR/s.seq"), C received $nc datagrams of the stream, the analyzer has $nm; missed $missed, never sent $extra, dropped after the port $beyond"
 # Not vacuous: most of the stream reached C (each re-creation loses what is
@@ -132,18 +133,16 @@ capture vm1 eth0 "$TAPDIR/t2.pcap"
 # Frames the kernel drops between the two capture points (vm1's eth0, and
 # the analyzer's vx100 through h1 and the fabric: e.g. a veth pair whose
 # receive backlog overflows under the iperf3 load) are in one capture and
-# not the other; the kernel counts them, so the comparison below allows
-# exactly that many, no more.
-veth_drops() {
-	local ns t=0 f
+# not the other; the kernel counts them (each drop is one frame in one
+# capture only), so the comparison below allows that many differences in
+# all, no more.
+path_drops() {
+	local ns
 	for ns in vm1 h1 fabric analyzer; do
-		for f in $(nsx $ns sh -c 'ls -d /sys/class/net/*/statistics/rx_dropped /sys/class/net/*/statistics/tx_dropped'); do
-			t=$((t + $(nsx $ns cat "$f")))
-		done
-	done
-	echo $t
+		nsx $ns sh -c 'cat /sys/class/net/*/statistics/rx_dropped /sys/class/net/*/statistics/tx_dropped'
+	done | awk '{ t += $1 } END { print t + 0 }'
 }
-D0=$(veth_drops)
+D0=$(path_drops)
 nsx vm4 "$VTAP" lab seq-recv --port 9100 --ready-file "$TAPDIR/recv.ready" --out "$TAPDIR/recv.json" \
 	--timeout 40s &
 RECV=$!
@@ -183,7 +182,7 @@ agent_settle
 sleep 0.5
 capture_stop "$TAPDIR/t2.pcap"
 capture_stop "$TAPDIR/m2.pcap"
-D=$(($(veth_drops) - D0))
+D=$(($(path_drops) - D0))
 python3 $TF compare --truth "$TAPDIR/t2.pcap" --mirror "$TAPDIR/m2.pcap" --encap vxlan --mtu 1500 \
 	--vm-mac "$A_MAC" --window >"$TAPDIR/cmp.json"
 rc=$?
@@ -191,7 +190,7 @@ cat "$TAPDIR/cmp.json"
 echo "frames the kernel dropped on the path vm1 - h1 - fabric - analyzer meanwhile: $D"
 if [ $rc -ne 0 ]; then
 	# only a difference the kernel's drop counters account for is allowed
-	jq -e --argjson d "$D" '.problems == {} and .truth_frames > 0 and .missing <= $d and .extra <= $d' \
+	jq -e --argjson d "$D" '.problems == {} and .truth_frames > 0 and .missing + .extra <= $d' \
 		"$TAPDIR/cmp.json" >/dev/null ||
 		fail "the VXLAN mirror has a gap across the kill and the restart (kernel drops on the path: $D)"
 	echo "ok   the differences ($(jq .missing "$TAPDIR/cmp.json") missing, $(jq .extra "$TAPDIR/cmp.json") extra) are frames the kernel dropped between the capture points ($D)"
