@@ -246,9 +246,14 @@ static int append_chunk(struct flow_cols *c, const struct flow_row *rows, size_t
 
 		if (d->kind == FCK_VMREF) {
 			uint32_t *ids = (uint32_t *)(void *)dst;
-			for (size_t i = 0; i < m; i++)
-				if ((r = vm_intern(c, (const void *)(f + i * rs), &ids[i])) < 0)
+			for (size_t i = 0; i < m; i++) {
+				const struct vm_ident *v = (const void *)(f + i * rs);
+				/* the nil identity (most flow ends) without a call */
+				if (!v->name[0] && !v->ifindex && uuid_is_nil(v->uuid) && !v->ifname[0])
+					ids[i] = 0;
+				else if ((r = vm_intern(c, v, &ids[i])) < 0)
 					return r;
+			}
 			continue;
 		}
 		/* fixed-size copies the compiler turns into plain moves */

@@ -85,9 +85,9 @@ struct seg_enc {
 	size_t rawcap;
 	uint8_t *zbuf;         /* compressed column */
 	size_t zcap;
-	uint64_t *hset;        /* distinct-value set for bloom sizing */
+	uint64_t *hset;        /* distinct-value set of a bloomed column (row + 1) */
 	size_t hcap;
-	uint64_t *hashes;      /* per-row hashes of the bloomed column */
+	uint64_t *hashes;      /* bloom hashes of its distinct values */
 	size_t hashcap;
 };
 
@@ -310,31 +310,25 @@ static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned 
 	return enc_store(e, n * ce->width, ce);
 }
 
-/* Inserts <h> into the distinct set; returns false when already there. */
-static bool hset_add(uint64_t *set, size_t cap, uint64_t h)
-{
-	h |= 1;  /* 0 marks an empty slot */
-	size_t s = (size_t)(h >> 7) & (cap - 1);
-	while (set[s]) {
-		if (set[s] == h)
-			return false;
-		s = (s + 1) & (cap - 1);
-	}
-	set[s] = h;
-	return true;
-}
+#define BLOOM_MAX_DISTINCT (SEG_BLOOM_MAX_BITS / BLOOM_BITS_PER_VALUE)
 
-/* A bloom over column <k> when the block has few enough distinct values
- * for it to fit SEG_BLOOM_MAX_BITS at BLOOM_BITS_PER_VALUE. */
-static int enc_bloom(struct seg_enc *e, const struct flow_cols *c, unsigned k, struct vw *mw,
-		     unsigned *nblooms)
+/* The distinct values of column <k>: a set keyed by the raw value with a
+ * multiplicative hash (a multiply per row), so that the format's hash
+ * (fc_bloom_hash) runs once per distinct value, not once per row. Fills
+ * e->hashes with the bloom hash of each distinct value; returns how many,
+ * or -1 when there are more than BLOOM_MAX_DISTINCT (no useful bloom), or
+ * -ENOMEM. */
+static long distinct_hashes(struct seg_enc *e, const struct flow_cols *c, unsigned k)
 {
-	size_t n = c->n, distinct = 0, cap = 16;
 	bool port = k == FC_SPORT || k == FC_DPORT;
+	size_t n = c->n, want = n < BLOOM_MAX_DISTINCT + 1 ? n : BLOOM_MAX_DISTINCT + 1;
+	size_t cap = 16, distinct = 0;
+	unsigned shift;
 	int r;
 
-	while (cap < n * 2)
+	while (cap < want * 2)
 		cap <<= 1;
+	shift = 64 - (unsigned)__builtin_ctzll(cap);
 	if (e->hcap < cap) {
 		free(e->hset);
 		e->hset = malloc(cap * sizeof(*e->hset));
@@ -344,26 +338,54 @@ static int enc_bloom(struct seg_enc *e, const struct flow_cols *c, unsigned k, s
 		}
 		e->hcap = cap;
 	}
+	/* slots hold row + 1 (0: empty) */
 	memset(e->hset, 0, cap * sizeof(*e->hset));
-	if ((r = grow((uint8_t **)&e->hashes, &e->hashcap, n * sizeof(uint64_t))) < 0)
+	if ((r = grow((uint8_t **)&e->hashes, &e->hashcap, want * sizeof(uint64_t))) < 0)
 		return r;
-	e->hashcap /= 1;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t h;
+		uint64_t key, s;
+		if (port) {
+			key = FC_U16(c, k)[i];
+			s = (key * 0x9e3779b97f4a7c15ull) >> shift;
+			while (e->hset[s] && FC_U16(c, k)[e->hset[s] - 1] != key)
+				s = (s + 1) & (cap - 1);
+		} else {
+			const struct vt_addr *a = &FC_ADDR(c, k)[i];
+			uint64_t w[2];
+			memcpy(w, a->b, 16);
+			s = ((w[0] * 0x9e3779b97f4a7c15ull) ^ w[1]) * 0xc2b2ae3d27d4eb4full >> shift;
+			while (e->hset[s] && memcmp(FC_ADDR(c, k)[e->hset[s] - 1].b, a->b, 16))
+				s = (s + 1) & (cap - 1);
+		}
+		if (e->hset[s])
+			continue;
+		if (distinct == BLOOM_MAX_DISTINCT)
+			return -1;   /* too many distinct values for a useful bloom */
+		e->hset[s] = i + 1;
 		if (port) {
 			uint16_t pv = FC_U16(c, k)[i];
 			uint8_t be[2] = { (uint8_t)(pv >> 8), (uint8_t)pv };
-			h = fc_bloom_hash(be, 2);
+			e->hashes[distinct++] = fc_bloom_hash(be, 2);
 		} else {
-			h = fc_bloom_hash(FC_ADDR(c, k)[i].b, 16);
+			e->hashes[distinct++] = fc_bloom_hash(FC_ADDR(c, k)[i].b, 16);
 		}
-		e->hashes[i] = h;
-		if (hset_add(e->hset, cap, h) &&
-		    ++distinct * BLOOM_BITS_PER_VALUE > SEG_BLOOM_MAX_BITS)
-			return 0;   /* too many distinct values for a useful bloom */
 	}
+	return (long)distinct;
+}
+
+/* A bloom over column <k> when the block has few enough distinct values
+ * for it to fit SEG_BLOOM_MAX_BITS at BLOOM_BITS_PER_VALUE. */
+static int enc_bloom(struct seg_enc *e, const struct flow_cols *c, unsigned k, struct vw *mw,
+		     unsigned *nblooms)
+{
+	long distinct = distinct_hashes(e, c, k);
+
+	if (distinct < -1)
+		return (int)distinct;
+	if (distinct < 0)
+		return 0;
 	uint32_t nbits = 64;
-	while (nbits < distinct * BLOOM_BITS_PER_VALUE)
+	while (nbits < (uint64_t)distinct * BLOOM_BITS_PER_VALUE)
 		nbits <<= 1;
 	vw_u8(mw, (uint8_t)k);
 	vw_u8(mw, BLOOM_K);
@@ -372,7 +394,7 @@ static int enc_bloom(struct seg_enc *e, const struct flow_cols *c, unsigned k, s
 	if (!bits)
 		return mw->err;
 	memset(bits, 0, nbits / 8);
-	for (size_t i = 0; i < n; i++)
+	for (long i = 0; i < distinct; i++)
 		fc_bloom_set(bits, nbits, BLOOM_K, e->hashes[i]);
 	(*nblooms)++;
 	return 0;

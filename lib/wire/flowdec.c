@@ -476,6 +476,14 @@ static uint64_t mul_sat(uint64_t a, uint32_t b)
 	return a > UINT64_MAX / b ? UINT64_MAX : a * b;
 }
 
+struct flow_rec *fd_room(struct fd_msg *m, struct flow_rec *fallback)
+{
+	const struct flowdec_ops *ops = m->fd->ops;
+	struct flow_rec *r = ops->room ? ops->room(m->fd->arg) : NULL;
+
+	return r ? r : fallback;
+}
+
 void fd_emit(struct fd_msg *m, struct flow_rec *r, uint32_t sampling, uint16_t rec_index)
 {
 	struct flowdec_src src = { m->tag, m->set_index, rec_index };
@@ -611,11 +619,12 @@ static void decode_set(struct fd_msg *m, const struct tmpl *t, const uint8_t *bo
 			options_record(m, d, &acc);
 			continue;
 		}
-		struct flow_rec out[2];
-		int n = ie_finish(&acc, &m->tc, out);
-		uint32_t rate = data_rate(d, &acc, out[0].in_if);
-		for (int i = 0; i < n; i++)
-			fd_emit(m, &out[i], rate, idx);
+		struct flow_rec out[2], *f = fd_room(m, &out[0]);
+		int n = ie_finish(&acc, &m->tc, f, &out[1]);
+		uint32_t rate = data_rate(d, &acc, f->in_if);
+		fd_emit(m, f, rate, idx);
+		if (n == 2)
+			fd_emit(m, &out[1], rate, idx);
 	}
 }
 

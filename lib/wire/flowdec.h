@@ -102,6 +102,11 @@ struct flowdec_ops {
 	/* an sFlow interface counter sample (may be NULL) */
 	void (*ifcounters)(void *arg, const struct vt_addr *exporter,
 			   const struct sflow_ifcounters *c);
+	/* optional: where the decoder may build the next record in place (or
+	 * NULL: on its own stack). The next record() call passes either this
+	 * pointer, which the consumer then keeps without a copy, or another
+	 * one; room() is asked again before each record. */
+	struct flow_rec *(*room)(void *arg);
 };
 
 #define FD_MAX_IFCOUNTERS 64   /* interfaces remembered per sFlow exporter */
@@ -250,6 +255,10 @@ struct fd_msg {
 
 /* fd_error() : counts reason <e> for the message's exporter. */
 void fd_error(struct fd_msg *m, enum fd_err e);
+/* fd_room() : where the next record is to be built: the consumer's room
+ * (flowdec_ops.room) or <fallback>. The record built there must be
+ * passed to fd_emit() before another fd_room() call. */
+struct flow_rec *fd_room(struct fd_msg *m, struct flow_rec *fallback);
 /* fd_emit() : stamps provenance (exporter, domain, version) on <r>,
  * applies <sampling> (>1 multiplies counts) and hands it to the caller. */
 void fd_emit(struct fd_msg *m, struct flow_rec *r, uint32_t sampling, uint16_t rec_index);

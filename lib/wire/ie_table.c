@@ -636,9 +636,10 @@ static void swap_u32(uint32_t *a, uint32_t *b)
 	*b = x;
 }
 
-int ie_finish(struct ie_acc *a, const struct ie_time_ctx *tc, struct flow_rec out[2])
+int ie_finish(struct ie_acc *a, const struct ie_time_ctx *tc, struct flow_rec *fwd,
+	      struct flow_rec *rev)
 {
-	struct flow_rec *f = &out[0];
+	struct flow_rec *f = fwd;
 	bool has4 = ie_has(a, IEM_SRC4) || ie_has(a, IEM_DST4);
 	bool has6 = ie_has(a, IEM_SRC6) || ie_has(a, IEM_DST6);
 	bool v6;
@@ -715,7 +716,7 @@ int ie_finish(struct ie_acc *a, const struct ie_time_ctx *tc, struct flow_rec ou
 	counters(a, 1, a->rhave, &rb, &rp);
 	if (!rb && !rp)
 		return 1;
-	struct flow_rec *r = &out[1];
+	struct flow_rec *r = rev;
 	*r = *f;
 	r->src = f->dst;
 	r->dst = f->src;

@@ -164,11 +164,12 @@ void ie_acc_init(struct ie_acc *a);
 void ie_apply(struct ie_acc *a, uint8_t map, bool rev, const uint8_t *v, uint16_t len);
 
 /* ie_finish() : builds the flow record(s) of a finished data record into
- * out[0] (and out[1] for the reverse direction of a biflow when that
- * direction has packets or bytes). Returns the number of records (1 or 2).
- * Provenance fields (exporter, domain, version, sampling) are left for the
- * caller. */
-int ie_finish(struct ie_acc *a, const struct ie_time_ctx *tc, struct flow_rec out[2]);
+ * <fwd> (and <rev> for the reverse direction of a biflow when that
+ * direction has packets or bytes; distinct from <fwd>). Returns the number
+ * of records (1 or 2). Provenance fields (exporter, domain, version,
+ * sampling) are left for the caller. */
+int ie_finish(struct ie_acc *a, const struct ie_time_ctx *tc, struct flow_rec *fwd,
+	      struct flow_rec *rev);
 
 /* ie_ntp_to_ms() : NTP-format 64-bit timestamp (RFC 7011 §6.1.9/10) to
  * milliseconds since the Unix epoch (truncated). */

@@ -64,7 +64,7 @@ int nfv5_decode(struct fd_msg *m, const uint8_t *buf, size_t len)
 	m->set_index = 1;
 	for (uint16_t i = 0; i < count; i++) {
 		struct ie_acc acc;
-		struct flow_rec out[2];
+		struct flow_rec out[2], *f = fd_room(m, &out[0]);
 
 		ie_acc_init(&acc);
 		for (size_t k = 0; k < ARRAY_SIZE(v5_rec); k++) {
@@ -73,8 +73,8 @@ int nfv5_decode(struct fd_msg *m, const uint8_t *buf, size_t len)
 				ie_apply(&acc, v5_rec[k].map, false, v, v5_rec[k].len);
 		}
 		/* the length was checked: every take succeeded */
-		ie_finish(&acc, &m->tc, out);
-		fd_emit(m, &out[0], rate, (uint16_t)(i + 1));
+		ie_finish(&acc, &m->tc, f, &out[1]);
+		fd_emit(m, f, rate, (uint16_t)(i + 1));
 	}
 	fd_sequence(m, seq, count);
 	return 0;

@@ -63,6 +63,21 @@ void ingest_path_flush(struct ingest_path *p)
 		STAT_ADD(p->st.rows_pushed, n);
 }
 
+/* The batch row the next record is decoded into (flowdec_ops.room): the
+ * decoder builds it in place, path_record() then finds it there. */
+static struct flow_rec *path_room(void *arg)
+{
+	struct ingest_path *p = arg;
+
+	if (!p->b) {
+		p->b = sink_batch_get(p->sink);
+		if (!p->b)
+			return NULL;
+		p->b_born_ms = mono_ms();
+	}
+	return &p->b->rows[p->b->n].rec;
+}
+
 static void path_record(void *arg, const struct flow_rec *r, const struct flowdec_src *src)
 {
 	struct ingest_path *p = arg;
@@ -70,22 +85,19 @@ static void path_record(void *arg, const struct flow_rec *r, const struct flowde
 
 	(void)src;
 	STAT_ADD(p->st.records, 1);
-	if (!p->b) {
-		p->b = sink_batch_get(p->sink);
-		if (!p->b) {
-			STAT_ADD(p->st.rows_dropped, 1);
-			return;
-		}
-		p->b_born_ms = mono_ms();
+	if (!path_room(p)) {
+		STAT_ADD(p->st.rows_dropped, 1);
+		return;
 	}
 	row = &p->b->rows[p->b->n++];
-	row->rec = *r;
-	enrich_flow(p->snap, r, &row->attr, NULL);
+	if (r != &row->rec)
+		row->rec = *r;
+	enrich_flow(p->snap, &row->rec, &row->attr, NULL);
 	if (p->b->n == p->b->cap)
 		ingest_path_flush(p);
 }
 
-static const struct flowdec_ops path_ops = { .record = path_record };
+static const struct flowdec_ops path_ops = { .record = path_record, .room = path_room };
 
 int ingest_path_init(struct ingest_path *p, const struct flowdec_conf *dc, struct sink *sink,
 		     struct enrich *en, const char *tmpl_path, uint64_t save_every_ms,

@@ -26,10 +26,24 @@ static void cap_rec(void *arg, const struct flow_rec *r, const struct flowdec_sr
 	struct cap *c = arg;
 
 	if (c->n < CAP_MAX) {
-		c->r[c->n] = *r;
+		if (r != &c->r[c->n])
+			c->r[c->n] = *r;
 		c->s[c->n] = *s;
 	}
 	c->n++;
+}
+
+/* Records are built in place in the array (flowdec_ops.room), as the
+ * collector's batches are; the reverse half of a biflow, and records past
+ * CAP_MAX, take the decoder's own stack. */
+static struct flow_rec *cap_room(void *arg)
+{
+	struct cap *c = arg;
+
+	if (c->n >= CAP_MAX)
+		return NULL;
+	memset(&c->r[c->n], 0xa5, sizeof(c->r[c->n]));   /* no stale zeroes */
+	return &c->r[c->n];
 }
 
 static void cap_ifc(void *arg, const struct vt_addr *exp, const struct sflow_ifcounters *ic)
@@ -42,7 +56,7 @@ static void cap_ifc(void *arg, const struct vt_addr *exp, const struct sflow_ifc
 	c->nc++;
 }
 
-static const struct flowdec_ops cap_ops = { cap_rec, cap_ifc };
+static const struct flowdec_ops cap_ops = { cap_rec, cap_ifc, cap_room };
 
 static inline struct flowdec *fd_cap_new(struct cap *c, const struct flowdec_conf *conf)
 {
