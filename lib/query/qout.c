@@ -255,6 +255,9 @@ static int print_rows(struct out *o, const struct query_result *r)
 		{ "dstvm", "dst vm", COL_LEFT, COL_STR },
 		{ "packets", "packets", COL_RIGHT, COL_UINT },
 		{ "bytes", "bytes", COL_RIGHT, COL_UINT },
+		/* 1: an observation the count-once rule did not count (the
+		 * flow was stored twice; `--once` leaves these out) */
+		{ "dup", "dup", COL_RIGHT, COL_UINT },
 	};
 	char buf[96];
 	int rc = 0;
@@ -291,6 +294,7 @@ static int print_rows(struct out *o, const struct query_result *r)
 		rc |= out_cell_str(t, vm_label(&r->rows[i].attr.dst_vm, buf, sizeof(buf)));
 		rc |= out_cell_uint(t, f->packets);
 		rc |= out_cell_uint(t, f->bytes);
+		rc |= out_cell_uint(t, r->rows[i].attr.dup);
 	}
 	if (rc == 0)
 		out_table_print(o, t, "flows");

@@ -576,6 +576,56 @@ static void t_render(void)
 	query_result_free(r);
 }
 
+/* A listing shows each row's count-once verdict (`dup`), in JSON as in
+ * text: the newest 200 rows, compared with the rows stored. */
+static void t_render_dup(void)
+{
+	struct query q;
+	struct vt_err err = { 0 };
+	struct query_result *r = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	struct flow_row *want = malloc(NROWS * sizeof(*want));
+
+	setup();
+	memcpy(want, rows, NROWS * sizeof(*want));
+	qsort(want, NROWS, sizeof(*want), cmp_newest);
+	memset(&q, 0, sizeof(q));
+	q.limit = 200;
+	CHECK_EQ(query_run(st, &q, &r, &err), 0);
+	FILE *fp = open_memstream(&buf, &len);
+	struct out o;
+	out_init(&o, fp, OUT_FMT_JSON, false);
+	CHECK_EQ(qout_print(&o, &q, r, true), 0);
+	CHECK_EQ(out_finish(&o), 0);
+	fclose(fp);
+	struct json_val *v = json_parse(buf, len, 1000000, &err);
+	CHECK(v != NULL);
+	const struct json_val *fl = json_get(v, "flows");
+	CHECK_EQ(json_len(fl), 200);
+	size_t bad = 0, dups = 0;
+	for (size_t i = 0; i < 200 && i < json_len(fl); i++) {
+		int64_t d = -1;
+		CHECK(json_get_int(json_at(fl, i), "dup", &d));
+		bad += d != want[i].attr.dup;
+		dups += d == 1;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(dups > 0 && dups < 200);   /* the fixture has both kinds here */
+	json_free(v);
+	free(buf);
+	buf = NULL;
+	fp = open_memstream(&buf, &len);
+	out_init(&o, fp, OUT_FMT_TEXT, false);
+	CHECK_EQ(qout_print(&o, &q, r, true), 0);
+	out_finish(&o);
+	fclose(fp);
+	CHECK_CONTAINS(buf, " dup\n");   /* the last column's header */
+	free(buf);
+	free(want);
+	query_result_free(r);
+}
+
 static void t_teardown(void)
 {
 	store_close(st);
@@ -585,4 +635,5 @@ static void t_teardown(void)
 }
 
 VT_TEST_MAIN(VT_T(t_aggregation_exact), VT_T(t_listing), VT_T(t_limits_and_errors),
-	     VT_T(t_render), VT_T(t_once), VT_T(t_teardown))
+	     VT_T(t_render), VT_T(t_render_dup), VT_T(t_once),
+	     VT_T(t_teardown))
