@@ -314,20 +314,7 @@ uint64_t ie_ntp_to_ms(uint64_t ntp)
 
 static uint64_t be_uint(const uint8_t *v, uint16_t len)
 {
-	uint64_t x = 0;
-
-	/* the sizes templates use, without a loop; reduced-size encodings
-	 * (RFC 7011 §6.2) of other widths take the loop */
-	switch (len) {
-	case 1: return v[0];
-	case 2: return ld_be16(v);
-	case 4: return ld_be32(v);
-	case 8: return ld_be64(v);
-	default: break;
-	}
-	for (uint16_t i = 0; i < len && i < 8; i++)
-		x = x << 8 | v[i];
-	return x;
+	return ie_be_uint(v, len);
 }
 
 /* Copies a string element without its trailing NULs into <dst>. */
@@ -369,6 +356,66 @@ static void apply_vs(struct ie_acc *a, uint8_t map, const uint8_t *v, uint16_t l
 	case IEM_VS_UUID: memcpy(vm->uuid, v, 16); break;
 	case IEM_VS_NAME: set_str(vm->name, sizeof(vm->name), v, len); break;
 	default: break;
+	}
+}
+
+#define ACC_AT(field) ((uint16_t)offsetof(struct ie_acc, field))
+
+uint8_t ie_plan(uint8_t map, bool rev, uint16_t len, uint16_t *off)
+{
+	unsigned d = rev ? 1 : 0;
+
+	/* what ie_apply() would do, where it is a plain store; a map it
+	 * ignores, and ie_apply's special cases (VLAN mask, times, virtual
+	 * station, the forward-only elements), stay IEO_APPLY */
+	if (map == IEM_NONE || map >= IEM__COUNT || (rev && !ie_reversible(map)) || len == 0 ||
+	    len > 16)
+		return IEO_APPLY;
+	switch (map) {
+	case IEM_BYTES: *off = ACC_AT(bytes[d]); return len <= 8 ? IEO_U64 : IEO_APPLY;
+	case IEM_PACKETS: *off = ACC_AT(pkts[d]); return len <= 8 ? IEO_U64 : IEO_APPLY;
+	case IEM_BYTES_TOTAL: *off = ACC_AT(bytes_total[d]); return len <= 8 ? IEO_U64 : IEO_APPLY;
+	case IEM_PACKETS_TOTAL: *off = ACC_AT(pkts_total[d]); return len <= 8 ? IEO_U64 : IEO_APPLY;
+	case IEM_BYTES_POST: *off = ACC_AT(bytes_post[d]); return len <= 8 ? IEO_U64 : IEO_APPLY;
+	case IEM_PACKETS_POST: *off = ACC_AT(pkts_post[d]); return len <= 8 ? IEO_U64 : IEO_APPLY;
+	case IEM_TOS: *off = ACC_AT(tos[d]); break;
+	case IEM_TCP_FLAGS: *off = ACC_AT(tcp_flags[d]); break;
+	default:
+		if (rev)
+			return IEO_APPLY;   /* only the elements above are per direction */
+		break;
+	}
+	switch (map) {
+	case IEM_TOS: case IEM_TCP_FLAGS: return len <= 8 ? IEO_U8 : IEO_APPLY;
+	case IEM_PROTO: *off = ACC_AT(f.proto); return len <= 8 ? IEO_U8 : IEO_APPLY;
+	case IEM_SPORT: *off = ACC_AT(f.sport); return len <= 8 ? IEO_U16 : IEO_APPLY;
+	case IEM_DPORT: *off = ACC_AT(f.dport); return len <= 8 ? IEO_U16 : IEO_APPLY;
+	case IEM_SRC4: *off = ACC_AT(src4); return len == 4 ? IEO_COPY4 : IEO_APPLY;
+	case IEM_DST4: *off = ACC_AT(dst4); return len == 4 ? IEO_COPY4 : IEO_APPLY;
+	case IEM_NEXTHOP4: *off = ACC_AT(nh4); return len == 4 ? IEO_COPY4 : IEO_APPLY;
+	case IEM_SRC6: *off = ACC_AT(src6); return len == 16 ? IEO_COPY16 : IEO_APPLY;
+	case IEM_DST6: *off = ACC_AT(dst6); return len == 16 ? IEO_COPY16 : IEO_APPLY;
+	case IEM_NEXTHOP6: *off = ACC_AT(nh6); return len == 16 ? IEO_COPY16 : IEO_APPLY;
+	case IEM_SRC_MASK4: *off = ACC_AT(mask4[0]); return len <= 8 ? IEO_U8 : IEO_APPLY;
+	case IEM_DST_MASK4: *off = ACC_AT(mask4[1]); return len <= 8 ? IEO_U8 : IEO_APPLY;
+	case IEM_SRC_MASK6: *off = ACC_AT(mask6[0]); return len <= 8 ? IEO_U8 : IEO_APPLY;
+	case IEM_DST_MASK6: *off = ACC_AT(mask6[1]); return len <= 8 ? IEO_U8 : IEO_APPLY;
+	case IEM_IN_IF: *off = ACC_AT(f.in_if); return len <= 8 ? IEO_U32 : IEO_APPLY;
+	case IEM_OUT_IF: *off = ACC_AT(f.out_if); return len <= 8 ? IEO_U32 : IEO_APPLY;
+	case IEM_SRC_AS: *off = ACC_AT(f.src_as); return len <= 8 ? IEO_U32 : IEO_APPLY;
+	case IEM_DST_AS: *off = ACC_AT(f.dst_as); return len <= 8 ? IEO_U32 : IEO_APPLY;
+	case IEM_ICMP_TC: *off = ACC_AT(icmp_tc); return len <= 8 ? IEO_U16 : IEO_APPLY;
+	case IEM_ICMP_TYPE: *off = ACC_AT(icmp_type); return len <= 8 ? IEO_U8 : IEO_APPLY;
+	case IEM_ICMP_CODE: *off = ACC_AT(icmp_code); return len <= 8 ? IEO_U8 : IEO_APPLY;
+	case IEM_SRC_MAC: *off = ACC_AT(f.src_mac); return len == 6 ? IEO_COPY6 : IEO_APPLY;
+	case IEM_DST_MAC: *off = ACC_AT(f.dst_mac); return len == 6 ? IEO_COPY6 : IEO_APPLY;
+	case IEM_SRC_MAC_POST: *off = ACC_AT(src_mac_post); return len == 6 ? IEO_COPY6 : IEO_APPLY;
+	case IEM_DST_MAC_POST: *off = ACC_AT(dst_mac_post); return len == 6 ? IEO_COPY6 : IEO_APPLY;
+	case IEM_IPVER: *off = ACC_AT(f.ipver); return len <= 8 ? IEO_U8 : IEO_APPLY;
+	case IEM_DIRECTION: *off = ACC_AT(f.direction); return len <= 8 ? IEO_U8 : IEO_APPLY;
+	case IEM_END_REASON: *off = ACC_AT(f.end_reason); return len <= 8 ? IEO_U8 : IEO_APPLY;
+	case IEM_SYS_INIT_MS: *off = ACC_AT(sys_init_ms); return len <= 8 ? IEO_U64 : IEO_APPLY;
+	default: return IEO_APPLY;
 	}
 }
 

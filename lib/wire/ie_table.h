@@ -163,6 +163,60 @@ void ie_acc_init(struct ie_acc *a);
  * bounds-checked) with mapping <map> to <a>; <rev> for PEN 29305. */
 void ie_apply(struct ie_acc *a, uint8_t map, bool rev, const uint8_t *v, uint16_t len);
 
+/* ---- planned application (fixed-length templates) ----
+ * Most fields only store their value in the accumulator. tmpl_finish()
+ * asks ie_plan() once per field which store that is; decoding a record
+ * then does the store (ie_store) instead of ie_apply()'s dispatch, and
+ * sets the planned fields' "seen" bits for the whole record at once. */
+enum ie_op {
+	IEO_APPLY = 0,     /* anything else: ie_apply() */
+	IEO_U8, IEO_U16, IEO_U32, IEO_U64,  /* the value, truncated to the width */
+	IEO_COPY4, IEO_COPY6, IEO_COPY16,   /* the bytes (addresses, MACs) */
+};
+
+/* ie_plan() : the op for a field of mapping <map> (as ie_field_map gave
+ * it, reverse element when <rev>) and fixed length <len>; for a store, its
+ * offset in struct ie_acc at <*off>. */
+uint8_t ie_plan(uint8_t map, bool rev, uint16_t len, uint16_t *off);
+
+/* ie_be_uint() : a big-endian unsigned of 1..8 bytes (longer: the first 8). */
+static inline uint64_t ie_be_uint(const uint8_t *v, uint16_t len)
+{
+	uint64_t x = 0;
+
+	/* the sizes templates use, without a loop; reduced-size encodings
+	 * (RFC 7011 §6.2) of other widths take the loop */
+	switch (len) {
+	case 1: return v[0];
+	case 2: return (uint64_t)v[0] << 8 | v[1];
+	case 4: return (uint64_t)v[0] << 24 | (uint64_t)v[1] << 16 | (uint64_t)v[2] << 8 | v[3];
+	case 8: return (uint64_t)ie_be_uint(v, 4) << 32 | ie_be_uint(v + 4, 4);
+	default: break;
+	}
+	for (uint16_t i = 0; i < len && i < 8; i++)
+		x = x << 8 | v[i];
+	return x;
+}
+
+/* ie_store() : does planned op <op> (not IEO_APPLY) at offset <off>. */
+static inline void ie_store(struct ie_acc *a, uint8_t op, uint16_t off, const uint8_t *v,
+			    uint16_t len)
+{
+	uint8_t *p = (uint8_t *)a + off;
+	uint64_t x;
+
+	switch (op) {
+	case IEO_U8: *p = v[len - 1]; break;
+	case IEO_U16: x = ie_be_uint(v, len); memcpy(p, &(uint16_t){ (uint16_t)x }, 2); break;
+	case IEO_U32: x = ie_be_uint(v, len); memcpy(p, &(uint32_t){ (uint32_t)x }, 4); break;
+	case IEO_U64: x = ie_be_uint(v, len); memcpy(p, &x, 8); break;
+	case IEO_COPY4: memcpy(p, v, 4); break;
+	case IEO_COPY6: memcpy(p, v, 6); break;
+	case IEO_COPY16: memcpy(p, v, 16); break;
+	default: break;
+	}
+}
+
 /* ie_finish() : builds the flow record(s) of a finished data record into
  * <fwd> (and <rev> for the reverse direction of a biflow when that
  * direction has packets or bytes; distinct from <fwd>). Returns the number

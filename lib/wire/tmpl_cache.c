@@ -49,12 +49,16 @@ int tmpl_finish(struct tmpl *t, bool v9_scope)
 	uint32_t min = 0;
 
 	t->varlen = false;
+	memset(t->have, 0, sizeof(t->have));
+	memset(t->rhave, 0, sizeof(t->rhave));
 	for (uint16_t i = 0; i < t->nfields; i++) {
 		struct tmpl_field *f = &t->f[i];
 		bool scope = i < t->nscope;
 
 		f->map = IEM_NONE;
 		f->rev = 0;
+		f->op = IEO_APPLY;
+		f->off = 0;
 		if (f->len == IPFIX_VARLEN) {
 			t->varlen = true;
 			min += 1;
@@ -84,6 +88,11 @@ int tmpl_finish(struct tmpl *t, bool v9_scope)
 			f->rev = 1;
 		}
 		f->map = m;
+		if (f->len != IPFIX_VARLEN && m != IEM_NONE &&
+		    (f->op = ie_plan(m, f->rev, f->len, &f->off)) != IEO_APPLY) {
+			uint64_t *bits = f->rev ? t->rhave : t->have;
+			bits[m >> 6] |= 1ull << (m & 63);
+		}
 	}
 	t->min_len = min;
 	/* a record of 0 bytes cannot be delimited in a set */
@@ -106,14 +115,20 @@ bool tmpl_same_layout(const struct tmpl *a, const struct tmpl *b)
 int tmpl_decode_record(const struct tmpl *t, struct vt_rd *r, struct ie_acc *acc)
 {
 	/* Fixed-length templates (nearly all): one bounds check for the
-	 * record, then each field at its offset. */
+	 * record, then each field at its offset, by its plan (ie_plan) */
 	if (!t->varlen) {
 		const uint8_t *rec = rd_take(r, t->min_len);
 		if (!rec)
 			return -EBADMSG;
+		acc->have[0] |= t->have[0];
+		acc->have[1] |= t->have[1];
+		acc->rhave[0] |= t->rhave[0];
+		acc->rhave[1] |= t->rhave[1];
 		for (uint32_t i = 0, off = 0; i < t->nfields; off += t->f[i].len, i++) {
 			const struct tmpl_field *f = &t->f[i];
-			if (f->map != IEM_NONE && f->len)
+			if (f->op != IEO_APPLY)
+				ie_store(acc, f->op, f->off, rec + off, f->len);
+			else if (f->map != IEM_NONE && f->len)
 				ie_apply(acc, f->map, f->rev, rec + off, f->len);
 		}
 		return 0;

@@ -38,6 +38,8 @@ struct tmpl_field {
 	uint32_t pen;      /* enterprise number, 0 = IANA */
 	uint8_t map;       /* enum ie_map, resolved at creation */
 	uint8_t rev;       /* RFC 5103 reverse element (PEN 29305) */
+	uint8_t op;        /* enum ie_op: how a fixed-length template applies it */
+	uint16_t off;      /* ... the offset it stores at in struct ie_acc */
 };
 
 struct tmpl_owner;
@@ -54,6 +56,7 @@ struct tmpl {
 	uint16_t nfields;          /* all fields incl. scope */
 	uint32_t min_len;          /* shortest record: fixed lengths + 1 per varlen */
 	bool varlen;               /* has variable-length fields */
+	uint64_t have[2], rhave[2];   /* the ie_acc bits of the planned fields */
 	uint64_t used_ms;          /* last time data used it (or it was defined) */
 	/* ---- cache links (owned by the cache) ---- */
 	struct tmpl *hnext;
