@@ -499,11 +499,12 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 		goto out;
 	}
 	/* The store flushes every flush_interval; a row may wait batch_delay
-	 * in its ingest thread first, so the store runs its flusher that much
-	 * earlier: received-to-durable stays within flush_interval. */
+	 * in its ingest thread and SINK_LINGER_MS in the writer's queue first,
+	 * so the store runs its flusher that much earlier: received-to-durable
+	 * stays within flush_interval. */
 	sc = c->store;
-	if (sc.flush_ms > c->main.batch_delay_ms + 10)
-		sc.flush_ms -= c->main.batch_delay_ms;
+	if (sc.flush_ms > c->main.batch_delay_ms + SINK_LINGER_MS + 10)
+		sc.flush_ms -= c->main.batch_delay_ms + SINK_LINGER_MS;
 	co.store = store_open(&sc, STORE_WRITE, &err);
 	if (!co.store) {
 		log_err("collector: %s", err.msg);

@@ -93,6 +93,11 @@ void sink_batch_put(struct sink *s, struct sink_batch *b);
  * Returns 0, or -ENOBUFS when it was dropped (the queue stayed full for
  * queue_wait). An empty batch is recycled. */
 int sink_push(struct sink *s, struct sink_batch *b);
+/* The writer takes queued batches SINK_WAKE_BATCHES at a time, waiting at
+ * most SINK_LINGER_MS for them after the first (fewer wakeups, sink.c). */
+#define SINK_WAKE_BATCHES 16
+#define SINK_LINGER_MS 10
+
 /* sink_sync() : returns once every batch pushed before the call has been
  * processed and its rows appended, except the rows held for dedup_delay
  * (held_now), which are appended when decided (tests, shutdown). */
