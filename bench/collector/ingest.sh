@@ -19,6 +19,8 @@
 # (nfcapd, vtap, nfcapd, vtap) and the better result of each counts.
 # A second table gives CPU time per record (utime + stime of the whole
 # process over 2 M records at 200 k/s), which load affects much less.
+# A last line gives the floor: the generator at full speed against a
+# receiver that only reads (bench/collector/discard.c).
 set -u
 cd "$(dirname "$0")/../.."
 VTAP=$(realpath "${1:-build/release/vtap}")
@@ -154,6 +156,7 @@ for fmt in ipfix nfv9; do
 	nf1=$(search "n_$fmt"); vt1=$(search "v_${fmt}_1")
 	nf2=$(search "n_$fmt"); vt2=$(search "v_${fmt}_1")
 	nf=$(best "$nf1" "$nf2"); vt=$(best "$vt1" "$vt2")
+	[ "$fmt" = ipfix ] && nf_ipfix=$nf
 	echo "| $fmt | $nf records/s | $vt records/s | $(awk -v a="$vt" -v b="$nf" 'BEGIN { printf "%.1fx", b ? a / b : 0 }') |"
 done
 echo
@@ -162,6 +165,32 @@ echo "|---|---|---|"
 for fmt in ipfix nfv9; do
 	echo "| $fmt | $(cpu_nfcapd "$fmt") µs | $(cpu_vtap "$fmt") µs |"
 done
+# floor: the generator at full speed against a receiver that only reads
+# (bench/collector/discard.c): the most this machine's bench can offer on
+# one core, and what the kernel's receive path costs any collector
+floor() {
+	local n=10000000 pid t0 t1 c0 c1 sent got
+	cc -O2 -o "$W/discard" bench/collector/discard.c || return
+	taskset -c "$CPU_COLL" "$W/discard" 4739 "$BUF" >"$W/discard.out" &
+	pid=$!
+	for i in $(seq 50); do ss -Hlun 'sport = :4739' | grep -q . && break; sleep 0.1; done
+	c0=$(cpu_ticks $pid)
+	t0=$(date +%s%N)
+	sent=$(taskset -c "$CPU_GEN" "$VTAP" flowgen --to 127.0.0.1:4739 -f ipfix -n $n -r 0 | jq .messages)
+	t1=$(date +%s%N)
+	drain 4739
+	c1=$(cpu_ticks $pid)
+	kill $pid
+	wait $pid
+	read -r got _ <"$W/discard.out"
+	awk -v n=$n -v ns=$((t1 - t0)) -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v s="$sent" \
+		-v g="$got" -v nf="$1" 'BEGIN {
+		rate = n / (ns / 1e9); k = c / hz * 1e6 / n
+		printf "Floor (IPFIX): the generator alone reaches %.0f records/s on its core; a receiver that only reads got %d of %d datagrams and spent %.3f µs of CPU per record in the kernel.", rate, g, s, k
+		if (nf > 0) printf " 3x nfcapd (%d records/s) leaves %.3f µs per record for everything else.", 3 * nf, 1e6 / (3 * nf) - k
+		printf "\n" }'
+}
+floor "$nf_ipfix"
 v2=$(search v_ipfix_2)
 echo
 echo "vtap collector, 2 workers, unpinned (the generator shares the 2 CPUs): $v2 records/s (IPFIX)"

@@ -66,6 +66,11 @@ enum fc_col {
 
 #define FC_BIT(c) (1ull << (c))
 #define FC_ALL ((1ull << FC_NCOLS) - 1)
+/* Columns added after the first release of the format (FC_DUP on): a
+ * block always stores them plane-coded and without a min/max summary,
+ * which is what a reader from before them skips (segfile.c). A reader
+ * that knows them loses only block pruning on them. */
+#define FC_LATE (FC_ALL & ~(FC_BIT(FC_DUP) - 1))
 
 /* Element kinds: how a column is laid out in memory. A vmref column holds
  * uint32_t indexes into the batch's VM dictionary. */

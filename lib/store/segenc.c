@@ -310,6 +310,27 @@ static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned 
 	return enc_store(e, n * ce->width, ce);
 }
 
+/* A late column (FC_LATE) is never stored constant, which a reader from
+ * before it could not skip: the constant becomes planes (an integer: one
+ * plane of zeros above its base; bytes: every byte), which the compressor
+ * makes nearly free. */
+static int unconst(struct seg_enc *e, const struct flow_cols *c, unsigned k,
+		   struct seg_colent *ce)
+{
+	enum fc_kind kind = fc_desc(k)->kind;
+	bool is_int = seg_kind_is_int(kind);
+	size_t n = c->n, w = is_int ? 1 : fc_elem_size(kind);
+	int r;
+
+	if ((r = grow(&e->raw, &e->rawcap, n * w)) < 0)
+		return r;
+	for (size_t j = 0; j < w; j++)
+		memset(e->raw + j * n, is_int ? 0 : ce->cval[j], n);
+	ce->enc = SEG_ENC_PLANES;
+	ce->width = (uint8_t)w;
+	return enc_store(e, n * w, ce);
+}
+
 #define BLOOM_MAX_DISTINCT (SEG_BLOOM_MAX_BITS / BLOOM_BITS_PER_VALUE)
 
 /* The distinct values of column <k>: a set keyed by the raw value with a
@@ -438,6 +459,12 @@ int seg_enc_block(struct seg_enc *e, const struct flow_cols *c, const uint8_t **
 			r = enc_bytes_col(e, c, k, &ce[k], &amin[k], &amax[k]);
 			if (kind == FCK_ADDR)
 				have_mm |= FC_BIT(k);
+		}
+		if (r >= 0 && (FC_LATE & FC_BIT(k))) {
+			/* what a reader from before the column can skip */
+			have_mm &= ~FC_BIT(k);
+			if (ce[k].enc == SEG_ENC_CONST)
+				r = unconst(e, c, k, &ce[k]);
 		}
 		if (r < 0)
 			return r;
