@@ -20,6 +20,15 @@
 
 static volatile sig_atomic_t stop;
 
+/* A decimal number in [1, max], or -1. */
+static long number(const char *s, long max)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return *s && !*end && v >= 1 && v <= max ? v : -1;
+}
+
 static void on_term(int sig)
 {
 	(void)sig;
@@ -34,15 +43,16 @@ int main(int argc, char **argv)
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct sigaction sa = { .sa_handler = on_term };   /* no SA_RESTART */
 	unsigned long long dgrams = 0, bytes = 0;
-	int fd, rcvbuf;
+	long port = argc == 3 ? number(argv[1], 65535) : -1;
+	long rcv = argc == 3 ? number(argv[2], 1l << 30) : -1;
+	int fd, rcvbuf = (int)rcv;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: discard PORT RCVBUF\n");
+	if (port < 0 || rcv < 0) {
+		fprintf(stderr, "usage: discard PORT RCVBUF (PORT 1-65535, RCVBUF bytes)\n");
 		return 2;
 	}
-	a.sin_port = htons((uint16_t)atoi(argv[1]));
+	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	rcvbuf = atoi(argv[2]);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0 ||
 	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {

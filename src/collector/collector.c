@@ -503,8 +503,8 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 	 * so the store runs its flusher that much earlier: received-to-durable
 	 * stays within flush_interval. */
 	sc = c->store;
-	if (sc.flush_ms > c->main.batch_delay_ms + SINK_LINGER_MS + 10)
-		sc.flush_ms -= c->main.batch_delay_ms + SINK_LINGER_MS;
+	uint64_t ahead = c->main.batch_delay_ms + SINK_LINGER_MS;
+	sc.flush_ms = sc.flush_ms > ahead + 10 ? sc.flush_ms - ahead : VT_MIN(sc.flush_ms, 10);
 	co.store = store_open(&sc, STORE_WRITE, &err);
 	if (!co.store) {
 		log_err("collector: %s", err.msg);

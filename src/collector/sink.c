@@ -130,7 +130,7 @@ struct sink {
 	struct sink_batch *free_list;
 	bool stop, started;
 	bool idle;                      /* the writer sleeps on an empty queue */
-	bool hurry;                     /* sink_sync waits: no lingering */
+	unsigned hurry;                 /* sink_sync() callers waiting: no lingering */
 	pthread_t th;
 	uint64_t pushed, processed;     /* batches, for sink_sync */
 	struct sink_stats st;
@@ -173,7 +173,13 @@ struct sink *sink_new(const struct sink_conf *c, const struct sink_ops *ops, str
 		return NULL;
 	}
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->nonempty, NULL);
+	/* the writer's waits (idle, linger) are on CLOCK_MONOTONIC: a step
+	 * of the wall clock must not stretch the linger */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->nonempty, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&s->nonfull, NULL);
 	pthread_cond_init(&s->done, NULL);
 	return s;
@@ -590,7 +596,7 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		if (!s->qhead && !s->stop) {
-			struct timespec dl = deadline_after_ms(CLOCK_REALTIME, 100);
+			struct timespec dl = deadline_after_ms(CLOCK_MONOTONIC, 100);
 			s->idle = true;
 			pthread_cond_timedwait(&s->nonempty, &s->mu, &dl);
 			s->idle = false;
@@ -605,7 +611,7 @@ static void *writer_main(void *arg)
 		if (!s->qhead)
 			break;   /* stopping, and everything is processed */
 		if (s->qlen < wake_at(s) && !s->stop && !s->hurry) {
-			struct timespec dl = deadline_after_ms(CLOCK_REALTIME, SINK_LINGER_MS);
+			struct timespec dl = deadline_after_ms(CLOCK_MONOTONIC, SINK_LINGER_MS);
 			while (s->qlen < wake_at(s) && !s->stop && !s->hurry)
 				if (pthread_cond_timedwait(&s->nonempty, &s->mu, &dl) == ETIMEDOUT)
 					break;
@@ -661,11 +667,11 @@ void sink_sync(struct sink *s)
 {
 	pthread_mutex_lock(&s->mu);
 	uint64_t target = s->pushed;
-	s->hurry = true;
+	s->hurry++;
 	pthread_cond_signal(&s->nonempty);
 	while (s->processed < target && s->started)
 		pthread_cond_wait(&s->done, &s->mu);
-	s->hurry = false;
+	s->hurry--;
 	pthread_mutex_unlock(&s->mu);
 }
 

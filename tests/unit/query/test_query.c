@@ -576,8 +576,9 @@ static void t_render(void)
 	query_result_free(r);
 }
 
-/* A listing shows each row's count-once verdict (`dup`), in JSON as in
- * text: the newest 200 rows, compared with the rows stored. */
+/* A listing shows each row's count-once verdict (`dup`), in JSON (the
+ * flowcsv fields) as in the text table's last column: the newest 200 rows,
+ * compared with the rows stored. */
 static void t_render_dup(void)
 {
 	struct query q;
@@ -621,6 +622,19 @@ static void t_render_dup(void)
 	out_finish(&o);
 	fclose(fp);
 	CHECK_CONTAINS(buf, " dup\n");   /* the last column's header */
+	/* and each row's verdict in that column, the rows in the same order */
+	size_t lines = 0, tbad = 0;
+	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		size_t ll = strlen(l);
+		if (!strncmp(l, "first seen", 10) || !strncmp(l, "Summary", 7) ||
+		    !strncmp(l, "Scanned", 7) || ll < 2)
+			continue;
+		if (lines < 200)
+			tbad += (l[ll - 1] == '1') != (want[lines].attr.dup == 1) || l[ll - 2] != ' ';
+		lines++;
+	}
+	CHECK_EQ(lines, 200);
+	CHECK_EQ(tbad, 0);
 	free(buf);
 	free(want);
 	query_result_free(r);
