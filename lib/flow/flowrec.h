@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "flow/addr.h"
 
@@ -105,7 +106,25 @@ struct flow_attr {
 	uint8_t dup;                       /* 1: a duplicate observation the
 					    * count-once rule did not count
 					    * (the store's `dup` column) */
+	uint8_t nil_vms;                   /* FLOWATTR_NIL_*: identities known to
+					    * be nil (vm_ident_nil), so the
+					    * store's writer need not read them;
+					    * 0 = not known (not stored) */
 };
+
+#define FLOWATTR_NIL_VM   0x01   /* rec.vm */
+#define FLOWATTR_NIL_PEER 0x02   /* rec.peer */
+#define FLOWATTR_NIL_SRC  0x04   /* attr.src_vm */
+#define FLOWATTR_NIL_DST  0x08   /* attr.dst_vm */
+
+/* vm_ident_nil() : nothing at all of an identity is set (what the store
+ * keeps as its nil entry). */
+static inline bool vm_ident_nil(const struct vm_ident *v)
+{
+	static const uint8_t zero[16];
+
+	return !v->name[0] && !v->ifname[0] && !v->ifindex && !memcmp(v->uuid, zero, 16);
+}
 
 enum flow_locality {
 	FLOW_LOC_OUTSIDE = 0,      /* at most one end is a VM */

@@ -232,6 +232,18 @@ static int vm_intern(struct flow_cols *c, const struct vm_ident *raw, uint32_t *
 
 #define COLS_CHUNK 32
 
+/* The FLOWATTR_NIL_* bit of a VM column. */
+static uint8_t vmref_nil_bit(unsigned k)
+{
+	switch (k) {
+	case FC_VM: return FLOWATTR_NIL_VM;
+	case FC_PEER: return FLOWATTR_NIL_PEER;
+	case FC_SRC_VM: return FLOWATTR_NIL_SRC;
+	case FC_DST_VM: return FLOWATTR_NIL_DST;
+	default: return 0;
+	}
+}
+
 /* Rows [0, m) of <rows> into every column at row <at>. */
 static int append_chunk(struct flow_cols *c, const struct flow_row *rows, size_t m, size_t at)
 {
@@ -246,10 +258,12 @@ static int append_chunk(struct flow_cols *c, const struct flow_row *rows, size_t
 
 		if (d->kind == FCK_VMREF) {
 			uint32_t *ids = (uint32_t *)(void *)dst;
+			uint8_t nil_bit = vmref_nil_bit(k);
 			for (size_t i = 0; i < m; i++) {
 				const struct vm_ident *v = (const void *)(f + i * rs);
-				/* the nil identity (most flow ends) without a call */
-				if (!v->name[0] && !v->ifindex && uuid_is_nil(v->uuid) && !v->ifname[0])
+				/* the nil identity (most flow ends) without a call,
+				 * and without reading it when the row says so */
+				if ((rows[i].attr.nil_vms & nil_bit) || vm_ident_nil(v))
 					ids[i] = 0;
 				else if ((r = vm_intern(c, v, &ids[i])) < 0)
 					return r;

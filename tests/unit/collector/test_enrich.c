@@ -300,6 +300,11 @@ static void test_attribution(void)
 		/* UUIDs come from the element or the inventory (vm5 has none there) */
 		if (cases[i].src_vm[0])
 			CHECK_EQ(uuid_is_nil(a.src_vm.uuid), !strcmp(cases[i].src_vm, "vm5"));
+		/* the writer's hint: set exactly for the identities that are nil */
+		CHECK_EQ(!!(a.nil_vms & FLOWATTR_NIL_VM), vm_ident_nil(&r.vm));
+		CHECK_EQ(!!(a.nil_vms & FLOWATTR_NIL_PEER), vm_ident_nil(&r.peer));
+		CHECK_EQ(!!(a.nil_vms & FLOWATTR_NIL_SRC), vm_ident_nil(&a.src_vm));
+		CHECK_EQ(!!(a.nil_vms & FLOWATTR_NIL_DST), vm_ident_nil(&a.dst_vm));
 	}
 	/* without a snapshot only the elements count */
 	struct flow_rec r;
