@@ -7,7 +7,7 @@
 #   FMT=nfv9 RATE=200000 RECORDS=2000000 bench/collector/ab.sh A B
 #
 # Each run: a private network namespace (root: unshare -n), the collector
-# pinned to CPU_COLL (1 worker, 4 MiB socket buffer), `flowgen` (of the
+# pinned to CPU_COLL (1 worker, BUF socket buffer, lib.bash), `flowgen` (of the
 # NEW build) pinned to CPU_GEN sending RECORDS records at RATE; when every
 # record is stored, the collector's CPU time (utime + stime of all its
 # threads) per stored record, and the ticks of each thread in creation
@@ -20,38 +20,24 @@ cd "$(dirname "$0")/../.."
 A=$(realpath "$1"); B=$(realpath "$2"); RUNS=${3:-5}
 FMT=${FMT:-ipfix}; RATE=${RATE:-1000000}; RECORDS=${RECORDS:-5000000}
 CPU_GEN=${CPU_GEN:-0}; CPU_COLL=${CPU_COLL:-1}
-if [ -z "${BENCH_INNER:-}" ]; then
-	export BENCH_INNER=1
-	exec unshare -n -- bash "$0" "$@"
-fi
-ip link set lo up
+. bench/collector/lib.bash
+in_netns "$0" "$@"
 W=$(mktemp -d /tmp/vtap-ab.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$W"' EXIT
 HZ=$(getconf CLK_TCK)
 
 # one VTAP : prints "us_per_record thread_ticks..."
 one() {
-	local v=$1 pid t0 t1 got prev=-1 threads=""
-	rm -rf "$W/run"
-	taskset -c "$CPU_COLL" "$v" collector -o collector.listen=127.0.0.1:4739 \
-		-o collector.tcp_listen= -o collector.workers=1 -o collector.receive_buffer=4194304 \
-		-o "store.dir=$W/run/store" -o "collector.state_dir=$W/run/state" \
-		-o api.listen=127.0.0.1:4740 -o collector.log_level=warn \
-		--ready-file "$W/run/ready" 2>"$W/log" &
-	pid=$!
-	for i in $(seq 100); do [ -s "$W/run/ready" ] && break; sleep 0.05; done
-	t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	local v=$1 pid t0 t1 got threads=""
+	vtap_start "$v" "$W/run" 1 "$CPU_COLL"
+	pid=$VTAP_PID
+	t0=$(cpu_ticks $pid)
 	taskset -c "$CPU_GEN" "$B" flowgen --to 127.0.0.1:4739 -f "$FMT" -n "$RECORDS" \
 		-r "$RATE" >/dev/null
-	for i in $(seq 100); do
-		got=$(curl -sf http://127.0.0.1:4740/api/v1/status | jq .writer.rows_written)
-		[ "$got" = "$prev" ] && [ "$got" -ge "$RECORDS" ] && break
-		prev=$got
-		sleep 0.3
-	done
-	t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	got=$(vtap_wait_stored "$RECORDS")
+	t1=$(cpu_ticks $pid)
 	for t in $(ls "/proc/$pid/task" | sort -n); do
-		threads+=" $(awk '{print $14 + $15}' "/proc/$pid/task/$t/stat")"
+		threads+=" $(cpu_ticks "$pid/task/$t")"
 	done
 	kill "$pid"
 	wait "$pid"

@@ -27,13 +27,8 @@ VTAP=$(realpath "${1:-build/release/vtap}")
 T=${SECONDS_PER_TRIAL:-3}
 CPU_GEN=${CPU_GEN:-0}
 CPU_COLL=${CPU_COLL:-1}
-BUF=4194304          # net.core.rmem_max here; nfcapd -B cannot go beyond it
-
-if [ -z "${BENCH_INNER:-}" ]; then
-	export BENCH_INNER=1
-	exec unshare -n -- bash "$0" "$@"
-fi
-ip link set lo up
+. bench/collector/lib.bash
+in_netns "$0" "$@"
 W=$(mktemp -d /tmp/vtap-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$W"' EXIT
 command -v nfcapd >/dev/null || { echo "needs nfcapd (scripts/deps.sh)"; exit 1; }
@@ -50,26 +45,13 @@ drain() { # PORT : wait for the socket to be empty for 0.5 s
 
 # trial_vtap FMT RATE WORKERS PIN : prints records lost
 trial_vtap() {
-	local fmt=$1 rate=$2 workers=$3 pin=$4 n=$(($2 * T)) pre=()
-	rm -rf "$W/v"
-	[ "$pin" = 1 ] && pre=(taskset -c "$CPU_COLL")
-	"${pre[@]}" "$VTAP" collector -o collector.listen=127.0.0.1:4739 -o collector.tcp_listen= \
-		-o "collector.workers=$workers" -o "collector.receive_buffer=$BUF" \
-		-o "store.dir=$W/v/store" -o "collector.state_dir=$W/v/state" -o api.listen=127.0.0.1:4740 \
-		-o collector.log_level=warn --ready-file "$W/v/ready" 2>"$W/v.log" &
-	local pid=$!
-	for i in $(seq 100); do [ -s "$W/v/ready" ] && break; sleep 0.05; done
+	local fmt=$1 rate=$2 workers=$3 pin=$4 n=$(($2 * T)) got
+	vtap_start "$VTAP" "$W/v" "$workers" "$([ "$pin" = 1 ] && echo "$CPU_COLL")"
 	taskset -c "$CPU_GEN" "$VTAP" flowgen --to 127.0.0.1:4739 -f "$fmt" -n "$n" -r "$rate" >/dev/null
 	drain 4739
-	local got prev=-1
-	for i in $(seq 100); do
-		got=$(curl -sf http://127.0.0.1:4740/api/v1/status | jq .writer.rows_written)
-		[ "$got" = "$prev" ] && break
-		prev=$got
-		sleep 0.2
-	done
-	kill "$pid"
-	wait "$pid"
+	got=$(vtap_wait_stored)
+	kill "$VTAP_PID"
+	wait "$VTAP_PID"
 	echo $((n - got))
 }
 
@@ -114,25 +96,18 @@ n_nfv9() { trial_nfcapd nfv9 "$1"; }
 
 best() { [ "$1" -gt "$2" ] && echo "$1" || echo "$2"; }
 
-# cpu_ticks PID : utime + stime in clock ticks
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
 # cpu_per_record CMD FMT : µs of collector CPU per record
 cpu_vtap() {
-	rm -rf "$W/c"
-	"$VTAP" collector -o collector.listen=127.0.0.1:4739 -o collector.tcp_listen= \
-		-o collector.workers=1 -o "collector.receive_buffer=$BUF" -o "store.dir=$W/c/store" \
-		-o "collector.state_dir=$W/c/state" -o api.listen=127.0.0.1:4740 -o collector.log_level=warn \
-		--ready-file "$W/c/ready" 2>/dev/null &
-	local pid=$! t0
-	for i in $(seq 100); do [ -s "$W/c/ready" ] && break; sleep 0.05; done
+	local pid t0
+	vtap_start "$VTAP" "$W/c" 1
+	pid=$VTAP_PID
 	t0=$(cpu_ticks $pid)
 	taskset -c "$CPU_GEN" "$VTAP" flowgen --to 127.0.0.1:4739 -f "$1" -n 2000000 -r 200000 >/dev/null
 	drain 4739
 	sleep 1.5   # the writer and the store's flush
 	local t1 got
 	t1=$(cpu_ticks $pid)
-	got=$(curl -sf http://127.0.0.1:4740/api/v1/status | jq .writer.rows_written)
+	got=$(vtap_wait_stored)
 	kill $pid; wait $pid
 	awk -v t=$((t1 - t0)) -v n="$got" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }'
 }

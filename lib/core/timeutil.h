@@ -2,6 +2,7 @@
 #ifndef VT_TIMEUTIL_H
 #define VT_TIMEUTIL_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -22,6 +23,19 @@ static inline uint64_t wall_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000ull;
+}
+
+/* cond_init_monotonic() : a condition variable whose timed waits take
+ * deadline_after_ms(CLOCK_MONOTONIC, ...): a step of the wall clock cannot
+ * stretch or cut them. */
+static inline void cond_init_monotonic(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
 }
 
 /* deadline_after_ms() : now on <clk> plus <ms>, for pthread_cond_timedwait()

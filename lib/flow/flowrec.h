@@ -13,7 +13,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "flow/addr.h"
 
@@ -121,9 +120,7 @@ struct flow_attr {
  * keeps as its nil entry). */
 static inline bool vm_ident_nil(const struct vm_ident *v)
 {
-	static const uint8_t zero[16];
-
-	return !v->name[0] && !v->ifname[0] && !v->ifindex && !memcmp(v->uuid, zero, 16);
+	return !v->name[0] && !v->ifname[0] && !v->ifindex && uuid_is_nil(v->uuid);
 }
 
 enum flow_locality {

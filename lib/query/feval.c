@@ -20,6 +20,13 @@ uint64_t fc_bloom_hash(const void *v, size_t len)
 	return vt_hash(v, len, 0x76746170ull /* "vtap" */);
 }
 
+uint64_t fc_bloom_hash_port(uint16_t port)
+{
+	uint8_t be[2] = { (uint8_t)(port >> 8), (uint8_t)port };
+
+	return fc_bloom_hash(be, 2);
+}
+
 static uint32_t bloom_bit(uint64_t h, unsigned i, uint32_t nbits)
 {
 	uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1u;
@@ -272,8 +279,7 @@ static enum fmatch sum_range1(const struct fnode *nd, unsigned col, const struct
 	if (nd->lo <= mn && mx <= nd->hi)
 		return FM_ALL;
 	if (nd->lo == nd->hi && s->bloom[col].bits && (col == FC_SPORT || col == FC_DPORT)) {
-		uint8_t be[2] = { (uint8_t)(nd->lo >> 8), (uint8_t)nd->lo };
-		if (!fc_bloom_test(&s->bloom[col], fc_bloom_hash(be, 2)))
+		if (!fc_bloom_test(&s->bloom[col], fc_bloom_hash_port((uint16_t)nd->lo)))
 			return FM_NONE;
 	}
 	return FM_SOME;

@@ -63,6 +63,9 @@ struct fc_summary {
  * (addresses: the 16-byte form; ports: 2 bytes big-endian). Part of the
  * segment file format: never change it. */
 uint64_t fc_bloom_hash(const void *v, size_t len);
+/* fc_bloom_hash_port() : the hash a port bloom stores: of the port's two
+ * bytes in network order. */
+uint64_t fc_bloom_hash_port(uint16_t port);
 /* fc_bloom_set() / fc_bloom_test() : on <bits> of <nbits> (power of 2). */
 void fc_bloom_set(uint8_t *bits, uint32_t nbits, uint8_t k, uint64_t h);
 bool fc_bloom_test(const struct fc_bloom *b, uint64_t h);

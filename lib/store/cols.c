@@ -193,7 +193,7 @@ static int vm_intern(struct flow_cols *c, const struct vm_ident *raw, uint32_t *
 	struct vm_ident id;
 
 	/* most flows have an end outside any VM: decide that before copying */
-	if (!raw->name[0] && !raw->ifname[0] && !raw->ifindex && uuid_is_nil(raw->uuid)) {
+	if (vm_ident_nil(raw)) {
 		*out = 0;
 		return 0;
 	}

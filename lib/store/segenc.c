@@ -383,13 +383,8 @@ static long distinct_hashes(struct seg_enc *e, const struct flow_cols *c, unsign
 		if (distinct == BLOOM_MAX_DISTINCT)
 			return -1;   /* too many distinct values for a useful bloom */
 		e->hset[s] = i + 1;
-		if (port) {
-			uint16_t pv = FC_U16(c, k)[i];
-			uint8_t be[2] = { (uint8_t)(pv >> 8), (uint8_t)pv };
-			e->hashes[distinct++] = fc_bloom_hash(be, 2);
-		} else {
-			e->hashes[distinct++] = fc_bloom_hash(FC_ADDR(c, k)[i].b, 16);
-		}
+		e->hashes[distinct++] = port ? fc_bloom_hash_port(FC_U16(c, k)[i])
+					     : fc_bloom_hash(FC_ADDR(c, k)[i].b, 16);
 	}
 	return (long)distinct;
 }

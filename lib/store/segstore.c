@@ -801,7 +801,6 @@ static int seg_open(struct store *st, struct vt_err *err)
 {
 	struct seg *g = calloc(1, sizeof(*g));
 	const struct store_conf *cf = &st->conf;
-	pthread_condattr_t ca;
 	int r;
 
 	if (!g)
@@ -814,10 +813,7 @@ static int seg_open(struct store *st, struct vt_err *err)
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_mutex_init(&g->wmu, NULL);
 	pthread_mutex_init(&g->cmu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&g->cv_work, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&g->cv_work);
 	pthread_cond_init(&g->cv_space, NULL);
 	cols_init(&g->pend[0]);
 	cols_init(&g->pend[1]);

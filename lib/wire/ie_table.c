@@ -312,11 +312,6 @@ uint64_t ie_ntp_to_ms(uint64_t ntp)
 	return (sec - 2208988800ull) * 1000 + ((frac * 1000) >> 32);
 }
 
-static uint64_t be_uint(const uint8_t *v, uint16_t len)
-{
-	return ie_be_uint(v, len);
-}
-
 /* Copies a string element without its trailing NULs into <dst>. */
 static void set_str(char *dst, size_t cap, const uint8_t *v, uint16_t len)
 {
@@ -351,7 +346,7 @@ static void apply_vs(struct ie_acc *a, uint8_t map, const uint8_t *v, uint16_t l
 		return;
 	a->vs_seen[k]++;
 	switch (map) {
-	case IEM_VS_IFID: vm->ifindex = (uint32_t)be_uint(v, len); break;
+	case IEM_VS_IFID: vm->ifindex = (uint32_t)ie_be_uint(v, len); break;
 	case IEM_VS_IFNAME: set_str(vm->ifname, sizeof(vm->ifname), v, len); break;
 	case IEM_VS_UUID: memcpy(vm->uuid, v, 16); break;
 	case IEM_VS_NAME: set_str(vm->name, sizeof(vm->name), v, len); break;
@@ -435,7 +430,7 @@ void ie_apply(struct ie_acc *a, uint8_t map, bool rev, const uint8_t *v, uint16_
 		a->have[map >> 6] |= 1ull << (map & 63);
 	}
 	if (len <= 8)
-		x = be_uint(v, len);
+		x = ie_be_uint(v, len);
 	switch (map) {
 	case IEM_BYTES: a->bytes[d] = x; break;
 	case IEM_PACKETS: a->pkts[d] = x; break;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/be.h"
 #include "flow/flowrec.h"
 
 /* Abstract data types (RFC 7012 §3.1), as far as decoding needs them. */
@@ -188,9 +189,9 @@ static inline uint64_t ie_be_uint(const uint8_t *v, uint16_t len)
 	 * (RFC 7011 §6.2) of other widths take the loop */
 	switch (len) {
 	case 1: return v[0];
-	case 2: return (uint64_t)v[0] << 8 | v[1];
-	case 4: return (uint64_t)v[0] << 24 | (uint64_t)v[1] << 16 | (uint64_t)v[2] << 8 | v[3];
-	case 8: return (uint64_t)ie_be_uint(v, 4) << 32 | ie_be_uint(v + 4, 4);
+	case 2: return ld_be16(v);
+	case 4: return ld_be32(v);
+	case 8: return ld_be64(v);
 	default: break;
 	}
 	for (uint16_t i = 0; i < len && i < 8; i++)

@@ -173,13 +173,8 @@ struct sink *sink_new(const struct sink_conf *c, const struct sink_ops *ops, str
 		return NULL;
 	}
 	pthread_mutex_init(&s->mu, NULL);
-	/* the writer's waits (idle, linger) are on CLOCK_MONOTONIC: a step
-	 * of the wall clock must not stretch the linger */
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->nonempty, &ca);
-	pthread_condattr_destroy(&ca);
+	/* the writer's waits (idle, linger) are on CLOCK_MONOTONIC */
+	cond_init_monotonic(&s->nonempty);
 	pthread_cond_init(&s->nonfull, NULL);
 	pthread_cond_init(&s->done, NULL);
 	return s;
@@ -284,10 +279,7 @@ int sink_push(struct sink *s, struct sink_batch *b)
 	if (s->qlen >= s->c.queue_batches) {
 		s->st.waits++;
 		pthread_cond_signal(&s->nonempty);
-		clock_gettime(CLOCK_REALTIME, &dl);
-		uint64_t ns = (uint64_t)dl.tv_nsec + (s->c.queue_wait_ms % 1000) * 1000000ull;
-		dl.tv_sec += (time_t)(s->c.queue_wait_ms / 1000 + ns / 1000000000ull);
-		dl.tv_nsec = (long)(ns % 1000000000ull);
+		dl = deadline_after_ms(CLOCK_REALTIME, s->c.queue_wait_ms);
 		while (s->qlen >= s->c.queue_batches && !s->stop)
 			if (pthread_cond_timedwait(&s->nonfull, &s->mu, &dl) == ETIMEDOUT)
 				break;
@@ -583,9 +575,10 @@ static void process(struct sink *s, struct sink_batch *b)
 }
 
 /* Wakeups: on a single core every wakeup of the writer is a context
- * switch away from an ingest thread (about 10 us each on a VM), and at
- * 1 M records/s a batch comes every 0.5 ms. An idle writer is woken by the
- * first batch, then lingers up to SINK_LINGER_MS (or until
+ * switch away from an ingest thread (about 10 us each in our 2-core VM:
+ * perf put 17 % of 2.3 s of CPU in finish_task_switch over 35 k
+ * switches), and at 1 M records/s a batch comes every 0.5 ms. An idle
+ * writer is woken by the first batch, then lingers up to SINK_LINGER_MS (or until
  * SINK_WAKE_BATCHES are queued) and takes everything queued at once.
  * The linger is part of the time a row may wait before the store has it
  * (collector.c runs the store's flusher that much earlier). */

@@ -528,6 +528,25 @@ static void t_limits_and_errors(void)
 	CHECK_EQ(k[1], QK_DSTPORT);
 }
 
+/* What qout_print() writes for <r> (with its summary) in <fmt>; the
+ * caller frees it. */
+static char *render(const struct query *q, const struct query_result *r, enum out_fmt fmt,
+		    size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *fp = open_memstream(&buf, &n);
+	struct out o;
+
+	out_init(&o, fp, fmt, false);
+	CHECK_EQ(qout_print(&o, q, r, true), 0);
+	CHECK_EQ(out_finish(&o), 0);
+	fclose(fp);
+	if (len)
+		*len = n;
+	return buf;
+}
+
 /* Rendering: JSON is parseable and carries the summary and the groups;
  * text is aligned with a summary. */
 static void t_render(void)
@@ -535,20 +554,15 @@ static void t_render(void)
 	struct query q;
 	struct vt_err err = { 0 };
 	struct query_result *r = NULL;
-	char *buf = NULL;
-	size_t len = 0;
+	char *buf;
+	size_t len;
 
 	setup();
 	memset(&q, 0, sizeof(q));
 	CHECK_EQ(query_parse_keys("srcvm,proto", q.keys, &q.nkeys, &err), 0);
 	q.limit = 3;
 	CHECK_EQ(query_run(st, &q, &r, &err), 0);
-	FILE *fp = open_memstream(&buf, &len);
-	struct out o;
-	out_init(&o, fp, OUT_FMT_JSON, false);
-	CHECK_EQ(qout_print(&o, &q, r, true), 0);
-	CHECK_EQ(out_finish(&o), 0);
-	fclose(fp);
+	buf = render(&q, r, OUT_FMT_JSON, &len);
 	struct json_val *v = json_parse(buf, len, 100000, &err);
 	CHECK(v != NULL);
 	const struct json_val *s = json_get(v, "summary");
@@ -564,12 +578,7 @@ static void t_render(void)
 	CHECK_EQ_U64((uint64_t)b0, r->groups[0].bytes);
 	json_free(v);
 	free(buf);
-	buf = NULL;
-	fp = open_memstream(&buf, &len);
-	out_init(&o, fp, OUT_FMT_TEXT, false);
-	CHECK_EQ(qout_print(&o, &q, r, true), 0);
-	out_finish(&o);
-	fclose(fp);
+	buf = render(&q, r, OUT_FMT_TEXT, NULL);
 	CHECK_CONTAINS(buf, "srcvm");
 	CHECK_CONTAINS(buf, "Summary: 20000 flows");
 	free(buf);
@@ -584,8 +593,8 @@ static void t_render_dup(void)
 	struct query q;
 	struct vt_err err = { 0 };
 	struct query_result *r = NULL;
-	char *buf = NULL;
-	size_t len = 0;
+	char *buf;
+	size_t len;
 	struct flow_row *want = malloc(NROWS * sizeof(*want));
 
 	setup();
@@ -594,12 +603,7 @@ static void t_render_dup(void)
 	memset(&q, 0, sizeof(q));
 	q.limit = 200;
 	CHECK_EQ(query_run(st, &q, &r, &err), 0);
-	FILE *fp = open_memstream(&buf, &len);
-	struct out o;
-	out_init(&o, fp, OUT_FMT_JSON, false);
-	CHECK_EQ(qout_print(&o, &q, r, true), 0);
-	CHECK_EQ(out_finish(&o), 0);
-	fclose(fp);
+	buf = render(&q, r, OUT_FMT_JSON, &len);
 	struct json_val *v = json_parse(buf, len, 1000000, &err);
 	CHECK(v != NULL);
 	const struct json_val *fl = json_get(v, "flows");
@@ -615,12 +619,7 @@ static void t_render_dup(void)
 	CHECK(dups > 0 && dups < 200);   /* the fixture has both kinds here */
 	json_free(v);
 	free(buf);
-	buf = NULL;
-	fp = open_memstream(&buf, &len);
-	out_init(&o, fp, OUT_FMT_TEXT, false);
-	CHECK_EQ(qout_print(&o, &q, r, true), 0);
-	out_finish(&o);
-	fclose(fp);
+	buf = render(&q, r, OUT_FMT_TEXT, NULL);
 	CHECK_CONTAINS(buf, " dup\n");   /* the last column's header */
 	/* and each row's verdict in that column, the rows in the same order */
 	size_t lines = 0, tbad = 0;

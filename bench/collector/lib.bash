@@ -1,0 +1,48 @@
+# bench/collector/lib.bash — sourced by the collector benchmarks (ingest.sh,
+# ab.sh): a private network namespace, the collector under test on
+# loopback, what it stored, CPU time.
+
+BUF=${BUF:-4194304}   # socket buffer: net.core.rmem_max here (nfcapd -B cannot go beyond)
+
+# in_netns SCRIPT ARGS... : re-runs SCRIPT in a private network namespace
+# (root: unshare -n) unless already inside one, then brings loopback up.
+in_netns() {
+	if [ -z "${BENCH_INNER:-}" ]; then
+		export BENCH_INNER=1
+		exec unshare -n -- bash "$@"
+	fi
+	ip link set lo up
+}
+
+# vtap_start VTAP DIR WORKERS [CPU] : `vtap collector` on 127.0.0.1:4739
+# (API on :4740), store and state under DIR (emptied first), BUF socket
+# buffers, pinned to CPU when given, stderr in DIR.log; returns once it is
+# ready, with its pid in VTAP_PID.
+vtap_start() {
+	local v=$1 dir=$2 workers=$3 pre=() i
+	[ -n "${4:-}" ] && pre=(taskset -c "$4")
+	rm -rf "$dir"
+	"${pre[@]}" "$v" collector -o collector.listen=127.0.0.1:4739 -o collector.tcp_listen= \
+		-o "collector.workers=$workers" -o "collector.receive_buffer=$BUF" \
+		-o "store.dir=$dir/store" -o "collector.state_dir=$dir/state" \
+		-o api.listen=127.0.0.1:4740 -o collector.log_level=warn \
+		--ready-file "$dir/ready" 2>"$dir.log" &
+	VTAP_PID=$!
+	for i in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.05; done
+}
+
+# vtap_wait_stored [N] : waits until the rows the collector has stored stop
+# changing (and, with N, reach N; at most ~20 s), then prints their number.
+vtap_wait_stored() {
+	local got prev=-1 i
+	for i in $(seq 100); do
+		got=$(curl -sf http://127.0.0.1:4740/api/v1/status | jq .writer.rows_written)
+		[ "$got" = "$prev" ] && [ "$got" -ge "${1:-0}" ] && break
+		prev=$got
+		sleep 0.2
+	done
+	echo "$got"
+}
+
+# cpu_ticks PID : utime + stime in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
