@@ -605,8 +605,10 @@ static void decode_set(struct fd_msg *m, const struct tmpl *t, const uint8_t *bo
 		m->tc.sys_init_ms = d->sys_init_ms;
 	/* RFC 7011 §3.3.1: what is left after the last record that is shorter
 	 * than the shortest record is padding */
+	ie_acc_init(&acc);
 	while (rd_left(&r) >= t->min_len) {
-		ie_acc_init(&acc);
+		if (!t->reuse_acc)
+			ie_acc_init(&acc);
 		if (tmpl_decode_record(t, &r, &acc) < 0) {
 			fd_error(m, FD_ERR_RECORD_LENGTH);
 			return;

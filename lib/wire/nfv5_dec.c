@@ -28,6 +28,7 @@ static const struct { uint8_t map, len; } v5_rec[] = {
 int nfv5_decode(struct fd_msg *m, const uint8_t *buf, size_t len)
 {
 	struct vt_rd r = rd_init(buf, len);
+	struct ie_acc acc;
 	uint16_t count;
 	uint32_t uptime, secs, nsecs, seq, rate;
 	uint8_t etype, eid;
@@ -62,11 +63,12 @@ int nfv5_decode(struct fd_msg *m, const uint8_t *buf, size_t len)
 	/* top 2 bits: sampling mode; low 14: the interval */
 	rate = samp & 0x3fff;
 	m->set_index = 1;
+	/* every v5 record sets the same fields by plain stores: the
+	 * accumulator is zeroed once (as for struct tmpl's reuse_acc) */
+	ie_acc_init(&acc);
 	for (uint16_t i = 0; i < count; i++) {
-		struct ie_acc acc;
 		struct flow_rec out[2], *f = fd_room(m, &out[0]);
 
-		ie_acc_init(&acc);
 		for (size_t k = 0; k < ARRAY_SIZE(v5_rec); k++) {
 			const uint8_t *v = rd_take(&r, v5_rec[k].len);
 			if (v5_rec[k].map != IEM_NONE)

@@ -49,6 +49,7 @@ int tmpl_finish(struct tmpl *t, bool v9_scope)
 	uint32_t min = 0;
 
 	t->varlen = false;
+	t->reuse_acc = true;
 	memset(t->have, 0, sizeof(t->have));
 	memset(t->rhave, 0, sizeof(t->rhave));
 	for (uint16_t i = 0; i < t->nfields; i++) {
@@ -88,6 +89,10 @@ int tmpl_finish(struct tmpl *t, bool v9_scope)
 			f->rev = 1;
 		}
 		f->map = m;
+		/* repeated virtual-station elements fill the observing VM,
+		 * then the peer: what one does depends on the one before */
+		if (m >= IEM_VS_IFID && m <= IEM_VS_NAME)
+			t->reuse_acc = false;
 		if (f->len != IPFIX_VARLEN && m != IEM_NONE &&
 		    (f->op = ie_plan(m, f->rev, f->len, &f->off)) != IEO_APPLY) {
 			uint64_t *bits = f->rev ? t->rhave : t->have;
@@ -95,6 +100,8 @@ int tmpl_finish(struct tmpl *t, bool v9_scope)
 		}
 	}
 	t->min_len = min;
+	if (t->varlen || t->options)
+		t->reuse_acc = false;
 	/* a record of 0 bytes cannot be delimited in a set */
 	if (min == 0)
 		return -EINVAL;

@@ -56,6 +56,13 @@ struct tmpl {
 	uint16_t nfields;          /* all fields incl. scope */
 	uint32_t min_len;          /* shortest record: fixed lengths + 1 per varlen */
 	bool varlen;               /* has variable-length fields */
+	/* Every record of this template leaves the accumulator (struct
+	 * ie_acc) in the same state whatever state the record before left:
+	 * fixed lengths, every field a plain overwrite (times: the finest
+	 * precision of a fixed set wins either way), no repeated elements
+	 * that count their occurrences, not an options template. A data set
+	 * then zeroes the accumulator once, not per record. */
+	bool reuse_acc;
 	uint64_t have[2], rhave[2];   /* the ie_acc bits of the planned fields */
 	uint64_t used_ms;          /* last time data used it (or it was defined) */
 	/* ---- cache links (owned by the cache) ---- */

@@ -88,6 +88,55 @@ static void t_template_and_data(void)
 	flowdec_free(fd);
 }
 
+/* Records of one set decode independently: a fixed-length template
+ * zeroes the accumulator once per set (struct tmpl's reuse_acc), so each
+ * record's values, including two precisions of one time, must be its
+ * own; repeated virtual-station elements (observing VM, then peer) count
+ * their occurrences, so their template must not reuse it. */
+static void t_set_records_independent(void)
+{
+	struct cap c;
+	struct flowdec *fd = fd_cap_new(&c, NULL);
+	struct mb m;
+	uint8_t u[4][16];
+
+	for (int k = 0; k < 4; k++)
+		memset(u[k], 0x11 * (k + 1), 16);
+	mb_ipfix(&m, EXPT, 0, 1);
+	mb_set(&m, 2);
+	wr_u16(&m.w, 300);
+	wr_u16(&m.w, 7);
+	mb_field(&m, 8, 4, 0);
+	mb_field(&m, 1, 8, 0);
+	mb_field(&m, 150, 4, 0);    /* flowStartSeconds */
+	mb_field(&m, 152, 8, 0);    /* flowStartMilliseconds: the finer wins */
+	mb_field(&m, 153, 8, 0);
+	mb_field(&m, IE_VIRTUAL_STATION_UUID, 16, 0);
+	mb_field(&m, IE_VIRTUAL_STATION_UUID, 16, 0);
+	mb_set_end(&m, 0);
+	mb_set(&m, 300);
+	for (int r = 0; r < 2; r++) {
+		mb_v4(&m, 198, 18, 0, (uint8_t)(10 + r));
+		wr_u64(&m.w, 1000u * (r + 1));
+		wr_u32(&m.w, EXPT - 60 * (r + 1));
+		wr_u64(&m.w, EMS - 5000 * (r + 1));
+		wr_u64(&m.w, EMS - 1000 * (r + 1));
+		wr_bytes(&m.w, u[2 * r], 16);
+		wr_bytes(&m.w, u[2 * r + 1], 16);
+	}
+	mb_set_end(&m, 0);
+	CHECK_EQ(feed(fd, EXP1, EMS, &m, 1), 2);
+	CHECK_EQ(c.n, 2);
+	for (int r = 0; r < 2; r++) {
+		CHECK_EQ_U64(c.r[r].bytes, 1000u * (r + 1));
+		CHECK_EQ_U64(c.r[r].first_ms, EMS - 5000 * (r + 1));
+		CHECK_EQ_U64(c.r[r].last_ms, EMS - 1000 * (r + 1));
+		CHECK(memcmp(c.r[r].vm.uuid, u[2 * r], 16) == 0);
+		CHECK(memcmp(c.r[r].peer.uuid, u[2 * r + 1], 16) == 0);
+	}
+	flowdec_free(fd);
+}
+
 /* Variable-length fields in both encodings, RFC 7011 §7. */
 static void t_varlen_forms(void)
 {
@@ -1156,7 +1205,8 @@ static void t_setup(void)
 	CHECK_EQ(ie_field_map(ie_lookup(0, 8), 4), IEM_SRC4);
 }
 
-VT_TEST_MAIN(VT_T(t_setup), VT_T(t_template_and_data), VT_T(t_varlen_forms),
+VT_TEST_MAIN(VT_T(t_setup), VT_T(t_template_and_data), VT_T(t_set_records_independent),
+	     VT_T(t_varlen_forms),
 	     VT_T(t_enterprise_fields), VT_T(t_ip_version), VT_T(t_biflow), VT_T(t_withdrawal),
 	     VT_T(t_zero_length_and_padding), VT_T(t_bad_lengths),
 	     VT_T(t_template_count_overflow), VT_T(t_data_before_template),
