@@ -498,13 +498,14 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 		log_err("collector: %s", err.msg);
 		goto out;
 	}
-	/* The store flushes every flush_interval; a row may wait batch_delay
-	 * in its ingest thread and SINK_LINGER_MS in the writer's queue first,
-	 * so the store runs its flusher that much earlier (but at least every
-	 * 10 ms, the key's minimum): received-to-durable stays within
+	/* The store flushes every flush_interval; a datagram may wait
+	 * INGEST_COALESCE_MAX_MS in its socket, its rows batch_delay in the
+	 * ingest thread and SINK_LINGER_MS in the writer's queue first, so
+	 * the store runs its flusher that much earlier (but at least every
+	 * 10 ms, the key's minimum): arrival-to-durable stays within
 	 * flush_interval. */
 	sc = c->store;
-	uint64_t ahead = c->main.batch_delay_ms + SINK_LINGER_MS;
+	uint64_t ahead = INGEST_COALESCE_MAX_MS + c->main.batch_delay_ms + SINK_LINGER_MS;
 	sc.flush_ms = VT_MAX(sc.flush_ms, ahead + 10) - ahead;
 	co.store = store_open(&sc, STORE_WRITE, &err);
 	if (!co.store) {

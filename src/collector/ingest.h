@@ -36,6 +36,9 @@ struct enrich_snap;
 
 #define INGEST_MAX_LISTEN 16
 #define INGEST_MAX_WORKERS 64
+/* A UDP worker may leave datagrams in its socket this long to find a batch
+ * at its next wake-up (interrupt moderation, ingest.c). */
+#define INGEST_COALESCE_MAX_MS 4
 
 /* ---- the decode path ---------------------------------------------------- */
 
