@@ -351,7 +351,8 @@ static void learn(struct sink *s, const struct flow_row *row, uint64_t now)
 	uint8_t k[16];
 	bool ok = true;
 
-	if (enrich_obs_side(r, &row->attr) == OBS_NONE)
+	/* no observing VM (the row says so without reading it) */
+	if ((row->attr.nil_vms & FLOWATTR_NIL_VM) || enrich_obs_side(r, &row->attr) == OBS_NONE)
 		return;
 	vm_key16(s, &r->vm, k);
 	ok &= mtab_touch(&s->vm_met, k, now, s->c.metered_ttl_ms);
@@ -428,10 +429,13 @@ static enum verdict decide(struct sink *s, const struct flow_row *row, uint64_t 
 {
 	const struct flow_rec *r = &row->rec;
 	const struct flow_attr *a = &row->attr;
-	bool sv = vm_known(&a->src_vm), dv = vm_known(&a->dst_vm);
+	const uint8_t none = FLOWATTR_NIL_VM | FLOWATTR_NIL_SRC | FLOWATTR_NIL_DST;
+	/* the row's nil hint first: the identities are 300 bytes of it */
+	bool nil = (a->nil_vms & none) == none;
+	bool sv = !nil && vm_known(&a->src_vm), dv = !nil && vm_known(&a->dst_vm);
 
 	/* the common case of plain NetFlow: no VM anywhere, counted once */
-	if (!sv && !dv && !vm_known(&r->vm)) {
+	if (nil || (!sv && !dv && !vm_known(&r->vm))) {
 		if (s->vs) {
 			struct vmstats_hint h = { true, NULL, NULL };
 			vmstats_add(s->vs, r, a, &h, now);

@@ -94,8 +94,11 @@ void sink_batch_put(struct sink *s, struct sink_batch *b);
  * queue_wait). An empty batch is recycled. */
 int sink_push(struct sink *s, struct sink_batch *b);
 /* The writer takes queued batches SINK_WAKE_BATCHES at a time, waiting at
- * most SINK_LINGER_MS for them after the first (fewer wakeups, sink.c). */
-#define SINK_WAKE_BATCHES 16
+ * most SINK_LINGER_MS for them after the first (fewer wakeups, sink.c).
+ * Two batches of the default 512 rows (570 KB) are still in L2 when the
+ * writer reads them; 16 were not (5 % more of the writer's CPU at 1 M
+ * records/s than the wakeups they saved). */
+#define SINK_WAKE_BATCHES 2
 #define SINK_LINGER_MS 10
 
 /* sink_sync() : returns once every batch pushed before the call has been
