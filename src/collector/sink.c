@@ -269,6 +269,7 @@ static size_t wake_at(const struct sink *s)
 int sink_push(struct sink *s, struct sink_batch *b)
 {
 	struct timespec dl;
+	bool wake = false;
 	int r = 0;
 
 	if (!b->n) {
@@ -303,10 +304,14 @@ int sink_push(struct sink *s, struct sink_batch *b)
 		s->pushed++;
 		/* an idle writer is woken by the first batch, a lingering one
 		 * when enough are queued (writer_main) */
-		if (s->idle || s->qlen >= wake_at(s))
-			pthread_cond_signal(&s->nonempty);
+		wake = s->idle || s->qlen >= wake_at(s);
 	}
 	pthread_mutex_unlock(&s->mu);
+	/* after the unlock: on one core the woken writer runs at once, and
+	 * would only find the mutex still held by this thread (perf: 3.8 %
+	 * of the collector's samples in the switches of that round trip) */
+	if (wake)
+		pthread_cond_signal(&s->nonempty);
 	if (r < 0)
 		log_ratelimited(LOG_LVL_WARN, "collector: writer queue full for %llu ms: batch dropped",
 				(unsigned long long)s->c.queue_wait_ms);
