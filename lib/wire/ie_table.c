@@ -375,6 +375,20 @@ uint8_t ie_plan(uint8_t map, bool rev, uint16_t len, uint16_t *off)
 	case IEM_PACKETS_POST: *off = ACC_AT(pkts_post[d]); return len <= 8 ? IEO_U64 : IEO_APPLY;
 	case IEM_TOS: *off = ACC_AT(tos[d]); break;
 	case IEM_TCP_FLAGS: *off = ACC_AT(tcp_flags[d]); break;
+	/* times: as ie_apply() and set_time() do them; an absolute time
+	 * only when the template has no other of its kind (the caller asks
+	 * ie_abs_time_slot) */
+	case IEM_START_S: *off = ACC_AT(t[d]); return len <= 8 ? IEO_T_START_S : IEO_APPLY;
+	case IEM_END_S: *off = ACC_AT(t[d]); return len <= 8 ? IEO_T_END_S : IEO_APPLY;
+	case IEM_START_MS: *off = ACC_AT(t[d]); return len <= 8 ? IEO_T_START_MS : IEO_APPLY;
+	case IEM_END_MS: *off = ACC_AT(t[d]); return len <= 8 ? IEO_T_END_MS : IEO_APPLY;
+	case IEM_START_SYSUP: case IEM_END_SYSUP:
+		*off = ACC_AT(t[d]);
+		if (len == 8)
+			return map == IEM_START_SYSUP ? IEO_T_START_MS : IEO_T_END_MS;
+		if (len <= 4)
+			return map == IEM_START_SYSUP ? IEO_T_START_UP : IEO_T_END_UP;
+		return IEO_APPLY;
 	default:
 		if (rev)
 			return IEO_APPLY;   /* only the elements above are per direction */
@@ -412,6 +426,28 @@ uint8_t ie_plan(uint8_t map, bool rev, uint16_t len, uint16_t *off)
 	case IEM_SYS_INIT_MS: *off = ACC_AT(sys_init_ms); return len <= 8 ? IEO_U64 : IEO_APPLY;
 	default: return IEO_APPLY;
 	}
+}
+
+int ie_abs_time_slot(uint8_t map, bool rev, uint16_t len)
+{
+	int end;
+
+	switch (map) {
+	case IEM_START_S: case IEM_START_MS: case IEM_START_US: case IEM_START_NS:
+		end = 0;
+		break;
+	case IEM_END_S: case IEM_END_MS: case IEM_END_US: case IEM_END_NS:
+		end = 1;
+		break;
+	case IEM_START_SYSUP: case IEM_END_SYSUP:
+		if (len != 8)
+			return -1;
+		end = map == IEM_END_SYSUP;
+		break;
+	default:
+		return -1;
+	}
+	return (rev ? 2 : 0) + end;
 }
 
 void ie_apply(struct ie_acc *a, uint8_t map, bool rev, const uint8_t *v, uint16_t len)

@@ -173,12 +173,24 @@ enum ie_op {
 	IEO_APPLY = 0,     /* anything else: ie_apply() */
 	IEO_U8, IEO_U16, IEO_U32, IEO_U64,  /* the value, truncated to the width */
 	IEO_COPY4, IEO_COPY6, IEO_COPY16,   /* the bytes (addresses, MACs) */
+	/* times, at the offset of the direction's struct ie_times: absolute
+	 * seconds or milliseconds with their precision (only for the one
+	 * absolute time of its kind, see ie_abs_time_slot), or uptime ms */
+	IEO_T_START_S, IEO_T_START_MS, IEO_T_END_S, IEO_T_END_MS,
+	IEO_T_START_UP, IEO_T_END_UP,
 };
 
 /* ie_plan() : the op for a field of mapping <map> (as ie_field_map gave
  * it, reverse element when <rev>) and fixed length <len>; for a store, its
  * offset in struct ie_acc at <*off>. */
 uint8_t ie_plan(uint8_t map, bool rev, uint16_t len, uint16_t *off);
+
+/* ie_abs_time_slot() : for a field that sets an absolute start or end
+ * time (any precision; also flowStart/EndSysUpTime sent as 8-byte
+ * milliseconds), which of four kinds it is (direction x start/end), so a
+ * template can tell whether it is the only one; else -1. ie_plan() plans
+ * such a field as a plain store, which is right only when it is alone. */
+int ie_abs_time_slot(uint8_t map, bool rev, uint16_t len);
 
 /* ie_be_uint() : a big-endian unsigned of 1..8 bytes (longer: the first 8). */
 static inline uint64_t ie_be_uint(const uint8_t *v, uint16_t len)
@@ -214,6 +226,31 @@ static inline void ie_store(struct ie_acc *a, uint8_t op, uint16_t off, const ui
 	case IEO_COPY4: memcpy(p, v, 4); break;
 	case IEO_COPY6: memcpy(p, v, 6); break;
 	case IEO_COPY16: memcpy(p, v, 16); break;
+	case IEO_T_START_S: case IEO_T_START_MS: case IEO_T_END_S: case IEO_T_END_MS: {
+		struct ie_times *t = (struct ie_times *)(void *)p;
+		bool ms = op == IEO_T_START_MS || op == IEO_T_END_MS;
+		x = ie_be_uint(v, len) * (ms ? 1 : 1000);
+		if (op == IEO_T_START_S || op == IEO_T_START_MS) {
+			t->start_abs = x;
+			t->start_prec = ms ? 2 : 1;
+		} else {
+			t->end_abs = x;
+			t->end_prec = ms ? 2 : 1;
+		}
+		break;
+	}
+	case IEO_T_START_UP: case IEO_T_END_UP: {
+		struct ie_times *t = (struct ie_times *)(void *)p;
+		uint32_t up = (uint32_t)ie_be_uint(v, len);
+		if (op == IEO_T_START_UP) {
+			t->start_up = up;
+			t->has_start_up = true;
+		} else {
+			t->end_up = up;
+			t->has_end_up = true;
+		}
+		break;
+	}
 	default: break;
 	}
 }

@@ -47,6 +47,7 @@ size_t tmpl_size(const struct tmpl *t)
 int tmpl_finish(struct tmpl *t, bool v9_scope)
 {
 	uint32_t min = 0;
+	uint8_t ntimes[4] = { 0 };   /* absolute times per ie_abs_time_slot() */
 
 	t->varlen = false;
 	t->reuse_acc = true;
@@ -93,10 +94,22 @@ int tmpl_finish(struct tmpl *t, bool v9_scope)
 		 * then the peer: what one does depends on the one before */
 		if (m >= IEM_VS_IFID && m <= IEM_VS_NAME)
 			t->reuse_acc = false;
-		if (f->len != IPFIX_VARLEN && m != IEM_NONE &&
-		    (f->op = ie_plan(m, f->rev, f->len, &f->off)) != IEO_APPLY) {
+		int slot = ie_abs_time_slot(m, f->rev, f->len);
+		if (slot >= 0 && ntimes[slot] < 2)
+			ntimes[slot]++;
+	}
+	/* the plan, once every field's mapping is known: an absolute time
+	 * is a plain store only when it is the one of its kind (the finest
+	 * precision wins among several, ie_apply) */
+	for (uint16_t i = 0; i < t->nfields; i++) {
+		struct tmpl_field *f = &t->f[i];
+		int slot = ie_abs_time_slot(f->map, f->rev, f->len);
+
+		if (f->len == IPFIX_VARLEN || f->map == IEM_NONE || (slot >= 0 && ntimes[slot] > 1))
+			continue;
+		if ((f->op = ie_plan(f->map, f->rev, f->len, &f->off)) != IEO_APPLY) {
 			uint64_t *bits = f->rev ? t->rhave : t->have;
-			bits[m >> 6] |= 1ull << (m & 63);
+			bits[f->map >> 6] |= 1ull << (f->map & 63);
 		}
 	}
 	t->min_len = min;

@@ -4,9 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "wire/ie_table.h"
 #include "wire/tmpl_cache.h"
 
 #include "fd_test.h"
@@ -521,6 +524,57 @@ static void t_flowdec_restart(void)
 	rmdir(dir);
 }
 
-VT_TEST_MAIN(VT_T(t_keys_and_replace), VT_T(t_owner_bound_lru), VT_T(t_global_bounds),
+/* Every planned store (ie_plan + ie_store) leaves a fresh accumulator
+ * exactly as ie_apply() does, for every mapping, both directions and the
+ * lengths templates use; and a template plans an absolute time only when
+ * it is the one of its kind. */
+static void t_plan_matches_apply(void)
+{
+	static const uint16_t lens[] = { 1, 2, 3, 4, 6, 8, 16 };
+	uint8_t v[16];
+	unsigned planned = 0;
+
+	for (unsigned i = 0; i < sizeof(v); i++)
+		v[i] = (uint8_t)(0x81 + 7 * i);
+	for (unsigned m = 1; m < IEM__COUNT; m++) {
+		for (int rev = 0; rev < 2; rev++) {
+			for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+				struct ie_acc a, b;
+				uint16_t off = 0;
+				uint8_t op = ie_plan((uint8_t)m, rev, lens[l], &off);
+				if (op == IEO_APPLY)
+					continue;
+				planned++;
+				ie_acc_init(&a);
+				ie_acc_init(&b);
+				ie_apply(&a, (uint8_t)m, rev, v, lens[l]);
+				ie_store(&b, op, off, v, lens[l]);
+				(rev ? b.rhave : b.have)[m >> 6] |= 1ull << (m & 63);
+				if (memcmp(&a, &b, sizeof(a)) != 0)
+					fprintf(stderr, "  map %u rev %d len %u: planned store differs\n",
+						m, rev, lens[l]);
+				CHECK_MEM(&a, &b, sizeof(a));
+			}
+		}
+	}
+	CHECK(planned > 60);
+
+	/* flowStartSeconds + flowStartMilliseconds: neither planned (the finer
+	 * wins); flowEndMilliseconds alone: planned */
+	struct tmpl *t = calloc(1, sizeof(*t) + 3 * sizeof(t->f[0]));
+	CHECK(t != NULL);
+	t->version = 10;
+	t->nfields = 3;
+	t->f[0] = (struct tmpl_field){ .id = 150, .len = 4 };
+	t->f[1] = (struct tmpl_field){ .id = 152, .len = 8 };
+	t->f[2] = (struct tmpl_field){ .id = 153, .len = 8 };
+	CHECK_EQ(tmpl_finish(t, false), 0);
+	CHECK_EQ(t->f[0].op, IEO_APPLY);
+	CHECK_EQ(t->f[1].op, IEO_APPLY);
+	CHECK_EQ(t->f[2].op, IEO_T_END_MS);
+	free(t);
+}
+
+VT_TEST_MAIN(VT_T(t_plan_matches_apply), VT_T(t_keys_and_replace), VT_T(t_owner_bound_lru), VT_T(t_global_bounds),
 	     VT_T(t_withdraw_all), VT_T(t_round_trip), VT_T(t_corrupted_file),
 	     VT_T(t_save_load_file), VT_T(t_concurrent_save), VT_T(t_flowdec_restart))
