@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -123,6 +124,10 @@ struct sink {
 	struct vmstats *vs;
 	struct enrich *en;
 
+	/* held while a batch is processed or held rows released (the
+	 * writer's state below): by the writer, or by a producer (one_cpu) */
+	pthread_mutex_t proc;
+	bool one_cpu;                   /* the affinity allows one CPU: see sink_push */
 	pthread_mutex_t mu;
 	pthread_cond_t nonempty, nonfull, done;
 	struct sink_batch *qhead, *qtail;
@@ -135,7 +140,7 @@ struct sink {
 	uint64_t pushed, processed;     /* batches, for sink_sync */
 	struct sink_stats st;
 
-	/* writer thread only */
+	/* the processing thread only (under proc) */
 	struct enrich_snap *snap;
 	uint64_t snap_gen;
 	struct mtab vm_met, host_met;
@@ -172,6 +177,7 @@ struct sink *sink_new(const struct sink_conf *c, const struct sink_ops *ops, str
 		errno = ENOMEM;
 		return NULL;
 	}
+	pthread_mutex_init(&s->proc, NULL);
 	pthread_mutex_init(&s->mu, NULL);
 	/* the writer's waits (idle, linger) are on CLOCK_MONOTONIC */
 	cond_init_monotonic(&s->nonempty);
@@ -208,6 +214,7 @@ void sink_free(struct sink *s)
 	free(s->host_met.s);
 	free(s->hold);
 	free(s->hold_due);
+	pthread_mutex_destroy(&s->proc);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->nonempty);
 	pthread_cond_destroy(&s->nonfull);
@@ -266,6 +273,39 @@ static size_t wake_at(const struct sink *s)
 	return VT_MIN((size_t)SINK_WAKE_BATCHES, s->c.queue_batches);
 }
 
+static void process(struct sink *s, struct sink_batch *b);
+
+/* On one CPU the writer thread only adds two context switches per batch
+ * (each an exit in a VM) and lets the batch's rows leave the cache: the
+ * producer processes <b> itself when nothing is queued (order) and the
+ * writer is not processing (proc is free). Returns whether it did. */
+static bool push_inline(struct sink *s, struct sink_batch *b)
+{
+	bool direct;
+
+	if (pthread_mutex_trylock(&s->proc) != 0)
+		return false;
+	pthread_mutex_lock(&s->mu);
+	direct = !s->qhead && !s->stop && s->started;
+	if (direct) {
+		s->st.batches_in++;
+		s->st.rows_in += b->n;
+		s->st.batches_inline++;
+		s->pushed++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (direct) {
+		process(s, b);
+		pthread_mutex_lock(&s->mu);
+		recycle_locked(s, b);
+		s->processed++;
+		pthread_cond_broadcast(&s->done);
+		pthread_mutex_unlock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->proc);
+	return direct;
+}
+
 int sink_push(struct sink *s, struct sink_batch *b)
 {
 	struct timespec dl;
@@ -276,6 +316,8 @@ int sink_push(struct sink *s, struct sink_batch *b)
 		sink_batch_put(s, b);
 		return 0;
 	}
+	if (s->one_cpu && push_inline(s, b))
+		return 0;
 	pthread_mutex_lock(&s->mu);
 	if (s->qlen >= s->c.queue_batches) {
 		s->st.waits++;
@@ -604,7 +646,9 @@ static void *writer_main(void *arg)
 			s->idle = false;
 			if (!s->qhead && s->hlen) {
 				pthread_mutex_unlock(&s->mu);
+				pthread_mutex_lock(&s->proc);
 				release(s, wall_ms(), false);
+				pthread_mutex_unlock(&s->proc);
 				pthread_mutex_lock(&s->mu);
 				publish_locked(s);
 			}
@@ -618,7 +662,13 @@ static void *writer_main(void *arg)
 				if (pthread_cond_timedwait(&s->nonempty, &s->mu, &dl) == ETIMEDOUT)
 					break;
 		}
-		/* everything queued now, then wait again */
+		/* everything queued now, then wait again. proc is taken before
+		 * the first batch leaves the queue and kept until the last is
+		 * processed: a producer processing inline (push_inline) then
+		 * cannot overtake a batch of its own */
+		pthread_mutex_unlock(&s->mu);
+		pthread_mutex_lock(&s->proc);
+		pthread_mutex_lock(&s->mu);
 		while (s->qhead) {
 			struct sink_batch *b = s->qhead;
 			s->qhead = b->next;
@@ -633,9 +683,12 @@ static void *writer_main(void *arg)
 			s->processed++;
 			pthread_cond_broadcast(&s->done);
 		}
+		pthread_mutex_unlock(&s->proc);
 	}
 	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&s->proc);
 	release(s, wall_ms(), true);
+	pthread_mutex_unlock(&s->proc);
 	pthread_mutex_lock(&s->mu);
 	publish_locked(s);
 	pthread_mutex_unlock(&s->mu);
@@ -644,11 +697,15 @@ static void *writer_main(void *arg)
 
 int sink_start(struct sink *s)
 {
-	int r = pthread_create(&s->th, NULL, writer_main, s);
+	cpu_set_t cpus;
+	int r;
 
-	if (r)
+	s->one_cpu = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) == 1;
+	if ((r = pthread_create(&s->th, NULL, writer_main, s)))
 		return -r;
+	pthread_mutex_lock(&s->mu);
 	s->started = true;
+	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
 

@@ -70,6 +70,7 @@ struct sink_stats {
 	uint64_t metered_vms, metered_hosts;      /* remembered now */
 	uint64_t metered_overflow;
 	uint64_t batches_allocated;
+	uint64_t batches_inline;                  /* processed by the producer (one CPU) */
 };
 
 struct sink;
@@ -78,7 +79,10 @@ struct sink;
  * the sink. NULL with errno. */
 struct sink *sink_new(const struct sink_conf *c, const struct sink_ops *ops, struct vmstats *vs,
 		      struct enrich *en);
-/* sink_start() : starts the writer thread. 0 or -errno. */
+/* sink_start() : starts the writer thread. 0 or -errno. When the process
+ * may run on one CPU only (its affinity), a producer that finds the queue
+ * empty and the writer not busy processes its batch itself (sink_push):
+ * on one CPU the thread handoff is only two context switches per batch. */
 int sink_start(struct sink *s);
 /* sink_stop() : processes every queued batch (and decides every held
  * row), then stops the writer. Producers must be stopped first. */

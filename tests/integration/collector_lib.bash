@@ -31,6 +31,9 @@ coll_start() {
 	rm -f "$COLL_DIR/ready.json"
 	local pre=()
 	[ -n "${COLL_NS:-}" ] && pre=("$VTAP" lab exec "$COLL_NS" --)
+	# COLL_CPUS: the collector confined to these CPUs (one: its producers
+	# process batches themselves, sink.c)
+	[ -n "${COLL_CPUS:-}" ] && pre+=(taskset -c "$COLL_CPUS")
 	"${pre[@]}" "$VTAP" collector -o "store.dir=$COLL_DIR/store" -o "collector.state_dir=$COLL_DIR/state" \
 		-o "api.listen=127.0.0.1:0" --ready-file "$COLL_DIR/ready.json" "$@" \
 		>>"$COLL_DIR/collector.log" 2>&1 &
@@ -186,6 +189,11 @@ peer_phase() {
 	st=$(coll_api api/v1/status)
 	check_eq "$name: datagrams dropped by the kernel" "$(jq .ingest.kernel_drops <<<"$st")" 0
 	check_eq "$name: datagrams rejected" "$(jq .ingest.rejected <<<"$st")" 0
+	if [ -n "${COLL_CPUS:-}" ]; then
+		# on one CPU the ingest threads write their batches themselves
+		[ "$(jq .writer.batches_inline <<<"$st")" -gt 0 ] ||
+			fail "$name: one CPU, but no batch processed inline: $(jq -c .writer <<<"$st")"
+	fi
 	coll_stop
 	peer_compare "$name" "$d/nf" "$d/store"
 }

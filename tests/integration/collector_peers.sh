@@ -10,7 +10,8 @@
 # `proto tcp and dst port 443` by src IP (by flows). Ties: every group we
 # return has exactly nfdump's value for that key, and the ten values are
 # nfdump's ten.
-# Phases: softflowd NetFlow v9; softflowd IPFIX (-A milli); nfreplay -v 9
+# Phases: softflowd NetFlow v9; softflowd IPFIX (-A milli), the collector
+# on one CPU; nfreplay -v 9
 # of the first phase's nfcapd files. (vtap's own meter: collector_meter.sh.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/collector_lib.bash"
@@ -31,7 +32,9 @@ softflowd_all() { # VERSION [ARGS]
 }
 
 peer_phase v9 softflowd_all 9
-peer_phase ipfix softflowd_all 10 -A milli
+# the IPFIX phase with the collector on one CPU (batches written by the
+# ingest thread itself, not handed to the writer thread)
+COLL_CPUS=0 peer_phase ipfix softflowd_all 10 -A milli
 
 nfreplay_v9() {
 	local f

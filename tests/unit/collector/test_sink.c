@@ -4,6 +4,7 @@
 #include "collector/sink.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,7 +97,28 @@ static void *produce(void *arg)
 	return NULL;
 }
 
-static void test_queue_threads(void)
+/* Confines this thread (and the threads it creates) to one CPU, or back
+ * to what it had. */
+static void one_cpu(bool on)
+{
+	static cpu_set_t saved;
+	cpu_set_t one;
+
+	if (!on) {
+		CHECK_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+		return;
+	}
+	CHECK_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &saved)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	CHECK_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+}
+
+static void queue_threads(bool pinned)
 {
 	struct sink_conf c;
 	struct fake_store f;
@@ -128,7 +150,24 @@ static void test_queue_threads(void)
 	CHECK(st.queue_peak <= 8);
 	/* batches are recycled: far fewer allocated than pushed */
 	CHECK(st.batches_allocated < st.batches_in);
+	/* on one CPU producers process batches themselves when they can,
+	 * and rows still arrive in order (checked above) */
+	if (pinned)
+		CHECK(st.batches_inline > 0);
+	CHECK(st.batches_inline <= st.batches_in);
 	sink_free(s);
+}
+
+static void test_queue_threads(void)
+{
+	queue_threads(false);
+}
+
+static void test_queue_one_cpu(void)
+{
+	one_cpu(true);
+	queue_threads(true);
+	one_cpu(false);
 }
 
 static void test_queue_overflow(void)
@@ -344,6 +383,14 @@ static void test_dedup(void)
 		fprintf(stderr, "  case %zu\n", i);
 		run_dedup(&cases[i]);
 	}
+	/* the same with the batches processed by the pushing thread */
+	one_cpu(true);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		fprintf(stderr, "  case %zu, one CPU\n", i);
+		run_dedup(&cases[i]);
+	}
+	one_cpu(false);
 }
 
-VT_TEST_MAIN(VT_T(test_queue_threads), VT_T(test_queue_overflow), VT_T(test_dedup))
+VT_TEST_MAIN(VT_T(test_queue_threads), VT_T(test_queue_one_cpu), VT_T(test_queue_overflow),
+	     VT_T(test_dedup))
