@@ -18,8 +18,10 @@
 /* VT_SIMD_CLONES: a hot loop the compiler vectorizes far better with the
  * instructions of later x86-64 levels (unsigned 32/64-bit min/max:
  * SSE4.1, AVX-512) is compiled once per level and picked at load time
- * (ifunc). GCC on x86-64 only; elsewhere the plain build. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(VTAP_FUZZING)
+ * (ifunc). GCC on x86-64 with ifunc (meson checks) only; elsewhere the
+ * plain build. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+	defined(VTAP_HAVE_IFUNC) && !defined(VTAP_FUZZING)
 #define VT_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "sse4.2", "default")))
 #else
 #define VT_SIMD_CLONES

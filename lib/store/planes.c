@@ -7,6 +7,7 @@
 
 void planes_u32_ref(const uint32_t *v, size_t n, uint32_t base, unsigned width, uint8_t *raw)
 {
+	width = width < 4 ? width : 4;
 	for (unsigned j = 0; j < width; j++) {
 		uint8_t *p = raw + j * n;
 		for (size_t i = 0; i < n; i++)
@@ -16,6 +17,7 @@ void planes_u32_ref(const uint32_t *v, size_t n, uint32_t base, unsigned width, 
 
 void planes_u64_ref(const uint64_t *v, size_t n, uint64_t base, unsigned width, uint8_t *raw)
 {
+	width = width < 8 ? width : 8;
 	for (unsigned j = 0; j < width; j++) {
 		uint8_t *p = raw + j * n;
 		for (size_t i = 0; i < n; i++)
@@ -33,6 +35,8 @@ void planes_u32(const uint32_t *v, size_t n, uint32_t base, unsigned width, uint
 {
 	const __m128i b = _mm_set1_epi32((int)base);
 	size_t i = 0;
+
+	width = width < 4 ? width : 4;
 
 	for (; i + 16 <= n; i += 16) {
 		__m128i a[4], t[4], u[4], w[4], p[4];
@@ -69,6 +73,8 @@ void planes_u64(const uint64_t *v, size_t n, uint64_t base, unsigned width, uint
 {
 	const __m128i b = _mm_set1_epi64x((long long)base);
 	size_t i = 0;
+
+	width = width < 8 ? width : 8;
 
 	for (; i + 16 <= n; i += 16) {
 		__m128i a[8], t[8], u[8], w[8];

@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 /* planes_*() : writes planes 0..width-1 of v[i] - base (i < n) to raw,
- * plane j at raw + j * n. width <= sizeof the element. */
+ * plane j at raw + j * n. A width above the element's size is taken as
+ * the element's size. */
 void planes_u32(const uint32_t *v, size_t n, uint32_t base, unsigned width, uint8_t *raw);
 void planes_u64(const uint64_t *v, size_t n, uint64_t base, unsigned width, uint8_t *raw);
 void planes_u32_ref(const uint32_t *v, size_t n, uint32_t base, unsigned width, uint8_t *raw);

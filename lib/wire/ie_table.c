@@ -360,9 +360,11 @@ uint8_t ie_plan(uint8_t map, bool rev, uint16_t len, uint16_t *off)
 {
 	unsigned d = rev ? 1 : 0;
 
-	/* what ie_apply() would do, where it is a plain store; a map it
-	 * ignores, and ie_apply's special cases (VLAN mask, times, virtual
-	 * station, the forward-only elements), stay IEO_APPLY */
+	/* what ie_apply() would do, where it is a plain store (times: an
+	 * absolute time only when the template has no other of its kind);
+	 * a map it ignores, and ie_apply's special cases (VLAN mask, delta
+	 * and sub-millisecond times, virtual station, sampling), stay
+	 * IEO_APPLY */
 	if (map == IEM_NONE || map >= IEM__COUNT || (rev && !ie_reversible(map)) || len == 0 ||
 	    len > 16)
 		return IEO_APPLY;

@@ -115,7 +115,9 @@ struct ie_times {
 	bool has_start_dus, has_end_dus;
 };
 
-/* One data record being decoded. Zero it (ie_acc_init) per record. The
+/* One data record being decoded. Zero it (ie_acc_init) per record, or
+ * once per data set for a template whose records all overwrite the same
+ * fields (struct tmpl's reuse_acc). The
  * flow key is kept raw here and resolved by ie_finish(), because a
  * template may carry both IPv4 and IPv6 fields of which only the ones of
  * the flow's IP version mean anything. */

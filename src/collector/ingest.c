@@ -427,7 +427,7 @@ static unsigned drain(struct worker *w, int fd, unsigned max)
  * than RX_COALESCE_RATE per second, a worker that found less than a batch
  * waits before it polls again, about as long as a batch takes to arrive,
  * so that the next wake-up finds one. The wait is at most
- * RX_COALESCE_MAX_NS, and shorter when what arrives meanwhile would fill
+ * INGEST_COALESCE_MAX_MS, and shorter when what arrives meanwhile would fill
  * more than an eighth of the socket buffer (RX_DGRAM_CHARGE bytes of it
  * counted per datagram; a 1.5 KB datagram costs the kernel ~2.3 KB of
  * truesize), so a small receive_buffer cannot turn the wait into loss:
@@ -443,7 +443,7 @@ static unsigned drain(struct worker *w, int fd, unsigned max)
  * 0.60 µs; 4 ms waits from 2,000/s: 2,400 and 0.52 µs. At 1 M records/s
  * the 200 µs waits this replaces cost the worker 120-137 ticks per 5 M
  * records, 1 ms waits 96-108. Records reach the writer at most
- * RX_COALESCE_MAX_NS later; the store's flusher runs that much earlier
+ * INGEST_COALESCE_MAX_MS later; the store's flusher runs that much earlier
  * (collector.c). */
 #define RX_COALESCE_RATE 2000
 #define RX_RATE_WINDOW_NS 20000000ull

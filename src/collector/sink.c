@@ -1,9 +1,11 @@
 /* sink.c — the batch queue and the writer thread (sink.h).
  *
- * Producers and the writer share one mutex per batch (hundreds of rows),
- * not per row. Everything the count-once rule needs (which VMs and hosts
- * an agent meters, rows waiting for their sender's record) is touched only
- * by the writer thread, so it needs no lock. */
+ * Producers and the writer share one mutex (mu) per batch (hundreds of
+ * rows), not per row. Everything the count-once rule needs (which VMs and
+ * hosts an agent meters, rows waiting for their sender's record) belongs
+ * to whoever processes batches, under a second mutex (proc): the writer
+ * thread, or on one CPU a producer processing its own batch. Lock order:
+ * proc, then mu. */
 #include "collector/sink.h"
 
 #include <errno.h>
@@ -644,13 +646,16 @@ static void *writer_main(void *arg)
 			s->idle = true;
 			pthread_cond_timedwait(&s->nonempty, &s->mu, &dl);
 			s->idle = false;
-			if (!s->qhead && s->hlen) {
+			if (!s->qhead) {
+				/* held rows that are due; the processing state
+				 * is read under proc (a producer may process) */
 				pthread_mutex_unlock(&s->mu);
 				pthread_mutex_lock(&s->proc);
-				release(s, wall_ms(), false);
-				pthread_mutex_unlock(&s->proc);
+				if (s->hlen)
+					release(s, wall_ms(), false);
 				pthread_mutex_lock(&s->mu);
 				publish_locked(s);
+				pthread_mutex_unlock(&s->proc);
 			}
 			continue;
 		}
@@ -688,10 +693,10 @@ static void *writer_main(void *arg)
 	pthread_mutex_unlock(&s->mu);
 	pthread_mutex_lock(&s->proc);
 	release(s, wall_ms(), true);
-	pthread_mutex_unlock(&s->proc);
 	pthread_mutex_lock(&s->mu);
 	publish_locked(s);
 	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->proc);
 	return NULL;
 }
 

@@ -34,7 +34,8 @@ softflowd_all() { # VERSION [ARGS]
 peer_phase v9 softflowd_all 9
 # the IPFIX phase with the collector on one CPU (batches written by the
 # ingest thread itself, not handed to the writer thread)
-COLL_CPUS=0 peer_phase ipfix softflowd_all 10 -A milli
+COLL_CPUS=$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))') \
+	peer_phase ipfix softflowd_all 10 -A milli
 
 nfreplay_v9() {
 	local f
