@@ -37,7 +37,6 @@ void planes_u32(const uint32_t *v, size_t n, uint32_t base, unsigned width, uint
 	size_t i = 0;
 
 	width = width < 4 ? width : 4;
-
 	for (; i + 16 <= n; i += 16) {
 		__m128i a[4], t[4], u[4], w[4], p[4];
 		for (int k = 0; k < 4; k++)
@@ -61,7 +60,7 @@ void planes_u32(const uint32_t *v, size_t n, uint32_t base, unsigned width, uint
 		p[1] = _mm_unpackhi_epi64(w[0], w[2]);
 		p[2] = _mm_unpacklo_epi64(w[1], w[3]);
 		p[3] = _mm_unpackhi_epi64(w[1], w[3]);
-		for (unsigned j = 0; j < width && j < 4; j++)
+		for (unsigned j = 0; j < width; j++)
 			_mm_storeu_si128((__m128i *)(void *)(raw + j * n + i), p[j]);
 	}
 	for (; i < n; i++)
@@ -75,7 +74,6 @@ void planes_u64(const uint64_t *v, size_t n, uint64_t base, unsigned width, uint
 	size_t i = 0;
 
 	width = width < 8 ? width : 8;
-
 	for (; i + 16 <= n; i += 16) {
 		__m128i a[8], t[8], u[8], w[8];
 		for (int k = 0; k < 8; k++)

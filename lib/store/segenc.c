@@ -178,9 +178,9 @@ static int enc_store(struct seg_enc *e, size_t rawlen, struct seg_colent *ce)
 /* Per element type, the range of a column (one loop per type: a switch
  * per element costs an indirect jump per value; SSE2 has no unsigned
  * 32/64-bit min/max, hence VT_SIMD_CLONES: 4-5x on 65536 values) and,
- * for the narrow
- * types, its byte planes, one pass per plane (vectorizes); 32- and 64-bit
- * columns are transposed 16 values at a time (planes.c). */
+ * for the 8/16-bit types, its byte planes, one pass per plane
+ * (vectorizes); 32/64-bit columns are transposed 16 values at a time
+ * (planes.c). */
 #define RANGE_FN(T, sfx)                                                             \
 	VT_SIMD_CLONES                                                               \
 	static void range_##sfx(const T *v, size_t n, uint64_t *mn, uint64_t *mx)   \

@@ -277,6 +277,22 @@ static size_t wake_at(const struct sink *s)
 
 static void process(struct sink *s, struct sink_batch *b);
 
+/* <b> is accepted for processing (queued or inline); under mu. */
+static void accepted_locked(struct sink *s, const struct sink_batch *b)
+{
+	s->st.batches_in++;
+	s->st.rows_in += b->n;
+	s->pushed++;
+}
+
+/* <b> is processed: recycled, and sink_sync() callers told; under mu. */
+static void processed_locked(struct sink *s, struct sink_batch *b)
+{
+	recycle_locked(s, b);
+	s->processed++;
+	pthread_cond_broadcast(&s->done);
+}
+
 /* On one CPU the writer thread only adds two context switches per batch
  * (each an exit in a VM) and lets the batch's rows leave the cache: the
  * producer processes <b> itself when nothing is queued (order) and the
@@ -290,18 +306,14 @@ static bool push_inline(struct sink *s, struct sink_batch *b)
 	pthread_mutex_lock(&s->mu);
 	direct = !s->qhead && !s->stop && s->started;
 	if (direct) {
-		s->st.batches_in++;
-		s->st.rows_in += b->n;
+		accepted_locked(s, b);
 		s->st.batches_inline++;
-		s->pushed++;
 	}
 	pthread_mutex_unlock(&s->mu);
 	if (direct) {
 		process(s, b);
 		pthread_mutex_lock(&s->mu);
-		recycle_locked(s, b);
-		s->processed++;
-		pthread_cond_broadcast(&s->done);
+		processed_locked(s, b);
 		pthread_mutex_unlock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->proc);
@@ -343,9 +355,7 @@ int sink_push(struct sink *s, struct sink_batch *b)
 		s->qtail = b;
 		s->qlen++;
 		s->st.queue_peak = VT_MAX(s->st.queue_peak, s->qlen);
-		s->st.batches_in++;
-		s->st.rows_in += b->n;
-		s->pushed++;
+		accepted_locked(s, b);
 		/* an idle writer is woken by the first batch, a lingering one
 		 * when enough are queued (writer_main) */
 		wake = s->idle || s->qlen >= wake_at(s);
@@ -684,9 +694,7 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&s->mu);
 			process(s, b);
 			pthread_mutex_lock(&s->mu);
-			recycle_locked(s, b);
-			s->processed++;
-			pthread_cond_broadcast(&s->done);
+			processed_locked(s, b);
 		}
 		pthread_mutex_unlock(&s->proc);
 	}
