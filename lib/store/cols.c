@@ -68,20 +68,6 @@ const struct fc_desc *fc_desc(unsigned c)
 	return c < FC_NCOLS ? &descs[c] : NULL;
 }
 
-size_t fc_elem_size(enum fc_kind kind)
-{
-	switch (kind) {
-	case FCK_U8: return 1;
-	case FCK_U16: return 2;
-	case FCK_U32: return 4;
-	case FCK_U64: return 8;
-	case FCK_ADDR: return 16;
-	case FCK_MAC: return 6;
-	case FCK_VMREF: return 4;
-	}
-	return 1;
-}
-
 void cols_init(struct flow_cols *c)
 {
 	memset(c, 0, sizeof(*c));

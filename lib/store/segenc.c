@@ -90,6 +90,8 @@ struct seg_enc {
 	size_t hcap;
 	uint64_t *hashes;      /* bloom hashes of its distinct values */
 	size_t hashcap;
+	uint8_t *low;          /* an IPv4 address column's low words (uint32_t) */
+	size_t lowcap;
 };
 
 struct seg_enc *seg_enc_new(enum seg_comp comp, int level)
@@ -123,6 +125,7 @@ void seg_enc_free(struct seg_enc *e)
 	free(e->zbuf);
 	free(e->hset);
 	free(e->hashes);
+	free(e->low);
 	free(e);
 }
 
@@ -266,6 +269,55 @@ static inline int a128_cmp(struct a128 a, struct a128 b)
 	return a.lo < b.lo ? -1 : a.lo > b.lo;
 }
 
+/* The IPv4-mapped prefix (::ffff:0:0/96) as the native word of its
+ * last four bytes, the high half being zero. */
+static uint32_t v4_prefix_word(void)
+{
+	static const uint8_t p[4] = { 0, 0, 0xff, 0xff };
+	return ld_le32(p);
+}
+
+/* An address column in one pass when every address in it is IPv4-mapped
+ * (nearly every flow) or zero (an absent next hop): the range of the low
+ * words, compared as numbers, which orders IPv4-mapped addresses as memcmp
+ * does, and the low words into <low> (byte j of low[i] is byte 12 + j of
+ * the address, as planes_u32 takes it). ADDR_OTHER, with <low> and the
+ * range undefined, when an address is neither: the caller then takes the
+ * general path. A loop without a call or an early exit, so it vectorizes. */
+enum addr_col { ADDR_OTHER, ADDR_V4, ADDR_ZERO };
+
+VT_SIMD_CLONES
+static enum addr_col addr_v4_range(const uint8_t *v, size_t n, uint32_t pfx, uint32_t *low,
+				   uint32_t *mn, uint32_t *mx)
+{
+	uint64_t other = 0, any = 0;
+	uint32_t lo = UINT32_MAX, hi = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *a = v + 16 * i;
+		uint64_t h;
+		uint32_t m, x;
+		memcpy(&h, a, 8);
+		memcpy(&m, a + 8, 4);
+		x = ld_be32(a + 12);
+		other |= h | (m ^ pfx);
+		any |= h | m | x;
+		low[i] = __builtin_bswap32(x);
+		lo = x < lo ? x : lo;
+		hi = x > hi ? x : hi;
+	}
+	*mn = lo;
+	*mx = hi;
+	return !any ? ADDR_ZERO : !other ? ADDR_V4 : ADDR_OTHER;
+}
+
+static void addr_v4_of(struct vt_addr *a, uint32_t x)
+{
+	memset(a->b, 0, 10);
+	a->b[10] = a->b[11] = 0xff;
+	st_be32(a->b + 12, x);
+}
+
 /* Addresses and MACs: constant, or byte planes of the 4 low bytes (every
  * address IPv4-mapped), all 16, or the 6 of a MAC. */
 static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned k,
@@ -277,6 +329,37 @@ static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned 
 	bool same = true, v4 = true;
 	int r;
 
+	if (!mac) {
+		uint32_t lo, hi;
+		if ((r = grow(&e->low, &e->lowcap, n * sizeof(uint32_t))) < 0)
+			return r;
+		uint32_t *low = (uint32_t *)(void *)e->low;
+		enum addr_col kind = addr_v4_range(v, n, v4_prefix_word(), low, &lo, &hi);
+		if (kind == ADDR_ZERO) {
+			memset(amin, 0, sizeof(*amin));
+			memset(amax, 0, sizeof(*amax));
+			ce->enc = SEG_ENC_CONST;
+			ce->width = 0;
+			memcpy(ce->cval, v, es);
+			return 0;
+		}
+		if (kind == ADDR_V4) {
+			addr_v4_of(amin, lo);
+			addr_v4_of(amax, hi);
+			if (lo == hi) {
+				ce->enc = SEG_ENC_CONST;
+				ce->width = 0;
+				memcpy(ce->cval, v, es);
+				return 0;
+			}
+			ce->enc = SEG_ENC_PLANES;
+			ce->width = 4;
+			if ((r = grow(&e->raw, &e->rawcap, n * 4)) < 0)
+				return r;
+			planes_u32(low, n, 0, 4, e->raw);
+			return enc_store(e, n * 4, ce);
+		}
+	}
 	if (mac) {
 		for (size_t i = 1; i < n && same; i++)
 			same = memcmp(v + i * es, v, 6) == 0;
