@@ -527,10 +527,11 @@ void enrich_flow(const struct enrich_snap *s, const struct flow_rec *r, struct f
 	} else {
 		a->locality = FLOW_LOC_OUTSIDE;
 	}
+	/* an end no step attributed kept the identity memset above */
 	a->nil_vms = (uint8_t)((vm_ident_nil(&r->vm) ? FLOWATTR_NIL_VM : 0) |
 			       (vm_ident_nil(&r->peer) ? FLOWATTR_NIL_PEER : 0) |
-			       (vm_ident_nil(&a->src_vm) ? FLOWATTR_NIL_SRC : 0) |
-			       (vm_ident_nil(&a->dst_vm) ? FLOWATTR_NIL_DST : 0));
+			       (!src.by || vm_ident_nil(&a->src_vm) ? FLOWATTR_NIL_SRC : 0) |
+			       (!dst.by || vm_ident_nil(&a->dst_vm) ? FLOWATTR_NIL_DST : 0));
 	if (info) {
 		info->src_by = src.by;
 		info->dst_by = dst.by;

@@ -451,6 +451,7 @@ static void hints(struct sink *s, const struct flow_row *row, enum obs_side side
 	const struct inv_vm *vm;
 
 	h->src_host = h->dst_host = NULL;
+	h->no_vms = false;
 	if (side != OBS_NONE)
 		eh = enrich_host_by_addr(s->snap, &row->rec.exporter);
 	if (vm_known(&row->attr.src_vm)) {
@@ -496,7 +497,7 @@ static enum verdict decide(struct sink *s, const struct flow_row *row, uint64_t 
 	/* the common case of plain NetFlow: no VM anywhere, counted once */
 	if (nil || (!sv && !dv && !vm_known(&r->vm))) {
 		if (s->vs) {
-			struct vmstats_hint h = { true, NULL, NULL };
+			struct vmstats_hint h = { true, NULL, NULL, true };
 			vmstats_add(s->vs, r, a, &h, now);
 		}
 		return V_COUNTED;
