@@ -311,22 +311,33 @@ static enum addr_col addr_v4_range(const uint8_t *v, size_t n, uint32_t pfx, uin
 	return !any ? ADDR_ZERO : !other ? ADDR_V4 : ADDR_OTHER;
 }
 
-static void addr_v4_of(struct vt_addr *a, uint32_t x)
+/* The IPv4-mapped address of the host-order word <x>. */
+static void addr_of_word(struct vt_addr *a, uint32_t x)
 {
-	memset(a->b, 0, 10);
-	a->b[10] = a->b[11] = 0xff;
-	st_be32(a->b + 12, x);
+	uint8_t b[4];
+
+	st_be32(b, x);
+	addr_set_v4(a, b);
+}
+
+/* A byte column whose every value is v[0 .. es). */
+static int enc_bytes_const(struct seg_colent *ce, const uint8_t *v, size_t es)
+{
+	ce->enc = SEG_ENC_CONST;
+	ce->width = 0;
+	memcpy(ce->cval, v, es);
+	return 0;
 }
 
 /* Addresses and MACs: constant, or byte planes of the 4 low bytes (every
- * address IPv4-mapped), all 16, or the 6 of a MAC. */
+ * address IPv4-mapped: addr_v4_range), all 16, or the 6 of a MAC. */
 static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned k,
 			 struct seg_colent *ce, struct vt_addr *amin, struct vt_addr *amax)
 {
 	bool mac = fc_desc(k)->kind == FCK_MAC;
 	size_t es = mac ? 6 : 16, n = c->n;
 	const uint8_t *v = c->col[k];
-	bool same = true, v4 = true;
+	bool same = true;
 	int r;
 
 	if (!mac) {
@@ -335,23 +346,16 @@ static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned 
 			return r;
 		uint32_t *low = (uint32_t *)(void *)e->low;
 		enum addr_col kind = addr_v4_range(v, n, v4_prefix_word(), low, &lo, &hi);
-		if (kind == ADDR_ZERO) {
-			memset(amin, 0, sizeof(*amin));
-			memset(amax, 0, sizeof(*amax));
-			ce->enc = SEG_ENC_CONST;
-			ce->width = 0;
-			memcpy(ce->cval, v, es);
-			return 0;
-		}
-		if (kind == ADDR_V4) {
-			addr_v4_of(amin, lo);
-			addr_v4_of(amax, hi);
-			if (lo == hi) {
-				ce->enc = SEG_ENC_CONST;
-				ce->width = 0;
-				memcpy(ce->cval, v, es);
-				return 0;
+		if (kind != ADDR_OTHER) {
+			if (kind == ADDR_ZERO) {
+				memset(amin, 0, sizeof(*amin));
+				memset(amax, 0, sizeof(*amax));
+			} else {
+				addr_of_word(amin, lo);
+				addr_of_word(amax, hi);
 			}
+			if (lo == hi)   /* all zero gives lo = hi = 0 too */
+				return enc_bytes_const(ce, v, es);
 			ce->enc = SEG_ENC_PLANES;
 			ce->width = 4;
 			if ((r = grow(&e->raw, &e->rawcap, n * 4)) < 0)
@@ -360,17 +364,16 @@ static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned 
 			return enc_store(e, n * 4, ce);
 		}
 	}
+	/* MACs, and address columns with an IPv6 address (the IPv4 ones
+	 * all went above) */
 	if (mac) {
 		for (size_t i = 1; i < n && same; i++)
 			same = memcmp(v + i * es, v, 6) == 0;
 	} else {
-		/* IPv4-mapped: ::ffff:0:0/96, the high half 0, the low half's
-		 * top 32 bits 0x0000ffff */
 		struct a128 lo = a128_of(v), hi = lo, first = lo;
 		for (size_t i = 0; i < n; i++) {
 			struct a128 x = a128_of(v + i * es);
 			same &= x.hi == first.hi && x.lo == first.lo;
-			v4 &= x.hi == 0 && (x.lo >> 32) == 0xffffu;
 			if (a128_cmp(x, lo) < 0)
 				lo = x;
 			if (a128_cmp(x, hi) > 0)
@@ -381,24 +384,19 @@ static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned 
 		st_be64(amax->b, hi.hi);
 		st_be64(amax->b + 8, hi.lo);
 	}
-	if (same) {
-		ce->enc = SEG_ENC_CONST;
-		ce->width = 0;
-		memcpy(ce->cval, v, es);
-		return 0;
-	}
+	if (same)
+		return enc_bytes_const(ce, v, es);
 	ce->enc = SEG_ENC_PLANES;
-	ce->width = (uint8_t)(mac ? 6 : v4 ? 4 : 16);
-	size_t skip = es - ce->width;   /* IPv4-mapped: the first 12 bytes */
-	if ((r = grow(&e->raw, &e->rawcap, n * ce->width)) < 0)
+	ce->width = (uint8_t)es;
+	if ((r = grow(&e->raw, &e->rawcap, n * es)) < 0)
 		return r;
-	for (unsigned j = 0; j < ce->width; j++) {
+	for (unsigned j = 0; j < es; j++) {
 		uint8_t *p = e->raw + j * n;
-		const uint8_t *q = v + skip + j;
+		const uint8_t *q = v + j;
 		for (size_t i = 0; i < n; i++)
 			p[i] = q[i * es];
 	}
-	return enc_store(e, n * ce->width, ce);
+	return enc_store(e, n * es, ce);
 }
 
 /* A late column (FC_LATE) is never stored constant, which a reader from

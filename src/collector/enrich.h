@@ -116,6 +116,15 @@ static inline bool vm_known(const struct vm_ident *v)
 	return (a | b) != 0;
 }
 
+/* attr_vm_known() : vm_known(<v>) for an identity of a row whose nil hint
+ * (flow_attr.nil_vms) holds <bit> for it: a set bit answers without
+ * reading the identity, 100 bytes of the row; 0 (not known) reads it. */
+static inline bool attr_vm_known(const struct flow_attr *a, uint8_t bit,
+				 const struct vm_ident *v)
+{
+	return !(a->nil_vms & bit) && vm_known(v);
+}
+
 /* ---- count once --------------------------------------------------------
  *
  * Two observation points can export the same flow: the agents of both

@@ -451,7 +451,6 @@ static void hints(struct sink *s, const struct flow_row *row, enum obs_side side
 	const struct inv_vm *vm;
 
 	h->src_host = h->dst_host = NULL;
-	h->no_vms = false;
 	if (side != OBS_NONE)
 		eh = enrich_host_by_addr(s->snap, &row->rec.exporter);
 	if (vm_known(&row->attr.src_vm)) {
@@ -489,15 +488,14 @@ static enum verdict decide(struct sink *s, const struct flow_row *row, uint64_t 
 {
 	const struct flow_rec *r = &row->rec;
 	const struct flow_attr *a = &row->attr;
-	const uint8_t none = FLOWATTR_NIL_VM | FLOWATTR_NIL_SRC | FLOWATTR_NIL_DST;
-	/* the row's nil hint first: the identities are 300 bytes of it */
-	bool nil = (a->nil_vms & none) == none;
-	bool sv = !nil && vm_known(&a->src_vm), dv = !nil && vm_known(&a->dst_vm);
+	/* by the row's nil hint first: the identities are 300 bytes of it */
+	bool sv = attr_vm_known(a, FLOWATTR_NIL_SRC, &a->src_vm),
+	     dv = attr_vm_known(a, FLOWATTR_NIL_DST, &a->dst_vm);
 
 	/* the common case of plain NetFlow: no VM anywhere, counted once */
-	if (nil || (!sv && !dv && !vm_known(&r->vm))) {
+	if (!sv && !dv && !attr_vm_known(a, FLOWATTR_NIL_VM, &r->vm)) {
 		if (s->vs) {
-			struct vmstats_hint h = { true, NULL, NULL, true };
+			struct vmstats_hint h = { true, NULL, NULL };
 			vmstats_add(s->vs, r, a, &h, now);
 		}
 		return V_COUNTED;

@@ -555,7 +555,8 @@ void vmstats_add(struct vmstats *vs, const struct flow_rec *r, const struct flow
 		 const struct vmstats_hint *h, uint64_t now_ms)
 {
 	uint8_t loc = a->locality < 3 ? a->locality : FLOW_LOC_OUTSIDE;
-	bool sv = !h->no_vms && vm_known(&a->src_vm), dv = !h->no_vms && vm_known(&a->dst_vm);
+	bool sv = attr_vm_known(a, FLOWATTR_NIL_SRC, &a->src_vm),
+	     dv = attr_vm_known(a, FLOWATTR_NIL_DST, &a->dst_vm);
 	enum role_by by;
 	enum vm_role role;
 

@@ -67,9 +67,6 @@ void vmstats_free(struct vmstats *vs);
 struct vmstats_hint {
 	bool primary;                /* counts (enrich_is_primary) */
 	const char *src_host, *dst_host;   /* where each VM runs; NULL unknown */
-	bool no_vms;                 /* neither end is a VM, as the caller knows
-				      * (the row's nil hint): the identities,
-				      * 200 bytes of the row, are not read */
 };
 
 /* vmstats_begin() / vmstats_end() : hold the lock around a batch of adds. */
