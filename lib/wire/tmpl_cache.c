@@ -27,7 +27,7 @@ struct tmpl *tmpl_new(uint16_t nfields)
 		errno = E2BIG;
 		return NULL;
 	}
-	t = calloc(1, sizeof(*t) + (size_t)nfields * sizeof(t->f[0]));
+	t = calloc(1, sizeof(*t) + (size_t)nfields * (sizeof(t->f[0]) + sizeof(uint16_t)));
 	if (!t)
 		return NULL;
 	t->nfields = nfields;
@@ -41,7 +41,146 @@ void tmpl_free(struct tmpl *t)
 
 size_t tmpl_size(const struct tmpl *t)
 {
-	return sizeof(*t) + (size_t)t->nfields * sizeof(t->f[0]);
+	return sizeof(*t) + (size_t)t->nfields * (sizeof(t->f[0]) + sizeof(uint16_t));
+}
+
+static uint16_t *steps_of(const struct tmpl *t)
+{
+	return (uint16_t *)(void *)(t->f + t->nfields);
+}
+
+/* The kind of a planned store (op not IEO_APPLY) of <len> bytes. */
+static uint8_t step_kind(uint8_t op, uint16_t len)
+{
+	switch (op) {
+	case IEO_U8: return len == 1 ? TK_U8_1 : TK_OTHER;
+	case IEO_U16: return len == 2 ? TK_U16_2 : TK_OTHER;
+	case IEO_U32: return len == 4 ? TK_U32_4 : TK_OTHER;
+	case IEO_U64: return len == 8 ? TK_U64_8 : len == 4 ? TK_U64_4 : TK_OTHER;
+	case IEO_COPY4: return TK_COPY4;
+	case IEO_COPY6: return TK_COPY6;
+	case IEO_COPY16: return TK_COPY16;
+	default: return TK_OTHER;
+	}
+}
+
+/* The bytes of struct ie_acc a planned store writes, from its offset. */
+static size_t op_width(uint8_t op)
+{
+	switch (op) {
+	case IEO_U8: return 1;
+	case IEO_U16: return 2;
+	case IEO_U32: case IEO_COPY4: return 4;
+	case IEO_U64: return 8;
+	case IEO_COPY6: return 6;
+	case IEO_COPY16: return 16;
+	default: return sizeof(struct ie_times);
+	}
+}
+
+/* Groups a fixed-length template's planned stores by kind (struct tmpl's
+ * steps). Reordering is the same record only when every field is a store
+ * (ie_apply() may depend on what came before) and stores of different
+ * kinds write different bytes: within a kind, field order is kept. */
+static void group_steps(struct tmpl *t)
+{
+	uint8_t owner[sizeof(struct ie_acc)];
+	uint16_t at[TK_N + 1] = { 0 };
+	uint16_t *s = steps_of(t);
+
+	t->nsteps = 0;
+	if (t->varlen || t->min_len > UINT16_MAX)
+		return;
+	memset(owner, 0, sizeof(owner));
+	for (uint16_t i = 0; i < t->nfields; i++) {
+		const struct tmpl_field *f = &t->f[i];
+		if (f->op == IEO_APPLY) {
+			if (f->map != IEM_NONE && f->len)
+				return;
+			continue;
+		}
+		uint8_t k = step_kind(f->op, f->len);
+		size_t w = op_width(f->op);
+		if ((size_t)f->off + w > sizeof(owner))
+			return;
+		for (size_t b = f->off; b < f->off + w; b++) {
+			if (owner[b] && owner[b] != k + 1)
+				return;
+			owner[b] = (uint8_t)(k + 1);
+		}
+		at[k + 1]++;
+	}
+	for (unsigned k = 0; k < TK_N; k++) {
+		at[k + 1] += at[k];
+		t->kind_end[k] = at[k + 1];
+	}
+	for (uint16_t i = 0; i < t->nfields; i++) {
+		const struct tmpl_field *f = &t->f[i];
+		if (f->op != IEO_APPLY)
+			s[at[step_kind(f->op, f->len)]++] = i;
+	}
+	t->nsteps = t->kind_end[TK_N - 1];
+}
+
+static inline void st16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
+
+static inline void st32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static inline void st64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+/* Runs a grouped template's stores for the record at <rec>: each kind a
+ * loop over its fields, no dispatch per field. */
+static void run_steps(const struct tmpl *t, const uint8_t *rec, struct ie_acc *acc)
+{
+	const uint16_t *s = steps_of(t), *end = t->kind_end;
+	uint8_t *a = (uint8_t *)acc;
+	unsigned i = 0;
+
+	for (; i < end[TK_U8_1]; i++) {
+		const struct tmpl_field *f = &t->f[s[i]];
+		a[f->off] = rec[f->src];
+	}
+	for (; i < end[TK_U16_2]; i++) {
+		const struct tmpl_field *f = &t->f[s[i]];
+		st16(a + f->off, ld_be16(rec + f->src));
+	}
+	for (; i < end[TK_U32_4]; i++) {
+		const struct tmpl_field *f = &t->f[s[i]];
+		st32(a + f->off, ld_be32(rec + f->src));
+	}
+	for (; i < end[TK_U64_8]; i++) {
+		const struct tmpl_field *f = &t->f[s[i]];
+		st64(a + f->off, ld_be64(rec + f->src));
+	}
+	for (; i < end[TK_U64_4]; i++) {
+		const struct tmpl_field *f = &t->f[s[i]];
+		st64(a + f->off, ld_be32(rec + f->src));
+	}
+	for (; i < end[TK_COPY4]; i++) {
+		const struct tmpl_field *f = &t->f[s[i]];
+		memcpy(a + f->off, rec + f->src, 4);
+	}
+	for (; i < end[TK_COPY6]; i++) {
+		const struct tmpl_field *f = &t->f[s[i]];
+		memcpy(a + f->off, rec + f->src, 6);
+	}
+	for (; i < end[TK_COPY16]; i++) {
+		const struct tmpl_field *f = &t->f[s[i]];
+		memcpy(a + f->off, rec + f->src, 16);
+	}
+	for (; i < end[TK_OTHER]; i++) {
+		const struct tmpl_field *f = &t->f[s[i]];
+		ie_store(acc, f->op, f->off, rec + f->src, f->len);
+	}
 }
 
 int tmpl_finish(struct tmpl *t, bool v9_scope)
@@ -61,6 +200,7 @@ int tmpl_finish(struct tmpl *t, bool v9_scope)
 		f->rev = 0;
 		f->op = IEO_APPLY;
 		f->off = 0;
+		f->src = (uint16_t)min;
 		if (f->len == IPFIX_VARLEN) {
 			t->varlen = true;
 			min += 1;
@@ -115,6 +255,7 @@ int tmpl_finish(struct tmpl *t, bool v9_scope)
 	t->min_len = min;
 	if (t->varlen || t->options)
 		t->reuse_acc = false;
+	group_steps(t);
 	/* a record of 0 bytes cannot be delimited in a set */
 	if (min == 0)
 		return -EINVAL;
@@ -144,6 +285,10 @@ int tmpl_decode_record(const struct tmpl *t, struct vt_rd *r, struct ie_acc *acc
 		acc->have[1] |= t->have[1];
 		acc->rhave[0] |= t->rhave[0];
 		acc->rhave[1] |= t->rhave[1];
+		if (t->nsteps) {
+			run_steps(t, rec, acc);
+			return 0;
+		}
 		for (uint32_t i = 0, off = 0; i < t->nfields; off += t->f[i].len, i++) {
 			const struct tmpl_field *f = &t->f[i];
 			if (f->op != IEO_APPLY)

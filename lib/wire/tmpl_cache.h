@@ -32,6 +32,17 @@
  * corpus has ~100). Larger ones are rejected and counted. */
 #define TMPL_MAX_FIELDS 512
 
+/* The kinds of grouped stores (tmpl_finish): a fixed-length template whose
+ * fields are all planned stores decodes a record kind by kind, each kind a
+ * tight loop, instead of dispatching on every field's op. */
+enum tmpl_kind {
+	TK_U8_1, TK_U16_2, TK_U32_4, TK_U64_8, TK_U64_4,
+	TK_COPY4, TK_COPY6, TK_COPY16,
+	TK_OTHER,          /* any other planned store: ie_store() */
+	TK_N
+};
+
+
 struct tmpl_field {
 	uint16_t id;       /* element id, enterprise bit cleared */
 	uint16_t len;      /* bytes, or 65535 = variable length */
@@ -40,6 +51,7 @@ struct tmpl_field {
 	uint8_t rev;       /* RFC 5103 reverse element (PEN 29305) */
 	uint8_t op;        /* enum ie_op: how a fixed-length template applies it */
 	uint16_t off;      /* ... the offset it stores at in struct ie_acc */
+	uint16_t src;      /* ... and its offset in a record (fixed lengths) */
 };
 
 struct tmpl_owner;
@@ -64,6 +76,13 @@ struct tmpl {
 	 * then zeroes the accumulator once, not per record. */
 	bool reuse_acc;
 	uint64_t have[2], rhave[2];   /* the ie_acc bits of the planned fields */
+	/* Grouped stores (enum tmpl_kind): the indices of their fields, in
+	 * the allocation after f[]; steps [kind_end[k - 1], kind_end[k]) are
+	 * of kind k, in field order within a kind. 0 steps: not grouped (a varlen or options template, a field
+	 * ie_apply() must see in order, or stores that overlap across kinds),
+	 * decoded field by field. */
+	uint16_t nsteps;
+	uint16_t kind_end[TK_N];
 	uint64_t used_ms;          /* last time data used it (or it was defined) */
 	/* ---- cache links (owned by the cache) ---- */
 	struct tmpl *hnext;
