@@ -12,7 +12,7 @@ deps:
 	@scripts/deps.sh
 
 build: deps
-	@[ -f build/release/build.ninja ] || meson setup build/release --buildtype=release
+	@[ -f build/release/build.ninja ] || meson setup build/release --buildtype=release -Db_lto=true
 	@ninja -C build/release
 
 demo: build

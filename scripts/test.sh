@@ -98,7 +98,7 @@ done
 # dereference analysis) differ from the ASan build's, so it must compile too.
 echo "== release build"
 run build/release 1800 bash -c '[ -f build/release/build.ninja ] ||
-	meson setup build/release --buildtype=release && ninja -C build/release'
+	meson setup build/release --buildtype=release -Db_lto=true && ninja -C build/release'
 
 echo "== unit tests"
 for t in build/asan/tests/unit/test_*; do

@@ -39,7 +39,7 @@ for t in softflowd nfpcapd nfcapd nfdump jq; do
 done
 mkdir -p "$DIR"
 if [ ! -f build/release/build.ninja ]; then
-	meson setup build/release --buildtype=release >/dev/null
+	meson setup build/release --buildtype=release -Db_lto=true >/dev/null
 fi
 ninja -C build/release vtap >/dev/null
 VTAP=$PWD/build/release/vtap
