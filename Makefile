@@ -12,8 +12,7 @@ deps:
 	@scripts/deps.sh
 
 build: deps
-	@[ -f build/release/build.ninja ] || meson setup build/release --buildtype=release -Db_lto=true
-	@ninja -C build/release
+	@scripts/build_release.sh
 
 demo: build
 	@scripts/demo.sh

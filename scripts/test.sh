@@ -97,8 +97,7 @@ done
 # The demo runs the release build (-O3): its warnings (truncation, null
 # dereference analysis) differ from the ASan build's, so it must compile too.
 echo "== release build"
-run build/release 1800 bash -c '[ -f build/release/build.ninja ] ||
-	meson setup build/release --buildtype=release -Db_lto=true && ninja -C build/release'
+run build/release 1800 scripts/build_release.sh
 
 echo "== unit tests"
 for t in build/asan/tests/unit/test_*; do

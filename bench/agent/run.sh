@@ -29,8 +29,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 SECS=${1:-5}
 [ "$(id -u)" -eq 0 ] || { echo "bench/agent/run.sh needs root (network namespaces)"; exit 1; }
-[ -f build/release/build.ninja ] || meson setup build/release --buildtype=release -Db_lto=true >/dev/null
-ninja -C build/release >/dev/null
+scripts/build_release.sh >/dev/null
 VTAP=$ROOT/build/release/vtap
 P=bench$$
 tmp=$(mktemp -d)

@@ -22,8 +22,7 @@ FRAMES=${1:-1000000}
 CORPUS=${VTAP_CORPUS:-$ROOT/../shared/corpus}
 [ -d "$CORPUS/traffic" ] || CORPUS=/work/shared/corpus
 
-[ -f build/release/build.ninja ] || meson setup build/release --buildtype=release -Db_lto=true >/dev/null
-ninja -C build/release >/dev/null
+scripts/build_release.sh >/dev/null
 BIN=build/release/bench_decode
 cc -O2 -std=gnu11 -D_GNU_SOURCE -Ilib -o "$BIN" bench/decode/bench_decode.c \
 	build/release/libvtap.a -lzstd -lm -lpthread

@@ -19,8 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-300000}
-[ -f build/release/build.ninja ] || meson setup build/release --buildtype=release -Db_lto=true >/dev/null
-ninja -C build/release >/dev/null
+scripts/build_release.sh >/dev/null
 BIN=build/release/bench_flowdec
 cc -O2 -std=gnu11 -D_GNU_SOURCE -Ilib -o "$BIN" bench/flowdec/bench_flowdec.c \
 	build/release/libvtap.a -lzstd -lm -lpthread

@@ -38,10 +38,7 @@ for t in softflowd nfpcapd nfcapd nfdump jq; do
 	command -v $t >/dev/null || { echo "run.sh: $t missing (scripts/deps.sh)"; exit 1; }
 done
 mkdir -p "$DIR"
-if [ ! -f build/release/build.ninja ]; then
-	meson setup build/release --buildtype=release -Db_lto=true >/dev/null
-fi
-ninja -C build/release vtap >/dev/null
+scripts/build_release.sh >/dev/null
 VTAP=$PWD/build/release/vtap
 cc -O2 -Wall -o "$DIR/genpcap" bench/meter/genpcap.c -lm
 PCAP=$DIR/bench-$N.pcap

@@ -32,8 +32,7 @@ for t in nfcapd nfdump python3 cc; do
 	command -v $t >/dev/null || { echo "bench/store: $t is not installed (scripts/deps.sh)"; exit 1; }
 done
 if [ ! -x "$VTAP" ]; then
-	[ -f build/release/build.ninja ] || meson setup build/release --buildtype=release -Db_lto=true >/dev/null
-	ninja -C build/release >/dev/null
+	scripts/build_release.sh >/dev/null
 fi
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -25,8 +25,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-4}
-[ -f build/release/build.ninja ] || meson setup build/release --buildtype=release -Db_lto=true >/dev/null
-ninja -C build/release >/dev/null || { echo "build failed"; exit 1; }
+scripts/build_release.sh >/dev/null || { echo "build failed"; exit 1; }
 export VTAP=$PWD/build/release/vtap
 source tests/integration/tap/tap_lib.sh
 need_tap

@@ -2,6 +2,7 @@
 #include "core/buf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@ int vbuf_reserve(struct vbuf *b, size_t n)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
 	if (ncap > b->max + 1)
 		ncap = b->max + 1;
+	if (ncap > PTRDIFF_MAX)   /* no allocation can be larger */
+		return -ENOMEM;
 	p = realloc(b->data, ncap);
 	if (!p)
 		return -ENOMEM;

@@ -82,6 +82,8 @@ static void t_reserve_overflow(void)
 	CHECK_EQ(vbuf_adds(&b, "x"), 0);
 	CHECK_EQ(vbuf_reserve(&b, SIZE_MAX), -ENOSPC);
 	CHECK_EQ(vbuf_reserve(&b, SIZE_MAX / 2), -ENOSPC);
+	/* within the bound, larger than any allocation */
+	CHECK_EQ(vbuf_reserve(&b, SIZE_MAX / 2 - 2), -ENOMEM);
 	vbuf_free(&b);
 }
 

@@ -297,7 +297,9 @@ static void t_ports_table(void)
 	CHECK_EQ(meter_ports_vm(p, 40)->ifindex, 30);
 	CHECK(meter_ports_vm(p, 39) == NULL);
 	CHECK(meter_ports_vm(p, 1000) == NULL);
-	CHECK_STR(meter_ports_vm(p, 1)->name, "web-1");
+	const struct vm_ident *web1 = meter_ports_vm(p, 1);
+	BUG_ON(!web1);
+	CHECK_STR(web1->name, "web-1");
 	CHECK_EQ(meter_ports_del(p, 1), 0);
 	CHECK_EQ(meter_ports_del(p, 1), -ENOENT);
 	CHECK_EQ(meter_ports_by_mac(p, mac_a), FT_PORT_NONE);
