@@ -36,9 +36,9 @@ struct enrich_snap;
 
 #define INGEST_MAX_LISTEN 16
 #define INGEST_MAX_WORKERS 64
-/* A UDP worker may leave datagrams in its socket this long to find a batch
+/* A UDP worker may leave datagrams in its socket this long to find more
  * at its next wake-up (interrupt moderation, ingest.c). */
-#define INGEST_COALESCE_MAX_MS 4
+#define INGEST_COALESCE_MAX_MS 16
 
 /* ---- the decode path ---------------------------------------------------- */
 
