@@ -50,10 +50,7 @@ cc -O2 -o "$W/genpcap" "$ROOT/bench/meter/genpcap.c" -lm
 "$VTAP" meter -r "$W/m.pcap" --collector "udp://127.0.0.1:$PORT" >/dev/null
 "$VTAP" meter -r "$W/m.pcap" -c nfv9 --collector "udp://127.0.0.1:$PORT" \
 	--vm port=1,uuid=8c4d3a2e-1f6b-4c1d-9e7a-2b3c4d5e6f70,name=pgo-vm >/dev/null
-for _ in $(seq 50); do
-	curl -sf "http://127.0.0.1:$API/api/v1/status" >/dev/null && break
-	sleep 0.1
-done
+curl -sf "http://127.0.0.1:$API/api/v1/status" >/dev/null
 curl -sf "http://127.0.0.1:$API/api/v1/flows?limit=10" >/dev/null
 curl -sf "http://127.0.0.1:$API/metrics" >/dev/null
 kill "$PID"

@@ -257,6 +257,21 @@ static inline void ie_store(struct ie_acc *a, uint8_t op, uint16_t off, const ui
 	}
 }
 
+/* ie_op_width() : the bytes of struct ie_acc planned store <op> writes
+ * from its offset (a time: the direction's struct ie_times). */
+static inline size_t ie_op_width(uint8_t op)
+{
+	switch (op) {
+	case IEO_U8: return 1;
+	case IEO_U16: return 2;
+	case IEO_U32: case IEO_COPY4: return 4;
+	case IEO_U64: return 8;
+	case IEO_COPY6: return 6;
+	case IEO_COPY16: return 16;
+	default: return sizeof(struct ie_times);
+	}
+}
+
 /* ie_finish() : builds the flow record(s) of a finished data record into
  * <fwd> (and <rev> for the reverse direction of a biflow when that
  * direction has packets or bytes; distinct from <fwd>). Returns the number

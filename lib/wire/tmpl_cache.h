@@ -42,7 +42,6 @@ enum tmpl_kind {
 	TK_N
 };
 
-
 struct tmpl_field {
 	uint16_t id;       /* element id, enterprise bit cleared */
 	uint16_t len;      /* bytes, or 65535 = variable length */
@@ -78,9 +77,9 @@ struct tmpl {
 	uint64_t have[2], rhave[2];   /* the ie_acc bits of the planned fields */
 	/* Grouped stores (enum tmpl_kind): the indices of their fields, in
 	 * the allocation after f[]; steps [kind_end[k - 1], kind_end[k]) are
-	 * of kind k, in field order within a kind. 0 steps: not grouped (a varlen or options template, a field
-	 * ie_apply() must see in order, or stores that overlap across kinds),
-	 * decoded field by field. */
+	 * of kind k, in field order within a kind. 0 steps: not grouped (a
+	 * varlen or options template, a field ie_apply() must see in order,
+	 * or stores that overlap across kinds), decoded field by field. */
 	uint16_t nsteps;
 	uint16_t kind_end[TK_N];
 	uint64_t used_ms;          /* last time data used it (or it was defined) */

@@ -453,13 +453,13 @@ static void hints(struct sink *s, const struct flow_row *row, enum obs_side side
 	h->src_host = h->dst_host = NULL;
 	if (side != OBS_NONE)
 		eh = enrich_host_by_addr(s->snap, &row->rec.exporter);
-	if (vm_known(&row->attr.src_vm)) {
+	if (attr_vm_known(&row->attr, FLOWATTR_NIL_SRC, &row->attr.src_vm)) {
 		if (side == OBS_SRC && eh)
 			h->src_host = eh->name;
 		else if ((vm = inv_of(s, &row->attr.src_vm)))
 			h->src_host = vm->host;
 	}
-	if (vm_known(&row->attr.dst_vm)) {
+	if (attr_vm_known(&row->attr, FLOWATTR_NIL_DST, &row->attr.dst_vm)) {
 		if (side == OBS_DST && eh)
 			h->dst_host = eh->name;
 		else if ((vm = inv_of(s, &row->attr.dst_vm)))
