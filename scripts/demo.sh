@@ -274,7 +274,7 @@ EOC
 	"$VTAP" session add --socket "$tmp/h1.sock" --name vm1-mirror --vm "$uuid" \
 		--dest "vxlan://$an?vni=100"
 	"$VTAP" session list --socket "$tmp/h1.sock"
-	"${X[@]}" analyzer -- tcpdump -i vx100 -n -U -w "$tmp/mirror.pcap" 2>"$tmp/tcpdump.err" &
+	"${X[@]}" analyzer -- tcpdump -i vx100 -n -U --immediate-mode -w "$tmp/mirror.pcap" 2>"$tmp/tcpdump.err" &
 	cap=$!
 	for _ in $(seq 100); do grep -q "listening on" "$tmp/tcpdump.err" && break; sleep 0.1; done
 	echo "== tap: traffic — vm1 pings vm2 and vm4; 2000 iperf3 UDP datagrams vm1 -> vm4; vm2 pings vm5 (not mirrored)"

@@ -83,9 +83,7 @@ iperf_c vm1 $C_IP -p 5202 -t 2 -b 150M -R >/dev/null || fail "iperf3 TCP C->A"
 nsx vm1 nmap -sS -n -T4 -p 1-200 $B_IP >/dev/null || fail "nmap A->B"
 nsx vm4 nmap -sS -n -T4 -p 1-200 $A_IP >/dev/null || fail "nmap C->A"
 agent_settle
-sleep 0.5
-capture_stop "$TAPDIR/t1.pcap"
-capture_stop "$TAPDIR/m1.pcap"
+capture_stop "$TAPDIR/t1.pcap" "$TAPDIR/m1.pcap"
 vs show 1
 S=$(sshow 1)
 python3 $TF compare --truth "$TAPDIR/t1.pcap" --mirror "$TAPDIR/m1.pcap" --encap vxlan \
@@ -108,7 +106,6 @@ jq -e '.sessions == []' "$TAPDIR/tap-state.json" >/dev/null || fail "state file 
 expect_err 1 "no session 1" del 1
 capture analyzer vx100 "$TAPDIR/after.pcap"
 nsx vm1 ping -c 5 -i 0.05 -q $B_IP >/dev/null || fail "ping after del"
-sleep 0.5
 capture_stop "$TAPDIR/after.pcap"
 check_eq "frames mirrored after del" "$(tshark -r "$TAPDIR/after.pcap" 2>/dev/null | wc -l)" 0
 agent_tap_stop

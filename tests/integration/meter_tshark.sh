@@ -47,7 +47,7 @@ wait_for() {
 	echo "timed out waiting for: $*"; exit 1
 }
 
-ip netns exec "$NS" tcpdump -i lo -U -w "$work/cap.pcap" "udp port $UDP or tcp port $TCP" 2>"$work/tcpdump.log" &
+ip netns exec "$NS" tcpdump -i lo -U --immediate-mode -w "$work/cap.pcap" "udp port $UDP or tcp port $TCP" 2>"$work/tcpdump.log" &
 pids+=($!)
 wait_for grep -q "listening on" "$work/tcpdump.log"
 mkdir "$work/nf"

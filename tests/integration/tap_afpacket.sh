@@ -35,8 +35,7 @@ iperf_c vm1 $B_IP -p 5201 -t 1 -b 40M -R >/dev/null || fail "iperf3 TCP B->A"
 iperf_c vm1 $B_IP -p 5201 -u -b 5M -l 1000 -k 500 >/dev/null || fail "iperf3 UDP"
 
 settle
-sleep 0.3
-for f in truth vx gre; do capture_stop "$TAPDIR/$f.pcap"; done
+capture_stop "$TAPDIR/truth.pcap" "$TAPDIR/vx.pcap" "$TAPDIR/gre.pcap"
 taprun_stop
 cmp() { # NAME ARGS...
 	local name=$1; shift

@@ -117,10 +117,7 @@ PROG1=$(nsx h1 tc filter show dev vp-vm1 ingress | grep -o 'vtap_from_vm.* id [0
 nsx h1 tc filter show dev vp-vm2 ingress | grep -q vtap && fail "vp-vm2 still tapped after the restart"
 wait "$UDP_PID" || fail "the UDP stream failed"
 settle
-sleep 0.5
-capture_stop "$TAPDIR/truth.pcap"
-capture_stop "$TAPDIR/mirror.pcap"
-capture_stop "$TAPDIR/at-c.pcap"
+capture_stop "$TAPDIR/truth.pcap" "$TAPDIR/mirror.pcap" "$TAPDIR/at-c.pcap"
 sent=$(tshark -r "$TAPDIR/truth.pcap" -Y "udp.dstport == 5202 && ip.src == $A_IP" 2>/dev/null | wc -l)
 got=$(tshark -r "$TAPDIR/at-c.pcap" -Y "udp.dstport == 5202 && ip.src == $A_IP" 2>/dev/null | wc -l)
 echo "UDP stream through the kill: A's interface sent $sent datagrams, C's interface received $got;" \

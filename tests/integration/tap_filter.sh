@@ -45,8 +45,7 @@ iperf_c vm1 $B_IP -p 443 -t 1 -b 20M >/dev/null || fail "TCP A->B:443"
 nsx vm1 ping -c 5 -i 0.05 -q $B_IP >/dev/null || fail "ping"
 
 settle
-sleep 0.5
-for f in truth m21 m22; do capture_stop "$TAPDIR/$f.pcap"; done
+capture_stop "$TAPDIR/truth.pcap" "$TAPDIR/m21.pcap" "$TAPDIR/m22.pcap"
 taprun_stop
 
 # ground truth: A's frames with IPv4 destination A and TCP destination port 443

@@ -40,8 +40,7 @@ iperf_c vm1 $B_IP -p 5201 -t 1 -b 40M >/dev/null || fail "TCP A->B"
 iperf_c vm1 $B_IP -p 5201 -t 1 -b 40M -R >/dev/null || fail "TCP B->A"
 
 settle
-sleep 0.3
-for f in truth vx wire; do capture_stop "$TAPDIR/$f.pcap"; done
+capture_stop "$TAPDIR/truth.pcap" "$TAPDIR/vx.pcap" "$TAPDIR/wire.pcap"
 taprun_stop
 d() { echo $(($(sess $2 $1) - C0[$1$2])); }
 

@@ -36,9 +36,7 @@ cur=$(ls "$TAPDIR/ring"/ab_*.pcapng | sort | tail -1)
 n_live=$(tshark -r "$cur" 2>"$TAPDIR/live.err" | wc -l)
 [ "$n_live" -gt 0 ] && ! grep -q "cut short\|appears to be damaged" "$TAPDIR/live.err" ||
 	fail "tshark could not read the file being written ($n_live packets): $(cat "$TAPDIR/live.err")"
-sleep 0.3
-capture_stop "$TAPDIR/truth-vm1.pcap"
-capture_stop "$TAPDIR/truth-vm2.pcap"
+capture_stop "$TAPDIR/truth-vm1.pcap" "$TAPDIR/truth-vm2.pcap"
 taprun_stop
 
 files=("$TAPDIR/ring"/ab_*.pcapng)

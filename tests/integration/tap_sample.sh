@@ -37,8 +37,7 @@ iperf_c vm1 $C_IP -p 5202 -u -b 16M -l 1000 -k 4000 >/dev/null || fail "UDP A->C
 T1=$(date +%s.%N)
 iperf_c vm1 $C_IP -p 5202 -t 1 -b 20M >/dev/null || fail "TCP A->C"
 settle
-sleep 0.3
-for f in truth wire vx; do capture_stop "$TAPDIR/$f.pcap"; done
+capture_stop "$TAPDIR/truth.pcap" "$TAPDIR/wire.pcap" "$TAPDIR/vx.pcap"
 taprun_stop
 d() { echo $(($(sess $2 $1) - C0[$1$2])); }
 

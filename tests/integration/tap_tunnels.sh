@@ -48,9 +48,7 @@ iperf_c vm1 $C_IP -p 5202 -t 1 -b 60M -R >/dev/null || fail "iperf3 TCP C->A"
 nsx vm4 nmap -sS -n -T4 -p 1-100 $A_IP >/dev/null || fail "nmap C->A"
 
 settle       # leaves the counters of the quiet end in $STATS
-sleep 0.5
-capture_stop "$TAPDIR/truth.pcap"
-capture_stop "$TAPDIR/mirror.pcap"
+capture_stop "$TAPDIR/truth.pcap" "$TAPDIR/mirror.pcap"
 taprun_stop
 M="$TAPDIR/mirror.pcap"
 

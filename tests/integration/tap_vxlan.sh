@@ -64,8 +64,7 @@ nsx vm1 nmap -sS -n -T4 -p 1-200 $B_IP >/dev/null || fail "nmap A->B"
 nsx vm4 nmap -sS -n -T4 -p 1-200 $A_IP >/dev/null || fail "nmap C->A"
 
 settle       # leaves the counters of the quiet end in $STATS
-sleep 0.5
-for f in t1 t3 m1 m3; do capture_stop "$TAPDIR/$f.pcap"; done
+capture_stop "$TAPDIR/t1.pcap" "$TAPDIR/t3.pcap" "$TAPDIR/m1.pcap" "$TAPDIR/m3.pcap"
 taprun_stop
 [ "$(jq .engine.ring_records "$TAPDIR/final.json")" = 0 ] || fail "copies went through user space"
 
