@@ -58,8 +58,28 @@ back=$(tcount "ip.src == $AN_IP")
 [ "$back" = 0 ] || { tshark -r "$M" -Y "ip.src == $AN_IP" 2>/dev/null | head -5; fail "$back packets from the analyzer"; }
 
 info "tshark: malformed packets and expert errors"
-bad=$(tshark -r "$M" -Y '_ws.malformed || _ws.expert.severity >= 0x00800000' 2>/dev/null | wc -l)
-[ "$bad" = 0 ] || { tshark -r "$M" -Y '_ws.malformed || _ws.expert.severity >= 0x00800000' 2>/dev/null | head; fail "$bad malformed/error packets"; }
+# Each session carries its own copy of the same TCP streams. Read in one
+# file, tshark's TCP analysis takes the other sessions' copies for
+# retransmissions and may report a reassembly error no single stream has
+# (one CI run: 102, on copies it labelled "Fast Retransmission"). So the
+# whole file is checked with TCP sequence analysis off, and each session's
+# packets with it on, in a file of their own.
+BAD='_ws.malformed || _ws.expert.severity >= 0x00800000'
+bad_in() { # FILE [TSHARK OPTIONS...]
+	local f=$1 n; shift
+	n=$(tshark -r "$f" "$@" -Y "$BAD" 2>/dev/null | wc -l)
+	[ "$n" = 0 ] && return 0
+	tshark -r "$f" "$@" -Y "$BAD" 2>/dev/null | head
+	fail "$n malformed/error packets in $(basename "$f")"
+}
+bad_in "$M" -o tcp.analyze_sequence_numbers:FALSE -o tcp.desegment_tcp_streams:FALSE
+for enc in 'gre.proto == 0x6558' 'gre.proto == 0x88be' 'gre.proto == 0x22eb' 'tzsp'; do
+	one="$TAPDIR/one-${enc//[^a-z0-9]/_}.pcap"
+	tshark -r "$M" -Y "$enc" -w "$one" 2>/dev/null || fail "tshark -w $one"
+	[ "$(capinfos -c -M "$one" | awk '/Number of packets/ {print $NF}')" -gt 1000 ] ||
+		fail "too few packets for '$enc'"
+	bad_in "$one"
+done
 
 check() { # ID ENCAP FILTER [KEY]
 	local id=$1 enc=$2 filt=$3 key=${4:-} n all args=()
