@@ -151,9 +151,9 @@ wait_for 10 "grep -q 'listening on' '$TAPDIR/td.err'"
 o0=$(offered); c0=$(cpu_s $TD)
 small_run
 # tcpdump sees a partly filled TPACKET_V3 block only when the kernel's 1 s
-# block timer retires it (up to two ticks): an earlier SIGINT loses the
+# block timer retires it (up to two ticks, 2 s): an earlier SIGINT loses the
 # block's frames uncounted, which would show as tcpdump's unreported loss.
-sleep 2.1
+sleep 3
 o1=$(offered); c1=$(cpu_s $TD)
 kill -INT $TD
 wait $TD

@@ -129,7 +129,7 @@ lab_quiet() {
 	local i rc
 	for i in $(seq 15); do
 		rc=0
-		ip netns exec "$LAB_PREFIX-fabric" timeout 2 tcpdump -c 1 -nq -i vmnet icmp6 \
+		ip netns exec "$LAB_PREFIX-fabric" timeout 2 tcpdump --immediate-mode -c 1 -nq -i vmnet icmp6 \
 			>/dev/null 2>&1 || rc=$?
 		[ $rc -eq 124 ] && return 0
 	done

@@ -82,6 +82,7 @@ iperf_c vm1 $B_IP -p 5201 -t 2 -b 150M >/dev/null || fail "iperf3 TCP A->B"
 iperf_c vm1 $C_IP -p 5202 -t 2 -b 150M -R >/dev/null || fail "iperf3 TCP C->A"
 nsx vm1 nmap -sS -n -T4 -p 1-200 $B_IP >/dev/null || fail "nmap A->B"
 nsx vm4 nmap -sS -n -T4 -p 1-200 $A_IP >/dev/null || fail "nmap C->A"
+nud_settled  # no probe may fall between the counters and the captures
 agent_settle
 capture_stop "$TAPDIR/t1.pcap" "$TAPDIR/m1.pcap"
 vs show 1

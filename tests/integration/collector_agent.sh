@@ -67,7 +67,8 @@ sleep 1
 for h in h1 h2; do agent_stop "$h"; done   # SIGTERM: every flow exported
 # nfcapd has read everything queued for it
 nf_backlog() { ip netns exec "$LAB_PREFIX-mgmt" ss -Hlun "sport = :$COLLECTOR_PORT" | awk '{s += $2} END {print s + 0}'; }
-wait_until 30 test "$(nf_backlog)" -eq 0 || fail "nfcapd does not drain its socket"
+nf_drained() { [ "$(nf_backlog)" -eq 0 ]; }   # evaluated at each try
+wait_until 30 nf_drained || fail "nfcapd does not drain its socket ($(nf_backlog) bytes queued)"
 sleep 0.5
 kill -TERM "$nf_pid"
 wait "$nf_pid"

@@ -79,12 +79,6 @@ for h in h1 h2; do agent_stop "$h"; done   # SIGTERM: every flow exported
 # past dedup_delay: every held receiver-side observation decided
 sleep 3.5
 coll_settle
-in_ns mgmt "$VTAP" vms --api "http://$COLL_API" -j -w 1h >"$TMPDIR_T/vms.json" || fail "vtap vms -j"
-in_ns mgmt "$VTAP" vms --api "http://$COLL_API" -w 1h >"$TMPDIR_T/vms.txt" || fail "vtap vms"
-in_ns mgmt "$VTAP" vm --api "http://$COLL_API" vm4 >"$TMPDIR_T/vm4.txt" || fail "vtap vm vm4"
-st=$(coll_api api/v1/status) || fail "GET /api/v1/status"
-check_eq "datagrams rejected" "$(jq .ingest.rejected <<<"$st")" 0
-check_eq "datagrams dropped by the kernel" "$(jq .ingest.kernel_drops <<<"$st")" 0
 # the API's store queries read flushed blocks: wait until every decided row
 # is in the files (nothing held, nothing buffered)
 all_flushed() {
@@ -92,6 +86,12 @@ all_flushed() {
 		.store.rows_flushed == .writer.rows_written' >/dev/null
 }
 wait_until 15 all_flushed || fail "the store did not flush: $(coll_api api/v1/status | jq -c '[.writer, .store]')"
+in_ns mgmt "$VTAP" vms --api "http://$COLL_API" -j -w 1h >"$TMPDIR_T/vms.json" || fail "vtap vms -j"
+in_ns mgmt "$VTAP" vms --api "http://$COLL_API" -w 1h >"$TMPDIR_T/vms.txt" || fail "vtap vms"
+in_ns mgmt "$VTAP" vm --api "http://$COLL_API" vm4 >"$TMPDIR_T/vm4.txt" || fail "vtap vm vm4"
+st=$(coll_api api/v1/status) || fail "GET /api/v1/status"
+check_eq "datagrams rejected" "$(jq .ingest.rejected <<<"$st")" 0
+check_eq "datagrams dropped by the kernel" "$(jq .ingest.kernel_drops <<<"$st")" 0
 ONCE=()
 for side in srcvm dstvm; do
 	coll_api "api/v1/flows?aggregate=$side&once=1&limit=0" >"$TMPDIR_T/api-once-$side.json" ||

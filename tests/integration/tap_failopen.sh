@@ -76,8 +76,15 @@ for attempt in 1 2 3; do
 	rm -f "$TAPDIR/toggles"
 	read -r wmean bmean nw nb <<<"$(measure)"
 	echo "attempt $attempt: armed $((wmean / 1000000)) Mbit/s ($nw intervals), disarmed $((bmean / 1000000)) Mbit/s ($nb intervals): $((wmean * 1000 / bmean)) per mille"
-	[ "$nw" -ge 20 ] && [ "$nb" -ge 20 ] || fail "too few intervals: $nw, $nb"
-	[ $((wmean * 100)) -ge $((bmean * 95)) ] && break
+	# 5 windows of each state, 4-5 whole 0.25-s intervals in each: fewer
+	# means late toggles (a loaded machine), a measurement to repeat
+	if [ "$nw" -ge 20 ] && [ "$nb" -ge 20 ]; then
+		[ $((wmean * 100)) -ge $((bmean * 95)) ] && break
+	else
+		echo "too few intervals ($nw, $nb): the toggles were late"
+		[ $attempt = 3 ] && fail "too few intervals three times: $nw, $nb"
+		continue
+	fi
 	# independent measurements before calling it: the machine is shared
 	# (one run of a full suite measured 94.8 % twice); a tap that costs
 	# more than 5 % fails all three

@@ -48,10 +48,19 @@ info "the monitoring link: DF, no fragment, nothing above its MTU"
 # (#1: the outer IP header, not the mirrored one inside)
 frag=$(tshark -r "$TAPDIR/wire.pcap" -Y 'ip.src#1 == 198.19.0.1 && (ip.flags.mf#1 == 1 || ip.frag_offset#1 > 0 || ip.flags.df#1 == 0 || ip.len#1 > 1500)' 2>/dev/null | wc -l)
 [ "$frag" = 0 ] || fail "$frag outer packets fragmented, without DF or above 1500"
-# a cut copy (ERSPAN T bit) holds less than its inner IP header announces:
-# that, and only that, tshark rightly flags
-bad=$(tshark -r "$TAPDIR/wire.pcap" -Y '!(erspan.truncated == 1) && (_ws.malformed || _ws.expert.severity >= 0x00800000)' 2>/dev/null | wc -l)
-[ "$bad" = 0 ] || { tshark -r "$TAPDIR/wire.pcap" -Y "_ws.malformed || _ws.expert.severity >= 0x00800000" -T fields -e frame.len -e frame.protocols -e _ws.expert.message 2>/dev/null | sort | uniq -c | sort -rn | head -5; fail "$bad malformed packets"; }
+# A cut copy (ERSPAN T bit) holds less than its inner IP header announces:
+# that, and only that, tshark rightly flags. The three sessions carry copies
+# of the same streams: the file is checked with TCP analysis off, then each
+# session on its own (the cut ERSPAN copies cannot be reassembled: their
+# file without desegmentation).
+CUT='erspan.truncated == 1'
+no_tshark_errors "$TAPDIR/wire.pcap" "$CUT" "${TCP_OFF[@]}"
+tshark_split "$TAPDIR/wire.pcap" 'udp.dstport == 4789' "$TAPDIR/w-vx.pcap" 100
+no_tshark_errors "$TAPDIR/w-vx.pcap" ""
+tshark_split "$TAPDIR/wire.pcap" 'gre.proto == 0x6558' "$TAPDIR/w-gre.pcap" 100
+no_tshark_errors "$TAPDIR/w-gre.pcap" ""
+tshark_split "$TAPDIR/wire.pcap" 'gre.proto == 0x22eb' "$TAPDIR/w-erspan.pcap" 100
+no_tshark_errors "$TAPDIR/w-erspan.pcap" "$CUT" -o tcp.desegment_tcp_streams:FALSE
 
 info "1 segment"
 big_other=$(python3 $TF count --truth "$TAPDIR/truth.pcap" --truth-filter 'len(f) > 1464 and not (p and p[2] == 6)')

@@ -47,6 +47,7 @@ iperf_c vm1 $B_IP -p 5201 -t 1 -b 60M >/dev/null || fail "iperf3 TCP A->B"
 iperf_c vm1 $C_IP -p 5202 -t 1 -b 60M -R >/dev/null || fail "iperf3 TCP C->A"
 nsx vm4 nmap -sS -n -T4 -p 1-100 $A_IP >/dev/null || fail "nmap C->A"
 
+nud_settled  # no probe may fall between the counters and the captures
 settle       # leaves the counters of the quiet end in $STATS
 capture_stop "$TAPDIR/truth.pcap" "$TAPDIR/mirror.pcap"
 taprun_stop
@@ -57,28 +58,12 @@ tcount() { tshark -r "$M" -Y "$1" 2>/dev/null | wc -l; }
 back=$(tcount "ip.src == $AN_IP")
 [ "$back" = 0 ] || { tshark -r "$M" -Y "ip.src == $AN_IP" 2>/dev/null | head -5; fail "$back packets from the analyzer"; }
 
-info "tshark: malformed packets and expert errors"
-# Each session carries its own copy of the same TCP streams. Read in one
-# file, tshark's TCP analysis takes the other sessions' copies for
-# retransmissions and may report a reassembly error no single stream has
-# (one CI run: 102, on copies it labelled "Fast Retransmission"). So the
-# whole file is checked with TCP sequence analysis off, and each session's
-# packets with it on, in a file of their own.
-BAD='_ws.malformed || _ws.expert.severity >= 0x00800000'
-bad_in() { # FILE [TSHARK OPTIONS...]
-	local f=$1 n; shift
-	n=$(tshark -r "$f" "$@" -Y "$BAD" 2>/dev/null | wc -l)
-	[ "$n" = 0 ] && return 0
-	tshark -r "$f" "$@" -Y "$BAD" 2>/dev/null | head
-	fail "$n malformed/error packets in $(basename "$f")"
-}
-bad_in "$M" -o tcp.analyze_sequence_numbers:FALSE -o tcp.desegment_tcp_streams:FALSE
+info "tshark: malformed packets and expert errors (the file, then each session)"
+no_tshark_errors "$M" "" "${TCP_OFF[@]}"
 for enc in 'gre.proto == 0x6558' 'gre.proto == 0x88be' 'gre.proto == 0x22eb' 'tzsp'; do
 	one="$TAPDIR/one-${enc//[^a-z0-9]/_}.pcap"
-	tshark -r "$M" -Y "$enc" -w "$one" 2>/dev/null || fail "tshark -w $one"
-	[ "$(capinfos -c -M "$one" | awk '/Number of packets/ {print $NF}')" -gt 1000 ] ||
-		fail "too few packets for '$enc'"
-	bad_in "$one"
+	tshark_split "$M" "$enc" "$one" 1000
+	no_tshark_errors "$one" ""
 done
 
 check() { # ID ENCAP FILTER [KEY]

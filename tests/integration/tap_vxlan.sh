@@ -63,6 +63,7 @@ info "nmap from A and towards A"
 nsx vm1 nmap -sS -n -T4 -p 1-200 $B_IP >/dev/null || fail "nmap A->B"
 nsx vm4 nmap -sS -n -T4 -p 1-200 $A_IP >/dev/null || fail "nmap C->A"
 
+nud_settled  # no probe may fall between the counters and the captures
 settle       # leaves the counters of the quiet end in $STATS
 capture_stop "$TAPDIR/t1.pcap" "$TAPDIR/t3.pcap" "$TAPDIR/m1.pcap" "$TAPDIR/m3.pcap"
 taprun_stop

@@ -192,6 +192,57 @@ capture_stop() {
 	done
 }
 
+# no_tshark_errors FILE EXCEPT [TSHARK OPTION...] : fails if tshark finds a
+# malformed packet or an expert error in FILE, other than in packets that
+# match the display filter EXCEPT ("" for none).
+#
+# When several sessions mirror the same VM to one capture, each carries a
+# copy of the same TCP streams, and tshark's TCP analysis takes the other
+# sessions' copies for retransmissions of one conversation: it may report
+# reassembly errors no single stream has (one CI run: 102 of them). Such a
+# file is checked with TCP_OFF, and each session's packets, taken apart
+# with tshark_split, with everything on.
+TCP_OFF=(-o tcp.analyze_sequence_numbers:FALSE -o tcp.desegment_tcp_streams:FALSE)
+no_tshark_errors() {
+	local f=$1 except=$2 flt='_ws.malformed || _ws.expert.severity >= 0x00800000' n
+	shift 2
+	[ -n "$except" ] && flt="!($except) && ($flt)"
+	n=$(tshark -r "$f" "$@" -Y "$flt" 2>/dev/null | wc -l)
+	[ "$n" = 0 ] && return 0
+	tshark -r "$f" "$@" -Y "$flt" -T fields -e frame.number -e frame.len -e frame.protocols \
+		-e _ws.expert.message 2>/dev/null | head
+	fail "$n malformed/error packets in $(basename "$f")${except:+ (not counting $except)}"
+}
+
+# tshark_split FILE FILTER OUT MIN : the packets of FILE that match the
+# display filter FILTER, in OUT; there must be at least MIN.
+tshark_split() {
+	local n
+	tshark -r "$1" -Y "$2" -w "$3" 2>/dev/null || fail "tshark -Y '$2' -w $3"
+	n=$(capinfos -c -M "$3" | awk '/Number of packets/ {print $NF}')
+	[ "$n" -ge "$4" ] || fail "$n packets match '$2' in $(basename "$1"), fewer than $4"
+}
+
+# nud_settled : waits until no VM of the lab has a neighbour entry being
+# resolved or probed. A VM that answered from a STALE entry sends a unicast
+# probe 5 s later; before a test compares a session's counters with its
+# captures, that frame must not fall between the counters and the stop.
+nud_busy() {
+	local vm
+	for vm in vm1 vm2 vm3 vm4 vm5 vm6; do
+		nsx "$vm" ip neigh show | grep -qE 'DELAY|PROBE|INCOMPLETE' && return 0
+	done
+	return 1
+}
+nud_settled() {
+	local t
+	for t in $(seq 1 100); do
+		nud_busy || return 0
+		sleep 0.2
+	done
+	fail "neighbour entries still probing after 20 s: $(nsx vm1 ip neigh show | tr '\n' ';')"
+}
+
 # settle : waits until no copy is in flight in the tap and the counters
 # stop moving; leaves the last counters in $STATS.
 settle() {
