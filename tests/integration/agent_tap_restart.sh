@@ -107,8 +107,13 @@ LC_ALL=C sort "$TAPDIR/sent.seq" >"$TAPDIR/s.seq"
 missed=$(LC_ALL=C comm -23 "$TAPDIR/c.seq" "$TAPDIR/m.seq" | wc -l)
 extra=$(LC_ALL=C comm -13 "$TAPDIR/s.seq" "$TAPDIR/m.seq" | wc -l)
 # Datagrams that crossed A's port (the tap copies them there, before the
-# bridge) and did not reach C: only a drop the kernel counted on the way
-# (h1, the fabric, h2, vm4) may explain one.
+# bridge) and did not reach C. The analyzer rightly has them: they crossed
+# the port. The one place the lab loses such frames without a counter is
+# the port's deletion: frames still queued for vp-vm1 (the CPU's receive
+# backlog) pass its ingress hook after the bridge has disabled the port
+# (109 in one CI run of many; 0 in most). So each must be among the
+# datagrams sent just before vm1 lost its interface: fewer than
+# netdev_max_backlog successful sends before a send failed.
 beyond=$(LC_ALL=C comm -13 "$TAPDIR/c.seq" "$TAPDIR/m.seq" | wc -l)
 echo "vm1 sent $(wc -l <"$TAPDIR/s.seq"), C received $nc datagrams of the stream, the analyzer has $nm; missed $missed, never sent $extra, dropped after the port $beyond"
 # Not vacuous: most of the stream reached C (each re-creation loses what is
@@ -125,8 +130,29 @@ check_eq "of the last 2000 datagrams sent, missing at C" "$late" 0
 check_eq "datagrams A's port forwarded missing at the analyzer" "$missed" 0
 check_eq "mirrored datagrams vm1 never sent" "$extra" 0
 D1=$(($(fwd_drops) - D1))
-[ "$beyond" -le "$D1" ] ||
-	fail "$beyond datagrams crossed A's port and did not reach C; the kernel counted $D1 drops on the way"
+python3 - "$TAPDIR/sent.seq" "$TAPDIR/c.seq" "$TAPDIR/m.seq" "$D1" \
+	"$(cat /proc/sys/net/core/netdev_max_backlog)" <<'PY' || fail "datagrams lost after A's port"
+import sys
+sent = sorted(int(l) for l in open(sys.argv[1]))
+at_c = set(int(l) for l in open(sys.argv[2]))
+beyond = sorted(set(int(l) for l in open(sys.argv[3])) - at_c)
+drops, backlog = int(sys.argv[4]), int(sys.argv[5])
+# for each datagram sent, how many more succeeded before the next failed
+# send (None: no failure came after it)
+to_gap, run = {}, None
+for i in range(len(sent) - 1, -1, -1):
+    if i + 1 < len(sent) and sent[i + 1] != sent[i] + 1:
+        run = 0
+    elif run is not None:
+        run += 1
+    to_gap[sent[i]] = run
+bad = [x for x in beyond if to_gap.get(x) is None or to_gap[x] >= backlog]
+print("after the port, not at C: %d (in flight when the port went: %d; kernel drops counted: %d)"
+      % (len(beyond), len(beyond) - len(bad), drops))
+if len(bad) > drops:
+    print("not explained: %s" % bad[:20])
+    sys.exit(1)
+PY
 S=$(sshow 1)
 port=$(jq -c '.ports[] | select(.ifname == "vp-vm1")' <<<"$S")
 echo "port: $port"
