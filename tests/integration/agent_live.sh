@@ -97,14 +97,7 @@ echo "ok   the agent counted $gso GSO super-frames on vp-vm2 as their segments"
 # answered a peer from a STALE neighbour entry (vm1 replying to vm5's ping
 # -6) sends a unicast NS probe 5 s later, which could otherwise fall
 # between the end of the VM captures and the agents' stop.
-nud_settled() {
-	local vm
-	for vm in vm1 vm2 vm3 vm4 vm5 vm6; do
-		in_ns "$vm" ip neigh show | grep -qE 'DELAY|PROBE|INCOMPLETE' && return 1
-	done
-	return 0
-}
-wait_until 20 nud_settled || fail "neighbour entries still probing: $(in_ns vm1 ip neigh show)"
+nud_settled
 sleep 1
 ifx=$(port_ifindexes h1; port_ifindexes h2)
 for vm in vm1 vm2 vm3 vm4 vm5 vm6; do cap_stop "$vm"; done

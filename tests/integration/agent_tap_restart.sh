@@ -37,14 +37,16 @@ vs add "$TAPDIR/s.json" || fail "session add"
 info "1. re-arm: vp-vm1 re-created three times during a stream"
 capture analyzer vx100 "$TAPDIR/mirror.pcap" udp port 9999
 capture vm4 eth0 "$TAPDIR/at-c.pcap" udp port 9999
-# drops the kernel counts on the way from A's port to C
-fwd_drops() {
+# kernel_drops NS... : the frames the kernel counts as dropped (received or
+# sent) on every interface of those lab members
+kernel_drops() {
 	local ns
-	for ns in h1 fabric h2 vm4; do
+	for ns in "$@"; do
 		nsx $ns sh -c 'cat /sys/class/net/*/statistics/rx_dropped /sys/class/net/*/statistics/tx_dropped'
 	done | awk '{ t += $1 } END { print t + 0 }'
 }
-D1=$(fwd_drops)
+FWD=(h1 fabric h2 vm4)   # the way from A's port to C
+D1=$(kernel_drops "${FWD[@]}")
 # 4000 datagrams/s until 1.5 s after the last re-creation (the stop file;
 # 15 s at most), "SEQ <n>" payloads; send errors (while A has no interface)
 # are skipped, the sequence goes on. The sequence numbers whose sendto()
@@ -129,7 +131,7 @@ late=$(sort -n "$TAPDIR/sent.seq" | tail -2000 | LC_ALL=C sort | LC_ALL=C comm -
 check_eq "of the last 2000 datagrams sent, missing at C" "$late" 0
 check_eq "datagrams A's port forwarded missing at the analyzer" "$missed" 0
 check_eq "mirrored datagrams vm1 never sent" "$extra" 0
-D1=$(($(fwd_drops) - D1))
+D1=$(($(kernel_drops "${FWD[@]}") - D1))
 python3 - "$TAPDIR/sent.seq" "$TAPDIR/c.seq" "$TAPDIR/m.seq" "$D1" \
 	"$(cat /proc/sys/net/core/netdev_max_backlog)" <<'PY' || fail "datagrams lost after A's port"
 import sys
@@ -177,13 +179,8 @@ capture vm1 eth0 "$TAPDIR/t2.pcap"
 # not the other; the kernel counts them (each drop is one frame in one
 # capture only), so the comparison below allows that many differences in
 # all, no more.
-path_drops() {
-	local ns
-	for ns in vm1 h1 fabric analyzer; do
-		nsx $ns sh -c 'cat /sys/class/net/*/statistics/rx_dropped /sys/class/net/*/statistics/tx_dropped'
-	done | awk '{ t += $1 } END { print t + 0 }'
-}
-D0=$(path_drops)
+PATH_NS=(vm1 h1 fabric analyzer)
+D0=$(kernel_drops "${PATH_NS[@]}")
 nsx vm4 "$VTAP" lab seq-recv --port 9100 --ready-file "$TAPDIR/recv.ready" --out "$TAPDIR/recv.json" \
 	--timeout 40s &
 RECV=$!
@@ -221,7 +218,7 @@ echo "stream through the kill: vm1 sent $sent, vm4 received $got distinct"
 check_eq "datagrams vm4 received (no VM loss across kill -9)" "$got" "$sent"
 agent_settle
 capture_stop "$TAPDIR/t2.pcap" "$TAPDIR/m2.pcap"
-D=$(($(path_drops) - D0))
+D=$(($(kernel_drops "${PATH_NS[@]}") - D0))
 python3 $TF compare --truth "$TAPDIR/t2.pcap" --mirror "$TAPDIR/m2.pcap" --encap vxlan --mtu 1500 \
 	--vm-mac "$A_MAC" --window >"$TAPDIR/cmp.json"
 rc=$?

@@ -38,6 +38,7 @@
 #   bg_in_ns VAR NAME CMD..   the same in the background; its pid goes into VAR
 #                   and it is killed on exit if still running
 #   lab_json JQ     query this lab's inventory.json with jq (e.g. '.vms[0].ipv4')
+#   nud_settled     wait until no lab VM resolves or probes a neighbour
 #   snapshot_root_netns FILE / compare_root_netns FILE
 #                   record the root namespace (ip netns, ip link, ip addr) and
 #                   later fail (printing a diff) if it changed; lifetimes of
@@ -182,6 +183,22 @@ bg_in_ns() {
 
 lab_json() {
 	jq -r "$1" "/run/vtap/lab/$LAB_PREFIX/inventory.json"
+}
+
+# nud_settled : waits (20 s at most, else fails) until no VM of the lab
+# resolves or probes a neighbour. A VM that answered from a STALE entry
+# sends a unicast probe 5 s later; before a test compares captures with
+# counters, that frame must not fall between the two.
+nud_quiet() {
+	local vm
+	for vm in $(lab_json '.vms[].name'); do
+		in_ns "$vm" ip neigh show | grep -qE 'DELAY|PROBE|INCOMPLETE' && return 1
+	done
+	return 0
+}
+nud_settled() {
+	wait_until 20 nud_quiet ||
+		fail "neighbour entries still probing: $(in_ns vm1 ip neigh show | tr '\n' ';')"
 }
 
 # The root namespace as text: namespaces, links, addresses (lifetimes of

@@ -165,7 +165,7 @@ sess() { jq -r --arg f "$1" --argjson id "${2:-1}" '.sessions[] | select(.id == 
 # filled block reaches tcpdump only when the kernel's block timer (1 s, up
 # to two ticks) retires it, and frames in a block not yet retired when
 # tcpdump gets SIGINT are lost without being counted as drops (the last
-# 700-1000 datagrams of a stream, seen in agent_tap_restart). In immediate
+# 689-1003 datagrams of a stream in agent_tap_restart). In immediate
 # mode every frame is readable at once; the ring (-B, KiB) holds frames of
 # up to 64 KiB (GSO) each, hence its size.
 declare -A CAP_PIDS
@@ -221,26 +221,6 @@ tshark_split() {
 	tshark -r "$1" -Y "$2" -w "$3" 2>/dev/null || fail "tshark -Y '$2' -w $3"
 	n=$(capinfos -c -M "$3" | awk '/Number of packets/ {print $NF}')
 	[ "$n" -ge "$4" ] || fail "$n packets match '$2' in $(basename "$1"), fewer than $4"
-}
-
-# nud_settled : waits until no VM of the lab has a neighbour entry being
-# resolved or probed. A VM that answered from a STALE entry sends a unicast
-# probe 5 s later; before a test compares a session's counters with its
-# captures, that frame must not fall between the counters and the stop.
-nud_busy() {
-	local vm
-	for vm in vm1 vm2 vm3 vm4 vm5 vm6; do
-		nsx "$vm" ip neigh show | grep -qE 'DELAY|PROBE|INCOMPLETE' && return 0
-	done
-	return 1
-}
-nud_settled() {
-	local t
-	for t in $(seq 1 100); do
-		nud_busy || return 0
-		sleep 0.2
-	done
-	fail "neighbour entries still probing after 20 s: $(nsx vm1 ip neigh show | tr '\n' ';')"
 }
 
 # settle : waits until no copy is in flight in the tap and the counters
