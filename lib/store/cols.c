@@ -10,6 +10,7 @@
 
 #include "core/compiler.h"
 #include "core/hash.h"
+#include "store/ranges.h"
 
 #define R(f) offsetof(struct flow_row, rec.f)
 #define A(f) offsetof(struct flow_row, attr.f)
@@ -82,6 +83,11 @@ void cols_free(struct flow_cols *c)
 	free(c->vms);
 	free(c->zones);
 	free(c->vmhash);
+	if (c->sum) {
+		for (unsigned i = 0; i < FC_NCOLS; i++)
+			free(c->sum->low[i]);
+		free(c->sum);
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -91,6 +97,8 @@ void cols_reset(struct flow_cols *c)
 	c->have = 0;
 	c->nvms = 0;
 	c->nzones = 0;
+	if (c->sum)
+		c->sum->n = 0;
 	if (c->vmhash)
 		memset(c->vmhash, 0, c->vmhash_cap * sizeof(*c->vmhash));
 }
@@ -217,6 +225,96 @@ static int vm_intern(struct flow_cols *c, const struct vm_ident *raw, uint32_t *
 }
 
 #define COLS_CHUNK 32
+#define COLS_SUM_SPAN 512
+
+/* ---- summaries (struct cols_sum) --------------------------------------- */
+
+int cols_summarize(struct flow_cols *c, size_t limit)
+{
+	struct cols_sum *s = c->sum;
+
+	if (!s && !(s = c->sum = calloc(1, sizeof(*s))))
+		return -ENOMEM;
+	if (limit > s->limit) {
+		for (unsigned k = 0; k < FC_NCOLS; k++) {
+			if (descs[k].kind != FCK_ADDR)
+				continue;
+			uint32_t *p = realloc(s->low[k], limit * sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			s->low[k] = p;
+		}
+		s->limit = limit;
+	}
+	s->n = 0;   /* what the batch holds now is not covered */
+	return 0;
+}
+
+const struct cols_sum *cols_summary(const struct flow_cols *c)
+{
+	return c->sum && c->n && c->sum->n == c->n ? c->sum : NULL;
+}
+
+/* Rows [at, at + m) of every column into the summary, which covers rows
+ * [0, at). A span at a time (COLS_SUM_SPAN rows, in L2 still): the
+ * range loops vectorize over a span, where over a chunk of 32 rows they
+ * would cost more than the encoder's pass they save. */
+static void sum_rows(struct cols_sum *s, const struct flow_cols *c, size_t at, size_t m)
+{
+	bool first = at == 0;
+
+	if (first)
+		s->addr_other = s->addr_any = 0;
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		const void *v = (const uint8_t *)c->col[k] + at * fc_elem_size(descs[k].kind);
+		uint64_t lo, hi;
+		switch (descs[k].kind) {
+		case FCK_U8: range_u8(v, m, &lo, &hi); break;
+		case FCK_U16: range_u16(v, m, &lo, &hi); break;
+		case FCK_U32: case FCK_VMREF: range_u32(v, m, &lo, &hi); break;
+		case FCK_U64: range_u64(v, m, &lo, &hi); break;
+		case FCK_ADDR: {
+			uint32_t l32, h32;
+			enum addr_col a = addr_v4_range(v, m, s->low[k] + at, &l32, &h32);
+			if (a != ADDR_ZERO)
+				s->addr_any |= FC_BIT(k);
+			if (a == ADDR_OTHER)
+				s->addr_other |= FC_BIT(k);
+			lo = l32;
+			hi = h32;
+			break;
+		}
+		default: continue;   /* MACs: the encoder compares them */
+		}
+		if (first || lo < s->mn[k])
+			s->mn[k] = lo;
+		if (first || hi > s->mx[k])
+			s->mx[k] = hi;
+	}
+	s->n = at + m;
+}
+
+/* Rows up to <n> (or the limit) into the summary, whole spans only
+ * unless <all>. */
+static void sum_upto(struct flow_cols *c, size_t n, bool all)
+{
+	struct cols_sum *s = c->sum;
+
+	if (!s)
+		return;
+	n = VT_MIN(n, s->limit);
+	while (s->n < n) {
+		size_t m = VT_MIN(n - s->n, (size_t)COLS_SUM_SPAN);
+		if (m < COLS_SUM_SPAN && !all && s->n + m < s->limit)
+			break;   /* a part of a span: the next append or the end */
+		sum_rows(s, c, s->n, m);
+	}
+}
+
+void cols_summary_complete(struct flow_cols *c)
+{
+	sum_upto(c, c->n, true);
+}
 
 /* The FLOWATTR_NIL_* bit of a VM column. */
 static uint8_t vmref_nil_bit(unsigned k)
@@ -312,7 +410,7 @@ int cols_append_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
 			prefetch_chunk(c, base + at + COLS_CHUNK,
 				       VT_MIN(n - at - COLS_CHUNK, (size_t)COLS_CHUNK));
 		if ((r = append_chunk(c, rows + at, m, base + at)) < 0)
-			return r;
+			goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint16_t z[2] = { rows[i].attr.src_zone, rows[i].attr.dst_zone };
@@ -321,12 +419,20 @@ int cols_append_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
 				continue;
 			const char *name = zm && z[k] <= zm->n ? zm->names[z[k] - 1] : NULL;
 			if ((r = cols_zone_add(c, z[k], name)) < 0)
-				return r;
+				goto fail;
 		}
 	}
 	c->n = base + n;
 	c->have = FC_ALL;
+	if (c->sum) {
+		if (c->sum->n > base)   /* rows dropped without cols_reset() */
+			c->sum->n = 0;
+		sum_upto(c, c->n, false);
+	}
 	return 0;
+fail:
+	/* the summary covers rows below c->n only, which are as they were */
+	return r;
 }
 
 int cols_append_cols(struct flow_cols *dst, const struct flow_cols *src)
@@ -452,6 +558,7 @@ void cols_slice(struct flow_cols *view, const struct flow_cols *src, size_t from
 	view->nvms = src->nvms;
 	view->zones = src->zones;
 	view->nzones = src->nzones;
+	view->sum = from == 0 ? src->sum : NULL;   /* cols_summary() checks n */
 }
 
 void cols_get_row(const struct flow_cols *c, size_t i, struct flow_row *out)

@@ -112,6 +112,25 @@ struct fc_zonemap {
 	size_t n;
 };
 
+/* Summaries of the first rows of a batch, kept as they are appended
+ * (cols_summarize): the range of every integer column and, for address
+ * columns, whether each address is IPv4-mapped or zero, with the low
+ * words. The block encoder then need not read those columns once more
+ * for them (segenc.c): taken a span of rows at a time while the span is
+ * in L2, they cost less than the encoder's pass over the whole block. */
+struct cols_sum {
+	size_t n;                          /* rows [0, n) covered */
+	size_t limit;                      /* rows summarized at most */
+	uint64_t mn[FC_NCOLS], mx[FC_NCOLS]; /* integer and vmref columns;
+					    * addresses: their low words as
+					    * big-endian numbers */
+	uint64_t addr_other;               /* FC_BIT(k): an address neither
+					    * IPv4-mapped nor zero */
+	uint64_t addr_any;                 /* FC_BIT(k): a non-zero address */
+	uint32_t *low[FC_NCOLS];           /* address columns: byte j of low[i]
+					    * is byte 12 + j of row i's address */
+};
+
 struct flow_cols {
 	size_t n;                    /* rows */
 	size_t cap;                  /* rows allocated in every allocated column */
@@ -126,6 +145,9 @@ struct flow_cols {
 	/* private: VM dedupe table used while building from rows */
 	uint32_t *vmhash;
 	size_t vmhash_cap;
+	/* private: owned, NULL unless cols_summarize() was called; shared
+	 * (not owned) by a slice from row 0 that it covers */
+	struct cols_sum *sum;
 };
 
 /* cols_init() : an empty batch; nothing allocated yet. */
@@ -159,6 +181,18 @@ int cols_gather(struct flow_cols *dst, const struct flow_cols *src, const uint32
 void cols_slice(struct flow_cols *view, const struct flow_cols *src, size_t from, size_t n);
 /* cols_get_row() : materializes row <i>; columns not valid read as 0. */
 void cols_get_row(const struct flow_cols *c, size_t i, struct flow_row *out);
+
+/* cols_summarize() : from now on, cols_append_rows() keeps summaries of
+ * rows [0, limit) of <c> (struct cols_sum). 0 or -ENOMEM. */
+int cols_summarize(struct flow_cols *c, size_t limit);
+/* cols_summary_complete() : cols_append_rows() summarizes whole spans of
+ * rows; this takes the rest, up to the limit (by the thread that owns the
+ * batch, before it is encoded). */
+void cols_summary_complete(struct flow_cols *c);
+/* cols_summary() : the summary of every row of <c>, or NULL when none is
+ * kept or it does not cover them all (not completed, more rows than its
+ * limit, rows added another way than cols_append_rows()). */
+const struct cols_sum *cols_summary(const struct flow_cols *c);
 
 /* cols_vm_add() : appends <id> (normalized: bytes after each string's NUL
  * cleared) to the dictionary without deduplication; returns its index or

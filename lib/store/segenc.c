@@ -15,6 +15,7 @@
 #include "core/be.h"
 #include "core/compiler.h"
 #include "store/planes.h"
+#include "store/ranges.h"
 
 #define BLK_MAGIC 0x5654424bu   /* "VTBK" */
 #define META_VERSION 1
@@ -178,24 +179,9 @@ static int enc_store(struct seg_enc *e, size_t rawlen, struct seg_colent *ce)
 	return vbuf_add(&e->data, src, clen);
 }
 
-/* Per element type, the range of a column (one loop per type: a switch
- * per element costs an indirect jump per value; SSE2 has no unsigned
- * 32/64-bit min/max, hence VT_SIMD_CLONES: 4-5x on 65536 values) and,
- * for the 8/16-bit types, its byte planes, one pass per plane
+/* For the 8/16-bit types, a column's byte planes, one pass per plane
  * (vectorizes); 32/64-bit columns are transposed 16 values at a time
  * (planes.c). */
-#define RANGE_FN(T, sfx)                                                             \
-	VT_SIMD_CLONES                                                               \
-	static void range_##sfx(const T *v, size_t n, uint64_t *mn, uint64_t *mx)   \
-	{                                                                            \
-		T lo = v[0], hi = v[0];                                              \
-		for (size_t i = 1; i < n; i++) {                                     \
-			lo = v[i] < lo ? v[i] : lo;                                  \
-			hi = v[i] > hi ? v[i] : hi;                                  \
-		}                                                                    \
-		*mn = lo;                                                            \
-		*mx = hi;                                                            \
-	}
 #define PLANES_FN(T, sfx)                                                            \
 	static void planes_##sfx(const T *v, size_t n, T base, unsigned width,     \
 				 uint8_t *raw)                                       \
@@ -207,10 +193,6 @@ static int enc_store(struct seg_enc *e, size_t rawlen, struct seg_colent *ce)
 				p[i] = (uint8_t)((T)(v[i] - base) >> sh);            \
 		}                                                                    \
 	}
-RANGE_FN(uint8_t, u8)
-RANGE_FN(uint16_t, u16)
-RANGE_FN(uint32_t, u32)
-RANGE_FN(uint64_t, u64)
 PLANES_FN(uint8_t, u8)
 PLANES_FN(uint16_t, u16)
 
@@ -222,12 +204,20 @@ static int enc_int_col(struct seg_enc *e, const struct flow_cols *c, unsigned k,
 	uint64_t mn = 0, mx = 0;
 	int r;
 
-	switch (kind) {
-	case FCK_U8: range_u8(FC_U8(c, k), n, &mn, &mx); break;
-	case FCK_U16: range_u16(FC_U16(c, k), n, &mn, &mx); break;
-	case FCK_U32: case FCK_VMREF: range_u32(FC_U32(c, k), n, &mn, &mx); break;
-	case FCK_U64: range_u64(FC_U64(c, k), n, &mn, &mx); break;
-	default: return -EINVAL;
+	const struct cols_sum *sum = cols_summary(c);
+
+	if (!seg_kind_is_int(kind))
+		return -EINVAL;
+	if (sum) {
+		mn = sum->mn[k];
+		mx = sum->mx[k];
+	} else {
+		switch (kind) {
+		case FCK_U8: range_u8(FC_U8(c, k), n, &mn, &mx); break;
+		case FCK_U16: range_u16(FC_U16(c, k), n, &mn, &mx); break;
+		case FCK_U64: range_u64(FC_U64(c, k), n, &mn, &mx); break;
+		default: range_u32(FC_U32(c, k), n, &mn, &mx); break;
+		}
 	}
 	*mn_out = mn;
 	*mx_out = mx;
@@ -269,48 +259,6 @@ static inline int a128_cmp(struct a128 a, struct a128 b)
 	return a.lo < b.lo ? -1 : a.lo > b.lo;
 }
 
-/* The IPv4-mapped prefix (::ffff:0:0/96) as the native word of its
- * last four bytes, the high half being zero. */
-static uint32_t v4_prefix_word(void)
-{
-	static const uint8_t p[4] = { 0, 0, 0xff, 0xff };
-	return ld_le32(p);
-}
-
-/* An address column in one pass when every address in it is IPv4-mapped
- * (nearly every flow) or zero (an absent next hop): the range of the low
- * words, compared as numbers, which orders IPv4-mapped addresses as memcmp
- * does, and the low words into <low> (byte j of low[i] is byte 12 + j of
- * the address, as planes_u32 takes it). ADDR_OTHER, with <low> and the
- * range undefined, when an address is neither: the caller then takes the
- * general path. A loop without a call or an early exit, so it vectorizes. */
-enum addr_col { ADDR_OTHER, ADDR_V4, ADDR_ZERO };
-
-VT_SIMD_CLONES
-static enum addr_col addr_v4_range(const uint8_t *v, size_t n, uint32_t pfx, uint32_t *low,
-				   uint32_t *mn, uint32_t *mx)
-{
-	uint64_t other = 0, any = 0;
-	uint32_t lo = UINT32_MAX, hi = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *a = v + 16 * i;
-		uint64_t h;
-		uint32_t m, x;
-		memcpy(&h, a, 8);
-		memcpy(&m, a + 8, 4);
-		x = ld_be32(a + 12);
-		other |= h | (m ^ pfx);
-		any |= h | m | x;
-		low[i] = __builtin_bswap32(x);
-		lo = x < lo ? x : lo;
-		hi = x > hi ? x : hi;
-	}
-	*mn = lo;
-	*mx = hi;
-	return !any ? ADDR_ZERO : !other ? ADDR_V4 : ADDR_OTHER;
-}
-
 /* The IPv4-mapped address of the host-order word <x>. */
 static void addr_of_word(struct vt_addr *a, uint32_t x)
 {
@@ -341,11 +289,24 @@ static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned 
 	int r;
 
 	if (!mac) {
+		const struct cols_sum *sum = cols_summary(c);
+		const uint32_t *low;
 		uint32_t lo, hi;
-		if ((r = grow(&e->low, &e->lowcap, n * sizeof(uint32_t))) < 0)
-			return r;
-		uint32_t *low = (uint32_t *)(void *)e->low;
-		enum addr_col kind = addr_v4_range(v, n, v4_prefix_word(), low, &lo, &hi);
+		enum addr_col kind;
+		if (sum) {
+			/* what the batch's writer found while appending */
+			kind = !(sum->addr_any & FC_BIT(k))  ? ADDR_ZERO
+			       : sum->addr_other & FC_BIT(k) ? ADDR_OTHER
+							     : ADDR_V4;
+			lo = (uint32_t)sum->mn[k];
+			hi = (uint32_t)sum->mx[k];
+			low = sum->low[k];
+		} else {
+			if ((r = grow(&e->low, &e->lowcap, n * sizeof(uint32_t))) < 0)
+				return r;
+			kind = addr_v4_range(v, n, (uint32_t *)(void *)e->low, &lo, &hi);
+			low = (const uint32_t *)(const void *)e->low;
+		}
 		if (kind != ADDR_OTHER) {
 			if (kind == ADDR_ZERO) {
 				memset(amin, 0, sizeof(*amin));
@@ -452,9 +413,19 @@ static long distinct_hashes(struct seg_enc *e, const struct flow_cols *c, unsign
 	memset(e->hset, 0, cap * sizeof(*e->hset));
 	if ((r = grow((uint8_t **)&e->hashes, &e->hashcap, want * sizeof(uint64_t))) < 0)
 		return r;
+	/* an IPv4 column the batch's summary has the low words of: keyed by
+	 * them, a quarter of the bytes to read */
+	const struct cols_sum *sum = port ? NULL : cols_summary(c);
+	const uint32_t *low = sum && (sum->addr_any & ~sum->addr_other & FC_BIT(k)) ? sum->low[k]
+										      : NULL;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t key, s;
-		if (port) {
+		if (low) {
+			key = low[i];
+			s = (key * 0x9e3779b97f4a7c15ull) >> shift;
+			while (e->hset[s] && low[e->hset[s] - 1] != key)
+				s = (s + 1) & (cap - 1);
+		} else if (port) {
 			key = FC_U16(c, k)[i];
 			s = (key * 0x9e3779b97f4a7c15ull) >> shift;
 			while (e->hset[s] && FC_U16(c, k)[e->hset[s] - 1] != key)

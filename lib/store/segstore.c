@@ -571,6 +571,7 @@ static int do_flush(struct seg *g)
 	pthread_cond_broadcast(&g->cv_space);
 	pthread_mutex_unlock(&g->mu);
 	if (b->n) {
+		cols_summary_complete(b);   /* the rows of a last, partial span */
 		r = write_batch(g, b);
 		pthread_mutex_lock(&g->mu);
 		g->s.flushes++;
@@ -850,7 +851,10 @@ static int seg_open(struct store *st, struct vt_err *err)
 	enum seg_comp comp = cf->compression == STORE_COMP_ZSTD ? SEG_COMP_ZSTD
 			     : cf->compression == STORE_COMP_LZ4 ? SEG_COMP_LZ4 : SEG_COMP_NONE;
 	g->enc = seg_enc_new(comp, (int)cf->level);
-	if (!g->enc) {
+	/* the appender summarizes a batch's first block as it goes: the
+	 * flusher's encoder then skips a pass over its columns (cols.h) */
+	if (!g->enc || cols_summarize(&g->pend[0], cf->block_rows) < 0 ||
+	    cols_summarize(&g->pend[1], cf->block_rows) < 0) {
 		r = -ENOMEM;
 		vt_err_set(err, r, "store: out of memory");
 		goto fail;

@@ -484,6 +484,109 @@ static void t_dup_column_old_blocks(void)
 	filter_free(fnot);
 }
 
+/* A copy of block <c>'s encoding (seg_enc_block reuses its buffer). */
+static uint8_t *enc_copy(struct seg_enc *e, const struct flow_cols *c, size_t *len)
+{
+	const uint8_t *blk;
+	uint8_t *p;
+
+	CHECK_EQ(seg_enc_block(e, c, &blk, len), 0);
+	p = malloc(*len);
+	CHECK(p != NULL);
+	memcpy(p, blk, *len);
+	return p;
+}
+
+/* Rows appended in pieces to a batch that keeps summaries (cols_sum)
+ * encode to the very bytes of the same rows without them, whatever the
+ * addresses (IPv4 only, zero, mixed with IPv6, all equal); past the
+ * summary's limit only a slice from row 0 of that length has one. */
+static void t_summaries(void)
+{
+	static const size_t sizes[] = { 1, 31, 32, 33, 700, 512, 2048, 5000 };
+	static const size_t pieces[] = { 1, 31, 100, 7, 3000 };
+	struct fc_zonemap zm = { tr_zones, 3 };
+	struct seg_enc *e = seg_enc_new(SEG_COMP_NONE, 1);
+	struct flow_cols plain, sum, view;
+
+	cols_init(&plain);
+	cols_init(&sum);
+	CHECK_EQ(cols_summarize(&sum, 5000), 0);
+	for (int kind = 0; kind < 4; kind++) {
+		for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
+			size_t n = sizes[s], at = 0, len_a, len_b;
+			struct flow_row *rows = calloc(n, sizeof(*rows));
+			for (size_t i = 0; i < n; i++) {
+				tr_row(7 + s, i, 1700000000000ull, 3600000, &rows[i]);
+				uint8_t a[4] = { 10, (uint8_t)kind, (uint8_t)(i >> 8), (uint8_t)i };
+				if (kind == 0) {   /* IPv4 only, the next hop absent */
+					addr_set_v4(&rows[i].rec.src, a);
+					addr_set_v4(&rows[i].rec.dst, a);
+					addr_set_v4(&rows[i].rec.exporter, a);
+					memset(&rows[i].rec.nexthop, 0, sizeof(rows[i].rec.nexthop));
+				} else if (kind == 1) {   /* equal everywhere */
+					addr_set_v4(&rows[i].rec.src, (const uint8_t[4]){ 198, 18, 0, 1 });
+					rows[i].rec.dst = rows[i].rec.src;
+				} else if (kind == 2 && i == n - 1) {   /* one zero among IPv4 */
+					memset(&rows[i].rec.src, 0, sizeof(rows[i].rec.src));
+				}
+			}
+			/* the same pieces for both: the VM dictionary's order
+			 * follows the chunks of 32 rows of each append */
+			cols_reset(&plain);
+			cols_reset(&sum);
+			for (size_t p = 0; at < n; p++) {
+				size_t k = VT_MIN(pieces[p % ARRAY_SIZE(pieces)], n - at);
+				CHECK_EQ(cols_append_rows(&plain, rows + at, k, &zm), 0);
+				CHECK_EQ(cols_append_rows(&sum, rows + at, k, &zm), 0);
+				at += k;
+			}
+			CHECK(cols_summary(&plain) == NULL);
+			cols_summary_complete(&plain);   /* none kept: nothing */
+			CHECK(cols_summary(&plain) == NULL);
+			/* whole spans, and the last part up to the limit */
+			CHECK((cols_summary(&sum) != NULL) == (n % 512 == 0 || n == 5000));
+			cols_summary_complete(&sum);
+			CHECK(cols_summary(&sum) != NULL);
+			uint8_t *a = enc_copy(e, &plain, &len_a), *b = enc_copy(e, &sum, &len_b);
+			CHECK_EQ(len_a, len_b);
+			CHECK(len_a == len_b && memcmp(a, b, len_a) == 0);
+			free(a);
+			free(b);
+			free(rows);
+		}
+	}
+	/* over the limit: no summary of the whole, one for the first 5000 */
+	struct flow_row *rows = calloc(6000, sizeof(*rows));
+	size_t len_a, len_b;
+	for (size_t i = 0; i < 6000; i++)
+		tr_row(99, i, 1700000000000ull, 3600000, &rows[i]);
+	cols_reset(&sum);
+	CHECK_EQ(cols_append_rows(&sum, rows, 4990, NULL), 0);
+	CHECK_EQ(cols_append_rows(&sum, rows + 4990, 1010, NULL), 0);
+	cols_summary_complete(&sum);
+	CHECK(cols_summary(&sum) == NULL);
+	cols_slice(&view, &sum, 0, 5000);
+	CHECK(cols_summary(&view) != NULL);
+	uint8_t *b = enc_copy(e, &view, &len_b);
+	CHECK_EQ(cols_from_rows(&plain, rows, 5000, NULL), 0);
+	uint8_t *a = enc_copy(e, &plain, &len_a);
+	CHECK(len_a == len_b && memcmp(a, b, len_a) == 0);
+	free(a);
+	free(b);
+	cols_slice(&view, &sum, 5000, 1000);
+	CHECK(cols_summary(&view) == NULL);
+	cols_slice(&view, &sum, 0, 4000);
+	CHECK(cols_summary(&view) == NULL);
+	/* rows that came another way are not covered */
+	CHECK_EQ(cols_append_cols(&sum, &plain), 0);
+	CHECK(cols_summary(&sum) == NULL);
+	free(rows);
+	cols_free(&plain);
+	cols_free(&sum);
+	seg_enc_free(e);
+}
+
 static void t_crc32c(void)
 {
 	static const struct { const char *in; uint32_t crc; } v[] = {
@@ -515,7 +618,7 @@ static void t_file_header(void)
 }
 
 VT_TEST_MAIN(VT_T(t_roundtrip_every_field), VT_T(t_roundtrip_extremes), VT_T(t_encodings),
-	     VT_T(t_address_ranges),
+	     VT_T(t_address_ranges), VT_T(t_summaries),
 	     VT_T(t_dup_column_old_blocks),
 	     VT_T(t_vm_dictionary), VT_T(t_late_columns), VT_T(t_damage_detected), VT_T(t_crc32c),
 	     VT_T(t_file_header))
