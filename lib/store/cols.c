@@ -97,6 +97,7 @@ void cols_reset(struct flow_cols *c)
 	c->have = 0;
 	c->nvms = 0;
 	c->nzones = 0;
+	c->konst = 0;
 	if (c->sum)
 		c->sum->n = 0;
 	if (c->vmhash)
@@ -266,16 +267,22 @@ static void sum_rows(struct cols_sum *s, const struct flow_cols *c, size_t at, s
 	if (first)
 		s->addr_other = s->addr_any = 0;
 	for (unsigned k = 0; k < FC_NCOLS; k++) {
-		const void *v = (const uint8_t *)c->col[k] + at * fc_elem_size(descs[k].kind);
+		bool kc = c->konst & FC_BIT(k);
+		/* a constant column: its one value stands for every row */
+		const void *v = kc ? (const void *)c->kval[k]
+				   : (const uint8_t *)c->col[k] + at * fc_elem_size(descs[k].kind);
+		size_t mm = kc ? 1 : m;
 		uint64_t lo, hi;
 		switch (descs[k].kind) {
-		case FCK_U8: range_u8(v, m, &lo, &hi); break;
-		case FCK_U16: range_u16(v, m, &lo, &hi); break;
-		case FCK_U32: case FCK_VMREF: range_u32(v, m, &lo, &hi); break;
-		case FCK_U64: range_u64(v, m, &lo, &hi); break;
+		case FCK_U8: range_u8(v, mm, &lo, &hi); break;
+		case FCK_U16: range_u16(v, mm, &lo, &hi); break;
+		case FCK_U32: case FCK_VMREF: range_u32(v, mm, &lo, &hi); break;
+		case FCK_U64: range_u64(v, mm, &lo, &hi); break;
 		case FCK_ADDR: {
-			uint32_t l32, h32;
-			enum addr_col a = addr_v4_range(v, m, s->low[k] + at, &l32, &h32);
+			uint32_t l32, h32, *low = s->low[k] + at;
+			enum addr_col a = addr_v4_range(v, mm, low, &l32, &h32);
+			for (size_t i = 1; kc && i < m; i++)
+				low[i] = low[0];   /* if the column is written out later */
 			if (a != ADDR_ZERO)
 				s->addr_any |= FC_BIT(k);
 			if (a == ADDR_OTHER)
@@ -342,10 +349,125 @@ static void prefetch_chunk(const struct flow_cols *c, size_t at, size_t m)
 	}
 }
 
-/* Rows [0, m) of <rows> into every column at row <at>. */
+/* Elements e[0, m) (stride <st>, <es> bytes each) all equal to <ref>.
+ * Word loads and compares, no call per element. */
+static inline uint64_t ld64(const uint8_t *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+	return x;
+}
+
+static bool all_equal(const uint8_t *e, size_t st, size_t es, size_t m, const uint8_t *ref)
+{
+	uint64_t diff = 0;
+	uint32_t r32, x32;
+	uint16_t r16, x16;
+
+	switch (es) {
+	case 1:
+		for (size_t i = 0; i < m; i++)
+			diff |= (uint64_t)(e[i * st] ^ ref[0]);
+		break;
+	case 2:
+		memcpy(&r16, ref, 2);
+		for (size_t i = 0; i < m; i++) {
+			memcpy(&x16, e + i * st, 2);
+			diff |= (uint64_t)(x16 ^ r16);
+		}
+		break;
+	case 4:
+		memcpy(&r32, ref, 4);
+		for (size_t i = 0; i < m; i++) {
+			memcpy(&x32, e + i * st, 4);
+			diff |= x32 ^ r32;
+		}
+		break;
+	case 6: {
+		memcpy(&r32, ref, 4);
+		memcpy(&r16, ref + 4, 2);
+		for (size_t i = 0; i < m; i++) {
+			memcpy(&x32, e + i * st, 4);
+			memcpy(&x16, e + i * st + 4, 2);
+			diff |= (x32 ^ r32) | (uint64_t)(x16 ^ r16);
+		}
+		break;
+	}
+	case 8: {
+		uint64_t r = ld64(ref);
+		for (size_t i = 0; i < m; i++)
+			diff |= ld64(e + i * st) ^ r;
+		break;
+	}
+	default: {   /* 16: addresses */
+		uint64_t a = ld64(ref), b = ld64(ref + 8);
+		for (size_t i = 0; i < m; i++)
+			diff |= (ld64(e + i * st) ^ a) | (ld64(e + i * st + 8) ^ b);
+		break;
+	}
+	}
+	return !diff;
+}
+
+/* Rows [from, to) of constant column <k> written out. */
+static void fill_col(struct flow_cols *c, unsigned k, size_t from, size_t to)
+{
+	size_t es = fc_elem_size(descs[k].kind);
+	uint8_t *p = (uint8_t *)c->col[k];
+
+	if (es == 1) {
+		memset(p + from, c->kval[k][0], to - from);
+		return;
+	}
+	for (size_t i = from; i < to; i++)
+		memcpy(p + i * es, c->kval[k], es);
+}
+
+void cols_materialize(struct flow_cols *c, uint64_t cols)
+{
+	uint64_t m = c->konst & cols;
+
+	for (unsigned k = 0; k < FC_NCOLS; k++)
+		if (m & FC_BIT(k))
+			fill_col(c, k, 0, c->n);
+	c->konst &= ~m;
+}
+
+/* Column <k> of a writer's batch for rows [at, at + m), whose values are
+ * e[0, m) (stride <st>): true when they are the column's constant (the
+ * first chunk of a batch sets it) and need not be written; false when
+ * they must be, the rows before then written out. */
+static bool keep_const(struct flow_cols *c, unsigned k, const uint8_t *e, size_t st, size_t m,
+		       size_t at)
+{
+	size_t es = fc_elem_size(descs[k].kind);
+
+	if (at == 0) {
+		c->konst &= ~FC_BIT(k);   /* what a failed append may have left */
+		if (!all_equal(e, st, es, m, e))
+			return false;
+		memcpy(c->kval[k], e, es);
+		c->konst |= FC_BIT(k);
+		return true;
+	}
+	if (!(c->konst & FC_BIT(k)))
+		return false;
+	if (all_equal(e, st, es, m, c->kval[k]))
+		return true;
+	fill_col(c, k, 0, at);
+	c->konst &= ~FC_BIT(k);
+	return false;
+}
+
+/* Rows [0, m) of <rows> into every column at row <at>. A writer's batch
+ * (cols_summarize) keeps a column whose rows so far hold one value as
+ * that value (struct flow_cols.konst): most flows leave a third of the
+ * columns zero (no VM, MAC, next hop, AS) and a few equal (the exporter),
+ * and comparing costs less than writing them. */
 static int append_chunk(struct flow_cols *c, const struct flow_row *rows, size_t m, size_t at)
 {
 	const size_t rs = sizeof(struct flow_row);
+	bool writer = c->sum != NULL;
 	int r;
 
 	for (unsigned k = 0; k < FC_NCOLS; k++) {
@@ -355,7 +477,8 @@ static int append_chunk(struct flow_cols *c, const struct flow_row *rows, size_t
 		const uint8_t *f = (const uint8_t *)rows + d->row_off;
 
 		if (d->kind == FCK_VMREF) {
-			uint32_t *ids = (uint32_t *)(void *)dst;
+			uint32_t tmp[COLS_CHUNK];
+			uint32_t *ids = writer ? tmp : (uint32_t *)(void *)dst;
 			uint8_t nil_bit = vmref_nil_bit(k);
 			for (size_t i = 0; i < m; i++) {
 				const struct vm_ident *v = (const void *)(f + i * rs);
@@ -366,8 +489,12 @@ static int append_chunk(struct flow_cols *c, const struct flow_row *rows, size_t
 				else if ((r = vm_intern(c, v, &ids[i])) < 0)
 					return r;
 			}
+			if (writer && !keep_const(c, k, (const uint8_t *)tmp, 4, m, at))
+				memcpy(dst, tmp, m * 4);
 			continue;
 		}
+		if (writer && keep_const(c, k, f, rs, m, at))
+			continue;
 		/* fixed-size copies the compiler turns into plain moves */
 		switch (es) {
 		case 1: for (size_t i = 0; i < m; i++) dst[i] = f[i * rs]; break;
@@ -462,9 +589,16 @@ int cols_append_cols(struct flow_cols *dst, const struct flow_cols *src)
 	for (size_t v = 1; v < src->nvms; v++)
 		if ((r = vm_intern(dst, &src->vms[v], &remap[v])) < 0)
 			goto out;
+	cols_materialize(dst, FC_ALL);
 	for (unsigned k = 0; k < FC_NCOLS; k++) {
 		size_t es = fc_elem_size(descs[k].kind);
-		memcpy((uint8_t *)dst->col[k] + base * es, src->col[k], n * es);
+		uint8_t *d = (uint8_t *)dst->col[k] + base * es;
+		if (src->konst & FC_BIT(k)) {
+			for (size_t i = 0; i < n; i++)
+				memcpy(d + i * es, src->kval[k], es);
+		} else {
+			memcpy(d, src->col[k], n * es);
+		}
 		if (descs[k].kind != FCK_VMREF)
 			continue;
 		uint32_t *ids = (uint32_t *)dst->col[k] + base;
@@ -503,6 +637,11 @@ int cols_gather(struct flow_cols *dst, const struct flow_cols *src, const uint32
 		uint8_t *d = dst->col[k];
 		if (!(src->have & FC_BIT(k)))
 			continue;
+		if (src->konst & FC_BIT(k)) {   /* constant: stays so */
+			dst->konst |= FC_BIT(k);
+			memcpy(dst->kval[k], src->kval[k], sizeof(dst->kval[k]));
+			continue;
+		}
 		switch (es) {
 		case 1: for (size_t i = 0; i < m; i++) d[i] = s[idx[i]]; break;
 		case 2: for (size_t i = 0; i < m; i++) ((uint16_t *)(void *)d)[i] = ((const uint16_t *)(const void *)s)[idx[i]]; break;
@@ -521,6 +660,19 @@ int cols_gather(struct flow_cols *dst, const struct flow_cols *src, const uint32
 	for (unsigned k = 0; k < FC_NCOLS; k++) {
 		if (descs[k].kind != FCK_VMREF || !(src->have & FC_BIT(k)))
 			continue;
+		if (dst->konst & FC_BIT(k)) {
+			uint32_t id;
+			memcpy(&id, dst->kval[k], 4);
+			if (id == 0 || id >= src->nvms)
+				continue;
+			if (!remap[id]) {
+				if ((r = cols_vm_add(dst, &src->vms[id])) < 0)
+					goto out;
+				remap[id] = (uint32_t)r;
+			}
+			memcpy(dst->kval[k], &remap[id], 4);
+			continue;
+		}
 		uint32_t *ids = dst->col[k];
 		for (size_t i = 0; i < m; i++) {
 			uint32_t id = ids[i];
@@ -559,6 +711,8 @@ void cols_slice(struct flow_cols *view, const struct flow_cols *src, size_t from
 	view->zones = src->zones;
 	view->nzones = src->nzones;
 	view->sum = from == 0 ? src->sum : NULL;   /* cols_summary() checks n */
+	view->konst = src->konst;
+	memcpy(view->kval, src->kval, sizeof(view->kval));
 }
 
 void cols_get_row(const struct flow_cols *c, size_t i, struct flow_row *out)
@@ -571,12 +725,17 @@ void cols_get_row(const struct flow_cols *c, size_t i, struct flow_row *out)
 		if (!(c->have & FC_BIT(k)) || !c->col[k])
 			continue;
 		if (d->kind == FCK_VMREF) {
-			uint32_t id = FC_U32(c, k)[i];
+			uint32_t id;
+			if (c->konst & FC_BIT(k))
+				memcpy(&id, c->kval[k], 4);
+			else
+				id = FC_U32(c, k)[i];
 			if (id < c->nvms)
 				memcpy(f, &c->vms[id], sizeof(struct vm_ident));
 			continue;
 		}
 		size_t es = fc_elem_size(d->kind);
-		memcpy(f, (const uint8_t *)c->col[k] + i * es, es);
+		memcpy(f, c->konst & FC_BIT(k) ? c->kval[k] : (const uint8_t *)c->col[k] + i * es,
+		       es);
 	}
 }

@@ -148,6 +148,13 @@ struct flow_cols {
 	/* private: owned, NULL unless cols_summarize() was called; shared
 	 * (not owned) by a slice from row 0 that it covers */
 	struct cols_sum *sum;
+	/* A batch with summaries (a writer's) keeps a column whose rows all
+	 * hold one value as that value, kval[k], and leaves its array
+	 * unwritten: FC_BIT(k) in konst. The encoder, cols_slice(),
+	 * cols_gather(), cols_append_cols() and cols_get_row() know it; any
+	 * other reader of such a batch calls cols_materialize() first. */
+	uint64_t konst;
+	_Alignas(16) uint8_t kval[FC_NCOLS][16];
 };
 
 /* cols_init() : an empty batch; nothing allocated yet. */
@@ -185,6 +192,9 @@ void cols_get_row(const struct flow_cols *c, size_t i, struct flow_row *out);
 /* cols_summarize() : from now on, cols_append_rows() keeps summaries of
  * rows [0, limit) of <c> (struct cols_sum). 0 or -ENOMEM. */
 int cols_summarize(struct flow_cols *c, size_t limit);
+/* cols_materialize() : writes out the arrays of the constant columns
+ * (konst) among <cols>, a mask of FC_BIT. */
+void cols_materialize(struct flow_cols *c, uint64_t cols);
 /* cols_summary_complete() : cols_append_rows() summarizes whole spans of
  * rows; this takes the rest, up to the limit (by the thread that owns the
  * batch, before it is encoded). */

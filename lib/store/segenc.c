@@ -360,6 +360,39 @@ static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned 
 	return enc_store(e, n * es, ce);
 }
 
+/* A column the batch keeps as one value (flow_cols.konst): what
+ * enc_int_col() and enc_bytes_col() make of a constant column, without
+ * an array to read. */
+static int enc_konst(const struct flow_cols *c, unsigned k, struct seg_colent *ce, uint64_t *mn,
+		     uint64_t *mx, struct vt_addr *amin, struct vt_addr *amax)
+{
+	enum fc_kind kind = fc_desc(k)->kind;
+	const uint8_t *v = c->kval[k];
+
+	if (seg_kind_is_int(kind)) {
+		/* in native order, as the arrays hold it */
+		uint64_t x = 0;
+		uint32_t x32;
+		uint16_t x16;
+		switch (kind) {
+		case FCK_U8: x = v[0]; break;
+		case FCK_U16: memcpy(&x16, v, 2); x = x16; break;
+		case FCK_U64: memcpy(&x, v, 8); break;
+		default: memcpy(&x32, v, 4); x = x32; break;
+		}
+		*mn = *mx = x;
+		ce->enc = SEG_ENC_CONST;
+		ce->width = 0;
+		ce->base = x;
+		return 0;
+	}
+	if (kind == FCK_ADDR) {
+		memcpy(amin->b, v, 16);
+		memcpy(amax->b, v, 16);
+	}
+	return enc_bytes_const(ce, v, fc_elem_size(kind));
+}
+
 /* A late column (FC_LATE) is never stored constant, which a reader from
  * before it could not skip: the constant becomes planes (an integer: one
  * plane of zeros above its base; bytes: every byte), which the compressor
@@ -506,7 +539,11 @@ int seg_enc_block(struct seg_enc *e, const struct flow_cols *c, const uint8_t **
 		enum fc_kind kind = fc_desc(k)->kind;
 		if (!(c->have & FC_BIT(k)))
 			continue;
-		if (seg_kind_is_int(kind)) {
+		if (c->konst & FC_BIT(k)) {
+			r = enc_konst(c, k, &ce[k], &mn[k], &mx[k], &amin[k], &amax[k]);
+			if (kind != FCK_VMREF && kind != FCK_MAC)
+				have_mm |= FC_BIT(k);
+		} else if (seg_kind_is_int(kind)) {
 			r = enc_int_col(e, c, k, &ce[k], &mn[k], &mx[k]);
 			if (kind != FCK_VMREF)
 				have_mm |= FC_BIT(k);

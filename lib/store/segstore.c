@@ -572,6 +572,7 @@ static int do_flush(struct seg *g)
 	pthread_mutex_unlock(&g->mu);
 	if (b->n) {
 		cols_summary_complete(b);   /* the rows of a last, partial span */
+		cols_materialize(b, FC_BIT(FC_LAST));   /* write_batch() reads it */
 		r = write_batch(g, b);
 		pthread_mutex_lock(&g->mu);
 		g->s.flushes++;

@@ -512,7 +512,7 @@ static void t_summaries(void)
 	cols_init(&plain);
 	cols_init(&sum);
 	CHECK_EQ(cols_summarize(&sum, 5000), 0);
-	for (int kind = 0; kind < 4; kind++) {
+	for (int kind = 0; kind < 7; kind++) {
 		for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
 			size_t n = sizes[s], at = 0, len_a, len_b;
 			struct flow_row *rows = calloc(n, sizeof(*rows));
@@ -529,6 +529,23 @@ static void t_summaries(void)
 					rows[i].rec.dst = rows[i].rec.src;
 				} else if (kind == 2 && i == n - 1) {   /* one zero among IPv4 */
 					memset(&rows[i].rec.src, 0, sizeof(rows[i].rec.src));
+				} else if (kind >= 4) {
+					/* constant columns (flow_cols.konst): every
+					 * row alike (4), or alike up to a row inside
+					 * a chunk (5) or at one's start (6) */
+					size_t cut = kind == 4 ? n : kind == 5 ? n / 2 + 3 : n / 64 * 32;
+					tr_row(7 + s, 0, 1700000000000ull, 3600000, &rows[i]);
+					memset(&rows[i].rec.src_mac, 0, 6);
+					memset(&rows[i].rec.nexthop, 0, sizeof(rows[i].rec.nexthop));
+					if (i >= cut) {
+						rows[i].rec.src_mac[5] = 1;
+						rows[i].rec.nexthop.b[15] = 1;
+						rows[i].rec.last_ms += i;
+						rows[i].rec.sport = (uint16_t)i;
+						rows[i].rec.exporter.b[0] ^= 0x20;
+						tr_vm(NULL, &rows[i].attr.src_vm, (int)(i % 3));
+						tr_vm(NULL, &rows[i].rec.vm, -1);
+					}
 				}
 			}
 			/* the same pieces for both: the VM dictionary's order
@@ -553,8 +570,78 @@ static void t_summaries(void)
 			CHECK(len_a == len_b && memcmp(a, b, len_a) == 0);
 			free(a);
 			free(b);
+			if (kind == 4)   /* every column constant */
+				CHECK_EQ_U64(sum.konst, FC_ALL);
+			/* rows read back, and every other row gathered */
+			struct flow_cols ga, gb;
+			uint32_t *idx = calloc(n, sizeof(*idx));
+			size_t m = 0, bad = 0;
+			for (size_t i = 0; i < n; i++) {
+				struct flow_row ra, rb;
+				cols_get_row(&plain, i, &ra);
+				cols_get_row(&sum, i, &rb);
+				bad += memcmp(&ra, &rb, sizeof(ra)) != 0;
+				if (i % 2 == 0)
+					idx[m++] = (uint32_t)i;
+			}
+			CHECK_EQ(bad, 0);
+			cols_init(&ga);
+			cols_init(&gb);
+			CHECK_EQ(cols_gather(&ga, &plain, idx, m), 0);
+			CHECK_EQ(cols_gather(&gb, &sum, idx, m), 0);
+			a = enc_copy(e, &ga, &len_a);
+			b = enc_copy(e, &gb, &len_b);
+			CHECK(len_a == len_b && memcmp(a, b, len_a) == 0);
+			free(a);
+			free(b);
+			/* and appended to a plain batch */
+			CHECK_EQ(cols_append_cols(&ga, &sum), 0);
+			CHECK_EQ(cols_append_cols(&gb, &plain), 0);
+			cols_materialize(&gb, FC_ALL);
+			CHECK_EQ_U64(gb.konst, 0);
+			for (size_t i = 0; i < ga.n; i++) {
+				struct flow_row ra, rb;
+				cols_get_row(&ga, i, &ra);
+				cols_get_row(&gb, i, &rb);
+				bad += memcmp(&ra, &rb, sizeof(ra)) != 0;
+			}
+			CHECK_EQ(bad, 0);
+			cols_free(&ga);
+			cols_free(&gb);
+			free(idx);
 			free(rows);
 		}
+	}
+	/* a constant VM column gathered: its id is the gathered batch's (the
+	 * rows left out used another VM, interned first) */
+	{
+		struct flow_row r2[64];
+		struct flow_cols ga, gb;
+		uint32_t odd[32];
+		size_t la, lb;
+		for (size_t i = 0; i < 64; i++) {
+			tr_row(5, i, 1700000000000ull, 3600000, &r2[i]);
+			tr_vm(NULL, &r2[i].rec.vm, i % 2 ? -1 : 0);
+			tr_vm(NULL, &r2[i].rec.peer, 2);
+			r2[i].attr.nil_vms = 0;
+			if (i < 32)
+				odd[i] = (uint32_t)(2 * i + 1);
+		}
+		cols_reset(&plain);
+		cols_reset(&sum);
+		CHECK_EQ(cols_append_rows(&plain, r2, 64, NULL), 0);
+		CHECK_EQ(cols_append_rows(&sum, r2, 64, NULL), 0);
+		CHECK(sum.konst & FC_BIT(FC_PEER));
+		cols_init(&ga);
+		cols_init(&gb);
+		CHECK_EQ(cols_gather(&ga, &plain, odd, 32), 0);
+		CHECK_EQ(cols_gather(&gb, &sum, odd, 32), 0);
+		uint8_t *x = enc_copy(e, &ga, &la), *y = enc_copy(e, &gb, &lb);
+		CHECK(la == lb && memcmp(x, y, la) == 0);
+		free(x);
+		free(y);
+		cols_free(&ga);
+		cols_free(&gb);
 	}
 	/* over the limit: no summary of the whole, one for the first 5000 */
 	struct flow_row *rows = calloc(6000, sizeof(*rows));
