@@ -279,10 +279,10 @@ static void sum_rows(struct cols_sum *s, const struct flow_cols *c, size_t at, s
 		case FCK_U32: case FCK_VMREF: range_u32(v, mm, &lo, &hi); break;
 		case FCK_U64: range_u64(v, mm, &lo, &hi); break;
 		case FCK_ADDR: {
-			uint32_t l32, h32, *low = s->low[k] + at;
+			/* a constant's low words: written with its array
+			 * (fill_col), if ever */
+			uint32_t l32, h32, w, *low = kc ? &w : s->low[k] + at;
 			enum addr_col a = addr_v4_range(v, mm, low, &l32, &h32);
-			for (size_t i = 1; kc && i < m; i++)
-				low[i] = low[0];   /* if the column is written out later */
 			if (a != ADDR_ZERO)
 				s->addr_any |= FC_BIT(k);
 			if (a == ADDR_OTHER)
@@ -409,18 +409,26 @@ static bool all_equal(const uint8_t *e, size_t st, size_t es, size_t m, const ui
 	return !diff;
 }
 
-/* Rows [from, to) of constant column <k> written out. */
-static void fill_col(struct flow_cols *c, unsigned k, size_t from, size_t to)
+/* n copies of the <es> bytes at <v> to <p>. */
+static void fill_value(uint8_t *p, const uint8_t *v, size_t es, size_t n)
 {
-	size_t es = fc_elem_size(descs[k].kind);
-	uint8_t *p = (uint8_t *)c->col[k];
-
 	if (es == 1) {
-		memset(p + from, c->kval[k][0], to - from);
+		memset(p, v[0], n);
 		return;
 	}
-	for (size_t i = from; i < to; i++)
-		memcpy(p + i * es, c->kval[k], es);
+	for (size_t i = 0; i < n; i++)
+		memcpy(p + i * es, v, es);
+}
+
+/* Rows [0, to) of constant column <k> written out, and for an address
+ * the low words of the rows its summary took as the constant. */
+static void fill_col(struct flow_cols *c, unsigned k, size_t to)
+{
+	size_t es = fc_elem_size(descs[k].kind);
+
+	fill_value(c->col[k], c->kval[k], es, to);
+	if (c->sum && descs[k].kind == FCK_ADDR)
+		fill_value((uint8_t *)c->sum->low[k], c->kval[k] + 12, 4, VT_MIN(to, c->sum->n));
 }
 
 void cols_materialize(struct flow_cols *c, uint64_t cols)
@@ -429,7 +437,7 @@ void cols_materialize(struct flow_cols *c, uint64_t cols)
 
 	for (unsigned k = 0; k < FC_NCOLS; k++)
 		if (m & FC_BIT(k))
-			fill_col(c, k, 0, c->n);
+			fill_col(c, k, c->n);
 	c->konst &= ~m;
 }
 
@@ -454,7 +462,7 @@ static bool keep_const(struct flow_cols *c, unsigned k, const uint8_t *e, size_t
 		return false;
 	if (all_equal(e, st, es, m, c->kval[k]))
 		return true;
-	fill_col(c, k, 0, at);
+	fill_col(c, k, at);
 	c->konst &= ~FC_BIT(k);
 	return false;
 }
@@ -551,11 +559,7 @@ int cols_append_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
 	}
 	c->n = base + n;
 	c->have = FC_ALL;
-	if (c->sum) {
-		if (c->sum->n > base)   /* rows dropped without cols_reset() */
-			c->sum->n = 0;
-		sum_upto(c, c->n, false);
-	}
+	sum_upto(c, c->n, false);
 	return 0;
 fail:
 	/* the summary covers rows below c->n only, which are as they were */
@@ -593,12 +597,10 @@ int cols_append_cols(struct flow_cols *dst, const struct flow_cols *src)
 	for (unsigned k = 0; k < FC_NCOLS; k++) {
 		size_t es = fc_elem_size(descs[k].kind);
 		uint8_t *d = (uint8_t *)dst->col[k] + base * es;
-		if (src->konst & FC_BIT(k)) {
-			for (size_t i = 0; i < n; i++)
-				memcpy(d + i * es, src->kval[k], es);
-		} else {
+		if (src->konst & FC_BIT(k))
+			fill_value(d, src->kval[k], es, n);
+		else
 			memcpy(d, src->col[k], n * es);
-		}
 		if (descs[k].kind != FCK_VMREF)
 			continue;
 		uint32_t *ids = (uint32_t *)dst->col[k] + base;
@@ -621,6 +623,28 @@ int cols_from_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
 {
 	cols_reset(c);
 	return cols_append_rows(c, rows, n, zm);
+}
+
+/* ids[0, m), indexes into <src>'s VM dictionary, made indexes into
+ * <dst>'s, which takes each entry the first time it is used (remap[id]:
+ * its index there, 0 = not yet). 0 or -ENOMEM. */
+static int gather_ids(struct flow_cols *dst, const struct flow_cols *src, uint32_t *remap,
+		      uint32_t *ids, size_t m)
+{
+	int r;
+
+	for (size_t i = 0; i < m; i++) {
+		uint32_t id = ids[i];
+		if (id == 0 || id >= src->nvms)
+			continue;
+		if (!remap[id]) {
+			if ((r = cols_vm_add(dst, &src->vms[id])) < 0)
+				return r;
+			remap[id] = (uint32_t)r;
+		}
+		ids[i] = remap[id];
+	}
+	return 0;
 }
 
 int cols_gather(struct flow_cols *dst, const struct flow_cols *src, const uint32_t *idx,
@@ -660,31 +684,11 @@ int cols_gather(struct flow_cols *dst, const struct flow_cols *src, const uint32
 	for (unsigned k = 0; k < FC_NCOLS; k++) {
 		if (descs[k].kind != FCK_VMREF || !(src->have & FC_BIT(k)))
 			continue;
-		if (dst->konst & FC_BIT(k)) {
-			uint32_t id;
-			memcpy(&id, dst->kval[k], 4);
-			if (id == 0 || id >= src->nvms)
-				continue;
-			if (!remap[id]) {
-				if ((r = cols_vm_add(dst, &src->vms[id])) < 0)
-					goto out;
-				remap[id] = (uint32_t)r;
-			}
-			memcpy(dst->kval[k], &remap[id], 4);
-			continue;
-		}
-		uint32_t *ids = dst->col[k];
-		for (size_t i = 0; i < m; i++) {
-			uint32_t id = ids[i];
-			if (id == 0 || id >= src->nvms)
-				continue;
-			if (!remap[id]) {
-				if ((r = cols_vm_add(dst, &src->vms[id])) < 0)
-					goto out;
-				remap[id] = (uint32_t)r;
-			}
-			ids[i] = remap[id];
-		}
+		/* a constant column: its one id */
+		bool kc = dst->konst & FC_BIT(k);
+		if ((r = gather_ids(dst, src, remap, kc ? (void *)dst->kval[k] : dst->col[k],
+				    kc ? 1 : m)) < 0)
+			goto out;
 	}
 	for (size_t i = 0; i < src->nzones; i++)
 		if ((r = cols_zone_add(dst, src->zones[i].idx, src->zones[i].name)) < 0)

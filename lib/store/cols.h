@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "flow/flowrec.h"
+#include "store/ranges.h"
 
 /* One stored row: the flow as received plus the collector's attribution. */
 struct flow_row {
@@ -199,6 +200,13 @@ void cols_materialize(struct flow_cols *c, uint64_t cols);
  * rows; this takes the rest, up to the limit (by the thread that owns the
  * batch, before it is encoded). */
 void cols_summary_complete(struct flow_cols *c);
+/* cols_sum_addr() : what summarized address column <k> holds. */
+static inline enum addr_col cols_sum_addr(const struct cols_sum *s, unsigned k)
+{
+	return !(s->addr_any & FC_BIT(k))  ? ADDR_ZERO
+	       : s->addr_other & FC_BIT(k) ? ADDR_OTHER
+					   : ADDR_V4;
+}
 /* cols_summary() : the summary of every row of <c>, or NULL when none is
  * kept or it does not cover them all (not completed, more rows than its
  * limit, rows added another way than cols_append_rows()). */

@@ -295,9 +295,7 @@ static int enc_bytes_col(struct seg_enc *e, const struct flow_cols *c, unsigned 
 		enum addr_col kind;
 		if (sum) {
 			/* what the batch's writer found while appending */
-			kind = !(sum->addr_any & FC_BIT(k))  ? ADDR_ZERO
-			       : sum->addr_other & FC_BIT(k) ? ADDR_OTHER
-							     : ADDR_V4;
+			kind = cols_sum_addr(sum, k);
 			lo = (uint32_t)sum->mn[k];
 			hi = (uint32_t)sum->mx[k];
 			low = sum->low[k];
@@ -449,8 +447,7 @@ static long distinct_hashes(struct seg_enc *e, const struct flow_cols *c, unsign
 	/* an IPv4 column the batch's summary has the low words of: keyed by
 	 * them, a quarter of the bytes to read */
 	const struct cols_sum *sum = port ? NULL : cols_summary(c);
-	const uint32_t *low = sum && (sum->addr_any & ~sum->addr_other & FC_BIT(k)) ? sum->low[k]
-										      : NULL;
+	const uint32_t *low = sum && cols_sum_addr(sum, k) == ADDR_V4 ? sum->low[k] : NULL;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t key, s;
 		if (low) {
@@ -539,19 +536,15 @@ int seg_enc_block(struct seg_enc *e, const struct flow_cols *c, const uint8_t **
 		enum fc_kind kind = fc_desc(k)->kind;
 		if (!(c->have & FC_BIT(k)))
 			continue;
-		if (c->konst & FC_BIT(k)) {
+		if (c->konst & FC_BIT(k))
 			r = enc_konst(c, k, &ce[k], &mn[k], &mx[k], &amin[k], &amax[k]);
-			if (kind != FCK_VMREF && kind != FCK_MAC)
-				have_mm |= FC_BIT(k);
-		} else if (seg_kind_is_int(kind)) {
+		else if (seg_kind_is_int(kind))
 			r = enc_int_col(e, c, k, &ce[k], &mn[k], &mx[k]);
-			if (kind != FCK_VMREF)
-				have_mm |= FC_BIT(k);
-		} else {
+		else
 			r = enc_bytes_col(e, c, k, &ce[k], &amin[k], &amax[k]);
-			if (kind == FCK_ADDR)
-				have_mm |= FC_BIT(k);
-		}
+		/* a min/max summary: every column but the VM ids and MACs */
+		if (kind != FCK_VMREF && kind != FCK_MAC)
+			have_mm |= FC_BIT(k);
 		if (r >= 0 && (FC_LATE & FC_BIT(k))) {
 			/* what a reader from before the column can skip */
 			have_mm &= ~FC_BIT(k);
