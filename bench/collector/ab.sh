@@ -7,10 +7,10 @@
 #   FMT=nfv9 RATE=200000 RECORDS=2000000 bench/collector/ab.sh A B
 #
 # Each run: a private network namespace (root: unshare -n), the collector
-# pinned to CPU_COLL (1 worker, BUF socket buffer, lib.bash), `flowgen` (of the
-# NEW build) pinned to CPU_GEN sending RECORDS records at RATE; when every
-# record is stored, the collector's CPU time (utime + stime of all its
-# threads) per stored record, and the ticks of each thread in creation
+# pinned to CPU_COLL (1 worker, BUF socket buffer, lib.bash), `flowgen --gso`
+# (of the NEW build, as in ingest.sh) pinned to CPU_GEN sending RECORDS
+# records at RATE; when every record is stored, the collector's CPU time
+# (utime + stime of all its threads) per stored record, and the ticks of each thread in creation
 # order (main, store flusher, API, ..., writer, UDP worker). A run that
 # did not store every record is reported as such. The machine's load moves
 # single runs; compare the binaries' minimum and median.
@@ -32,7 +32,7 @@ one() {
 	vtap_start "$v" "$W/run" 1 "$CPU_COLL"
 	pid=$VTAP_PID
 	t0=$(cpu_ticks $pid)
-	taskset -c "$CPU_GEN" "$B" flowgen --to 127.0.0.1:4739 -f "$FMT" -n "$RECORDS" \
+	taskset -c "$CPU_GEN" "$B" flowgen --gso --to 127.0.0.1:4739 -f "$FMT" -n "$RECORDS" \
 		-r "$RATE" >/dev/null
 	got=$(vtap_wait_stored "$RECORDS")
 	t1=$(cpu_ticks $pid)

@@ -5,7 +5,8 @@
  * --src-base + i, set per datagram with IP_PKTINFO / IPV6_PKTINFO, so one
  * socket serves 10,000 exporters), each with its own template (id and
  * layout depend on the exporter), and sends IPFIX or NetFlow v9 over UDP
- * (sendmmsg batches, paced to --rate records/s) or IPFIX over TCP. Every
+ * (sendmmsg batches, paced to --rate records/s; with --gso, runs of
+ * equal-length messages leave in one UDP GSO send) or IPFIX over TCP. Every
  * record is predictable so tests can check what was stored:
  *	exporter e, record n (per exporter, from --record-start):
  *	src 10.E2.E1.E0 (e), dst 198.51.100.(n % 250 + 1), ports 1024 + n % 60000
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,8 @@
 
 #define GEN_BATCH 64
 #define GEN_MSG_MAX 65000
+#define GEN_BURST 8         /* messages per send when paced */
+#define GEN_GSO_SEGS 64     /* UDP_MAX_SEGMENTS of older kernels */
 #define GEN_MAX_EXPORTERS 1000000
 
 enum gen_fmt { GEN_IPFIX = 0, GEN_NFV9 = 1 };
@@ -61,6 +65,7 @@ struct flowgen_opts {
 	uint64_t tmpl_every;
 	uint64_t seq_start, record_start;
 	uint64_t domain;
+	bool gso;
 	bool pretty;
 };
 
@@ -100,6 +105,10 @@ static const struct opt_def flowgen_opt_defs[] = {
 	  UINT32_MAX, NULL, "0" },
 	{ "domain", 0, OPT_UINT, O(domain), "ID", "observation domain / source id", 0, UINT32_MAX, NULL,
 	  "1" },
+	{ "gso", 0, OPT_FLAG, O(gso), NULL,
+	  "send runs of equal-length messages as one UDP GSO send (UDP_SEGMENT): the collector "
+	  "still gets one datagram per message, the generator spends less per message (one exporter)",
+	  0, 0, NULL, NULL },
 	{ "pretty", 0, OPT_FLAG, O(pretty), NULL, "indent the JSON summary", 0, 0, NULL, NULL },
 };
 #undef O
@@ -242,6 +251,42 @@ static void put_record(struct gen *g, struct vt_wr *w, uint64_t e, uint64_t n, u
 	g->packets += pkts;
 }
 
+/* Whether exporter <x>'s next message carries its template. */
+static bool msg_tmpl(const struct gen *g, const struct gexp *x)
+{
+	switch (g->o->templates) {
+	case GT_EVERY: return true;
+	case GT_NEVER: return false;
+	case GT_INTERVAL: return !x->tmpl_sent || x->msgs % g->o->tmpl_every == 0;
+	default: return !x->tmpl_sent;
+	}
+}
+
+/* msg_plan() : the records and the length of exporter <slot>'s next
+ * message of at most <cap> bytes (0 when it has nothing left). */
+static size_t msg_plan(const struct gen *g, uint64_t slot, size_t cap, size_t *records)
+{
+	const struct gexp *x = &g->ex[slot];
+	uint64_t e = g->o->first + slot;
+	size_t nf, len = g->v9 ? 20 : 16, rl = rec_len(g, e), max;
+
+	*records = 0;
+	if (!x->left)
+		return 0;
+	if (msg_tmpl(g, x)) {
+		layout(e, &nf);
+		len += 8 + 4 * nf;
+	}
+	len += 4;   /* data set header */
+	max = cap > len ? (cap - len) / rl : 0;
+	if (g->o->per_msg && max > g->o->per_msg)
+		max = g->o->per_msg;
+	if (max > x->left)
+		max = (size_t)x->left;
+	*records = max;
+	return len + max * rl;
+}
+
 /* build_msg() : the next message of exporter <e> into <buf>; returns its
  * length (0 when the exporter has nothing left). */
 static size_t build_msg(struct gen *g, uint64_t slot, uint8_t *buf, size_t cap, uint64_t now)
@@ -249,28 +294,19 @@ static size_t build_msg(struct gen *g, uint64_t slot, uint8_t *buf, size_t cap, 
 	struct gexp *x = &g->ex[slot];
 	uint64_t e = g->o->first + slot;   /* the exporter's number */
 	struct vt_wr w = wr_init(buf, cap);
-	size_t hdr = g->v9 ? 20 : 16, rl = rec_len(g, e), k = 0, max;
-	bool tmpl;
+	size_t hdr = g->v9 ? 20 : 16, k = 0, max;
+	bool tmpl = msg_tmpl(g, x);
 	uint8_t *set;
 
-	if (!x->left)
+	if (!msg_plan(g, slot, cap, &max))
 		return 0;
-	switch (g->o->templates) {
-	case GT_EVERY: tmpl = true; break;
-	case GT_NEVER: tmpl = false; break;
-	case GT_INTERVAL: tmpl = !x->tmpl_sent || x->msgs % g->o->tmpl_every == 0; break;
-	default: tmpl = !x->tmpl_sent; break;
-	}
 	wr_zero(&w, hdr);
 	if (tmpl)
 		put_template(g, &w, e);
 	set = w.p;
 	wr_u16(&w, tmpl_id(e));
 	wr_u16(&w, 0);
-	max = (cap - (size_t)(w.p - buf)) / rl;
-	if (g->o->per_msg && max > g->o->per_msg)
-		max = g->o->per_msg;
-	for (; k < max && x->left; k++) {
+	for (; k < max; k++) {
 		put_record(g, &w, e, x->n, now);
 		if (!g->records && !k)
 			g->first_record = x->n;
@@ -344,11 +380,77 @@ static bool done(const struct gen *g, uint64_t start_ns)
 	return true;
 }
 
+/* fill_entry() : exporter <slot>'s next message into <buf> or, with
+ * --gso, a run of its next messages of one length (the last may be
+ * shorter), at most <segs>; returns the bytes, *<seg> the length of one
+ * message and *<msgs> how many there are. */
+static size_t fill_entry(struct gen *g, uint64_t slot, uint8_t *buf, unsigned segs, uint64_t now,
+			 uint16_t *seg, unsigned *msgs)
+{
+	size_t mtu = g->o->mtu, off = 0, recs;
+
+	*msgs = 0;
+	*seg = 0;
+	while (*msgs < segs && off + mtu <= GEN_MSG_MAX) {
+		size_t want = msg_plan(g, slot, mtu, &recs), len;
+		if (!want || (*seg && want > *seg))
+			break;
+		len = build_msg(g, slot, buf + off, mtu, now);
+		if (!*seg)
+			*seg = (uint16_t)len;
+		off += len;
+		++*msgs;
+		if (len < *seg)
+			break;   /* a shorter message ends a GSO run */
+	}
+	return off;
+}
+
+static void set_pktinfo(struct msghdr *h, char *ctl, const struct vt_addr *a, int family)
+{
+	struct cmsghdr *c;
+
+	h->msg_control = ctl;
+	if (family == AF_INET6) {
+		struct in6_pktinfo pi = { 0 };
+		memcpy(&pi.ipi6_addr, a->b, 16);
+		h->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(h);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else {
+		struct in_pktinfo pi = { 0 };
+		memcpy(&pi.ipi_spec_dst, a->b + 12, 4);
+		h->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(h);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+}
+
+static void set_segment(struct msghdr *h, char *ctl, uint16_t seg)
+{
+	struct cmsghdr *c;
+
+	h->msg_control = ctl;
+	h->msg_controllen = CMSG_SPACE(sizeof(seg));
+	c = CMSG_FIRSTHDR(h);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+}
+
 static int run_udp(struct gen *g, const struct sockaddr_storage *dst, bool pktinfo)
 {
 	static uint8_t bufs[GEN_BATCH][GEN_MSG_MAX];
 	struct mmsghdr mh[GEN_BATCH];
 	struct iovec iov[GEN_BATCH];
+	unsigned kmsg[GEN_BATCH];
 	union {
 		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
@@ -358,6 +460,8 @@ static int run_udp(struct gen *g, const struct sockaddr_storage *dst, bool pktin
 	uint64_t start = mono_ns(), e = 0;
 	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	int big = 8 << 20;
+	/* paced: bursts of GEN_BURST messages */
+	unsigned segs = !g->o->gso ? 1 : g->o->rate ? GEN_BURST : GEN_GSO_SEGS;
 
 	if (fd < 0)
 		return -errno;
@@ -381,47 +485,36 @@ static int run_udp(struct gen *g, const struct sockaddr_storage *dst, bool pktin
 		return r;
 	}
 	while (!done(g, start)) {
-		unsigned n = 0;
+		unsigned n = 0, msgs = 0;
 		uint64_t now = wall_ms();
-		for (uint64_t tries = 0; n < GEN_BATCH && tries < g->nex; tries++) {
-			size_t len = build_msg(g, e, bufs[n], g->o->mtu, now);
+		/* round robin until the batch is full or a whole round of
+		 * exporters had nothing left */
+		for (uint64_t idle = 0; n < GEN_BATCH && idle < g->nex;) {
 			uint64_t this_e = e;
+			unsigned k;
+			uint16_t seg;
+			size_t len = fill_entry(g, e, bufs[n], segs, now, &seg, &k);
 			e = (e + 1) % g->nex;
-			if (!len)
+			if (!len) {
+				idle++;
 				continue;
+			}
+			idle = 0;
 			iov[n] = (struct iovec){ bufs[n], len };
 			memset(&mh[n], 0, sizeof(mh[n]));
 			mh[n].msg_hdr.msg_name = (void *)dst;
 			mh[n].msg_hdr.msg_namelen = dl;
 			mh[n].msg_hdr.msg_iov = &iov[n];
 			mh[n].msg_hdr.msg_iovlen = 1;
-			if (pktinfo) {
-				struct cmsghdr *c;
-				memset(&ctl[n], 0, sizeof(ctl[n]));
-				mh[n].msg_hdr.msg_control = ctl[n].b;
-				if (dst->ss_family == AF_INET6) {
-					struct in6_pktinfo pi = { 0 };
-					memcpy(&pi.ipi6_addr, g->ex[this_e].addr.b, 16);
-					mh[n].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(pi));
-					c = CMSG_FIRSTHDR(&mh[n].msg_hdr);
-					c->cmsg_level = IPPROTO_IPV6;
-					c->cmsg_type = IPV6_PKTINFO;
-					c->cmsg_len = CMSG_LEN(sizeof(pi));
-					memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-				} else {
-					struct in_pktinfo pi = { 0 };
-					memcpy(&pi.ipi_spec_dst, g->ex[this_e].addr.b + 12, 4);
-					mh[n].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(pi));
-					c = CMSG_FIRSTHDR(&mh[n].msg_hdr);
-					c->cmsg_level = IPPROTO_IP;
-					c->cmsg_type = IP_PKTINFO;
-					c->cmsg_len = CMSG_LEN(sizeof(pi));
-					memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-				}
-			}
-			n++;
-			if (g->o->rate && g->records >= 1 && n >= 8)
-				break;   /* paced: small bursts */
+			memset(&ctl[n], 0, sizeof(ctl[n]));
+			if (pktinfo)
+				set_pktinfo(&mh[n].msg_hdr, ctl[n].b, &g->ex[this_e].addr, dst->ss_family);
+			else if (k > 1)
+				set_segment(&mh[n].msg_hdr, ctl[n].b, seg);
+			kmsg[n++] = k;
+			msgs += k;
+			if (g->o->rate && g->records >= 1 && msgs >= GEN_BURST)
+				break;
 		}
 		for (unsigned off = 0; off < n;) {
 			int r = sendmmsg(fd, mh + off, n - off, 0);
@@ -429,7 +522,8 @@ static int run_udp(struct gen *g, const struct sockaddr_storage *dst, bool pktin
 				continue;
 			if (r < 0) {
 				fprintf(stderr, "vtap flowgen: send: %s\n", strerror(errno));
-				g->send_errors += n - off;
+				while (off < n)
+					g->send_errors += kmsg[off++];
 				break;
 			}
 			off += (unsigned)r;
@@ -581,6 +675,10 @@ static int flowgen_run(const struct cmd *c, void *o, int argc, char **argv)
 	}
 	if (opts->tcp && (g.v9 || opts->exporters > 1)) {
 		fprintf(stderr, "vtap flowgen: --tcp sends IPFIX from one exporter\n");
+		return 2;
+	}
+	if (opts->gso && (opts->tcp || opts->exporters > 1)) {
+		fprintf(stderr, "vtap flowgen: option --gso: UDP from one exporter only\n");
 		return 2;
 	}
 	if (opts->exporters > 1 && !opts->src_base) {

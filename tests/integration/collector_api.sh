@@ -39,13 +39,17 @@ bad "workerz" -c "$TMPDIR_T/k.conf"
 # ---- IPv6 listeners ------------------------------------------------------
 coll_start a -o "collector.listen=[::1]:0" -o "collector.tcp_listen=[::1]:0"
 case "$COLL_UDP" in \[::1\]:*) ;; *) fail "UDP not on [::1]: $COLL_UDP" ;; esac
-g1=$("$VTAP" flowgen --to "$COLL_UDP" -n 3000 --src-base ::1 -r 50000)
+# --gso: runs of messages leave in one UDP GSO send, each still arrives
+# as one datagram (the benchmarks' generator; counted below)
+g1=$("$VTAP" flowgen --gso --to "$COLL_UDP" -n 3000 --src-base ::1 -r 50000)
 g2=$("$VTAP" flowgen --tcp "$COLL_TCP" -n 2000 --src-base ::1)
 coll_settle
 ex=$(coll_api api/v1/exporters/::1)
 check_eq "exporter ::1 sessions (UDP worker + TCP)" "$(jq '.sessions | length' <<<"$ex")" 2
 check_eq "::1 over UDP: records" "$(jq '[.sessions[] | select(.worker != "tcp")][0].records' <<<"$ex")" 3000
 check_eq "::1 over TCP: records" "$(jq '[.sessions[] | select(.worker == "tcp")][0].records' <<<"$ex")" 2000
+check_eq "::1 over UDP (GSO): one datagram per message" \
+	"$(jq '[.sessions[] | select(.worker != "tcp")][0].packets' <<<"$ex")" "$(jq .messages <<<"$g1")"
 check_eq "::1 templates listed" "$(jq '.templates | length' <<<"$ex")" 1
 
 # ---- the endpoints ---------------------------------------------------------
