@@ -557,18 +557,25 @@ static int write_batch(struct seg *g, const struct flow_cols *b)
 	return r;
 }
 
-/* Writes what is buffered. Any thread; wmu orders concurrent flushes. */
-static int do_flush(struct seg *g)
+/* Writes a buffer: the full block seg_append handed over, else the rows
+ * being appended (swapped out). Returns whether the appended rows were
+ * among them (*<all>). Any thread; wmu orders concurrent flushes. */
+static int flush_one(struct seg *g, bool *all)
 {
 	struct flow_cols *b;
 	int r = 0;
 
 	pthread_mutex_lock(&g->wmu);
 	pthread_mutex_lock(&g->mu);
-	b = &g->pend[g->cur];
-	g->cur ^= 1;
-	g->pend_since = 0;
-	pthread_cond_broadcast(&g->cv_space);
+	*all = g->pend[g->cur ^ 1].n == 0;
+	if (*all) {
+		b = &g->pend[g->cur];
+		g->cur ^= 1;
+		g->pend_since = 0;
+		pthread_cond_broadcast(&g->cv_space);
+	} else {
+		b = &g->pend[g->cur ^ 1];
+	}
 	pthread_mutex_unlock(&g->mu);
 	if (b->n) {
 		cols_summary_complete(b);   /* the rows of a last, partial span */
@@ -587,9 +594,28 @@ static int do_flush(struct seg *g)
 		if (r < 0)
 			log_ratelimited(LOG_LVL_ERR, "store: flush of %zu rows to %s failed: %s",
 					b->n, g->st->conf.dir, strerror(-r));
+		/* under mu: seg_append hands a block over only to an empty
+		 * buffer */
+		pthread_mutex_lock(&g->mu);
 		cols_reset(b);
+		pthread_cond_broadcast(&g->cv_space);
+		pthread_mutex_unlock(&g->mu);
 	}
 	pthread_mutex_unlock(&g->wmu);
+	return r;
+}
+
+/* Writes what is buffered: a handed-over block, then the rest. */
+static int do_flush(struct seg *g)
+{
+	bool all;
+	int r = flush_one(g, &all);
+
+	if (!all) {
+		int r2 = flush_one(g, &all);
+		if (r >= 0)
+			r = r2;
+	}
 	return r;
 }
 
@@ -604,6 +630,14 @@ static void *flusher(void *arg)
 		uint64_t now = mono_ms();
 		size_t n = g->pend[g->cur].n;
 		bool due = n && now >= g->pend_since + cf->flush_ms;
+		bool handed = g->pend[g->cur ^ 1].n != 0;
+		if (handed && !g->stop && !due) {
+			bool all;
+			pthread_mutex_unlock(&g->mu);
+			flush_one(g, &all);   /* the full block only */
+			pthread_mutex_lock(&g->mu);
+			continue;
+		}
 		if (g->stop || due || n >= cf->block_rows) {
 			bool stopping = g->stop;
 			pthread_mutex_unlock(&g->mu);
@@ -654,6 +688,16 @@ static int seg_append(struct store *st, const struct flow_row *rows, size_t n)
 			r = -ESHUTDOWN;
 			break;
 		}
+		if (c->n == cf->block_rows && g->pend[g->cur ^ 1].n == 0) {
+			/* a full block: the flusher writes it as one (with the
+			 * summary of its spans), appends go on in the other
+			 * buffer. A flusher that runs late would otherwise
+			 * find a block and a small tail block's worth. */
+			g->cur ^= 1;
+			g->s.blocks_handed++;
+			pthread_cond_signal(&g->cv_work);
+			continue;
+		}
 		if (c->n >= cf->max_pending) {
 			g->s.append_waits++;
 			pthread_cond_signal(&g->cv_work);
@@ -661,6 +705,8 @@ static int seg_append(struct store *st, const struct flow_row *rows, size_t n)
 			continue;
 		}
 		size_t k = VT_MIN(n, (size_t)cf->max_pending - c->n);
+		if (c->n < cf->block_rows)   /* stop at the block's end */
+			k = VT_MIN(k, (size_t)cf->block_rows - c->n);
 		if (c->n == 0) {
 			/* the flusher may be asleep until the next retention
 			 * run: give it this batch's deadline */

@@ -48,7 +48,9 @@ struct seg {
 	pthread_mutex_t mu;         /* pend[], counters */
 	pthread_cond_t cv_work, cv_space;
 	struct flow_cols pend[2];
-	int cur;                    /* pend[cur] takes appends */
+	int cur;                    /* pend[cur] takes appends; pend[cur ^ 1],
+				     * when it holds rows, is a full block
+				     * handed to the flusher (seg_append) */
 	uint64_t pend_since;        /* mono ms of the oldest buffered row */
 	bool stop;
 	pthread_t thr;

@@ -104,6 +104,7 @@ struct store_stats {
 	uint64_t rows_misdated;        /* time outside the retention window: stored in the current partition */
 	uint64_t rows_lost;            /* a flush failed (disk full...): rows dropped */
 	uint64_t flushes, flush_errors, append_waits;
+	uint64_t blocks_handed;        /* full blocks the appender gave the flusher */
 	uint64_t blocks_written, bytes_written;
 	uint64_t last_flush_ms;        /* wall clock of the last successful flush */
 	/* contents */

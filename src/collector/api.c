@@ -291,6 +291,8 @@ static void status_json(struct api *a, struct jw *w)
 	jw_uint(w, "rows_lost", ss.rows_lost);
 	jw_uint(w, "flushes", ss.flushes);
 	jw_uint(w, "flush_errors", ss.flush_errors);
+	jw_uint(w, "append_waits", ss.append_waits);
+	jw_uint(w, "blocks_handed", ss.blocks_handed);
 	jw_uint(w, "last_flush_ms", ss.last_flush_ms);
 	jw_uint(w, "rows", ss.rows);
 	jw_uint(w, "bytes_on_disk", ss.bytes_on_disk);
