@@ -47,7 +47,7 @@ import sys
 FIELDS = ["eth.src", "eth.dst", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.len",
           "ipv6.plen", "ip.proto", "tcp.srcport", "tcp.dstport", "udp.srcport",
           "udp.dstport", "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
-          "ip.frag_offset", "ip.flags.mf", "frame.len"]
+          "ip.frag_offset", "ip.flags.mf", "frame.len", "ipv6.nxt"]
 
 
 def norm_ip(s):
@@ -72,14 +72,21 @@ def tshark_flows(pcap, vm_mac):
             continue   # not IP: not metered
         sport = dport = 0
         first_frag = not v["ip.frag_offset"] or int(v["ip.frag_offset"]) == 0
-        if v["tcp.srcport"] and first_frag:
+        # the packet's own protocol (first occurrence: the outer header).
+        # An ICMP error quotes the datagram it answers, and tshark then
+        # fills udp.*/tcp.* from the quote: a port unreachable from a
+        # receiver that had stopped must count as ICMP, not as UDP with
+        # the quoted ports.
+        outer = int((v["ip.proto"] if v["ip.src"] else v["ipv6.nxt"]) or 0)
+        if outer == 1 and v["icmp.type"] and first_frag:
+            proto, dport = 1, int(v["icmp.type"]) << 8 | int(v["icmp.code"])
+        elif v["icmpv6.type"] and (outer == 58 or not (v["tcp.srcport"] or v["udp.srcport"])):
+            # (an extension header may come first: MLD's hop-by-hop)
+            proto, dport = 58, int(v["icmpv6.type"]) << 8 | int(v["icmpv6.code"])
+        elif v["tcp.srcport"] and first_frag:
             proto, sport, dport = 6, int(v["tcp.srcport"]), int(v["tcp.dstport"])
         elif v["udp.srcport"] and first_frag:
             proto, sport, dport = 17, int(v["udp.srcport"]), int(v["udp.dstport"])
-        elif v["icmp.type"] and first_frag:
-            proto, dport = 1, int(v["icmp.type"]) << 8 | int(v["icmp.code"])
-        elif v["icmpv6.type"]:
-            proto, dport = 58, int(v["icmpv6.type"]) << 8 | int(v["icmpv6.code"])
         else:
             proto = int(v["ip.proto"] or 0)
         key = (norm_ip(src), norm_ip(dst), proto, sport, dport)
