@@ -42,6 +42,7 @@
 #define GEN_MSG_MAX 65000
 #define GEN_BURST 8         /* messages per send when paced */
 #define GEN_GSO_SEGS 64     /* UDP_MAX_SEGMENTS of older kernels */
+#define GEN_MAX_LAG_NS 2000000u   /* paced: how far behind a sender catches up */
 #define GEN_MAX_EXPORTERS 1000000
 
 enum gen_fmt { GEN_IPFIX = 0, GEN_NFV9 = 1 };
@@ -89,7 +90,9 @@ static const struct opt_def flowgen_opt_defs[] = {
 	  UINT64_MAX, NULL, "1000" },
 	{ "duration", 'd', OPT_DURATION, O(duration_ms), "DUR",
 	  "stop after this long (0: when --records are sent)", 0, 86400000, NULL, "0" },
-	{ "rate", 'r', OPT_UINT, O(rate), "RECS", "records per second, all exporters (0: as fast as possible)",
+	{ "rate", 'r', OPT_UINT, O(rate), "RECS",
+	  "records per second, all exporters (0: as fast as possible); a sender that falls behind "
+	  "catches up 2 ms worth at most, never bursts faster",
 	  0, UINT64_MAX, NULL, "0" },
 	{ "per-msg", 0, OPT_UINT, O(per_msg), "N", "records per message (0: as many as --mtu allows)",
 	  0, 1000, NULL, "0" },
@@ -164,6 +167,8 @@ struct gen {
 	uint64_t boot_ms;            /* v9 sysUpTime origin */
 	/* totals */
 	uint64_t messages, records, bytes, packets, templates, send_errors, reconnects;
+	uint64_t sends;              /* UDP: datagrams, or GSO runs, handed to the kernel */
+	uint64_t pace_ns, pace_records;   /* pace(): the schedule's origin */
 	uint64_t first_record, last_record;
 };
 
@@ -251,62 +256,61 @@ static void put_record(struct gen *g, struct vt_wr *w, uint64_t e, uint64_t n, u
 	g->packets += pkts;
 }
 
-/* Whether exporter <x>'s next message carries its template. */
-static bool msg_tmpl(const struct gen *g, const struct gexp *x)
-{
-	switch (g->o->templates) {
-	case GT_EVERY: return true;
-	case GT_NEVER: return false;
-	case GT_INTERVAL: return !x->tmpl_sent || x->msgs % g->o->tmpl_every == 0;
-	default: return !x->tmpl_sent;
-	}
-}
+/* The next message of an exporter, as plan_msg() sized it. */
+struct msg_plan {
+	size_t len;          /* bytes; 0: the exporter has nothing left */
+	size_t records;
+	bool tmpl;           /* its template comes first */
+};
 
-/* msg_plan() : the records and the length of exporter <slot>'s next
- * message of at most <cap> bytes (0 when it has nothing left). */
-static size_t msg_plan(const struct gen *g, uint64_t slot, size_t cap, size_t *records)
+/* plan_msg() : exporter <slot>'s next message of at most <cap> bytes. */
+static struct msg_plan plan_msg(const struct gen *g, uint64_t slot, size_t cap)
 {
 	const struct gexp *x = &g->ex[slot];
 	uint64_t e = g->o->first + slot;
-	size_t nf, len = g->v9 ? 20 : 16, rl = rec_len(g, e), max;
+	struct msg_plan p = { 0, 0, false };
+	size_t nf, len = g->v9 ? 20 : 16, rl = rec_len(g, e);
 
-	*records = 0;
 	if (!x->left)
-		return 0;
-	if (msg_tmpl(g, x)) {
+		return p;
+	switch (g->o->templates) {
+	case GT_EVERY: p.tmpl = true; break;
+	case GT_NEVER: p.tmpl = false; break;
+	case GT_INTERVAL: p.tmpl = !x->tmpl_sent || x->msgs % g->o->tmpl_every == 0; break;
+	default: p.tmpl = !x->tmpl_sent; break;
+	}
+	if (p.tmpl) {
 		layout(e, &nf);
 		len += 8 + 4 * nf;
 	}
 	len += 4;   /* data set header */
-	max = cap > len ? (cap - len) / rl : 0;
-	if (g->o->per_msg && max > g->o->per_msg)
-		max = g->o->per_msg;
-	if (max > x->left)
-		max = (size_t)x->left;
-	*records = max;
-	return len + max * rl;
+	p.records = cap > len ? (cap - len) / rl : 0;
+	if (g->o->per_msg && p.records > g->o->per_msg)
+		p.records = g->o->per_msg;
+	if (p.records > x->left)
+		p.records = (size_t)x->left;
+	p.len = len + p.records * rl;
+	return p;
 }
 
-/* build_msg() : the next message of exporter <e> into <buf>; returns its
- * length (0 when the exporter has nothing left). */
-static size_t build_msg(struct gen *g, uint64_t slot, uint8_t *buf, size_t cap, uint64_t now)
+/* build_msg() : exporter <slot>'s next message, planned as <p> (p->len
+ * > 0), into <buf>; returns its length. */
+static size_t build_msg(struct gen *g, uint64_t slot, const struct msg_plan *p, uint8_t *buf,
+			uint64_t now)
 {
 	struct gexp *x = &g->ex[slot];
 	uint64_t e = g->o->first + slot;   /* the exporter's number */
-	struct vt_wr w = wr_init(buf, cap);
-	size_t hdr = g->v9 ? 20 : 16, k = 0, max;
-	bool tmpl = msg_tmpl(g, x);
+	struct vt_wr w = wr_init(buf, p->len);
+	size_t hdr = g->v9 ? 20 : 16, k = 0;
 	uint8_t *set;
 
-	if (!msg_plan(g, slot, cap, &max))
-		return 0;
 	wr_zero(&w, hdr);
-	if (tmpl)
+	if (p->tmpl)
 		put_template(g, &w, e);
 	set = w.p;
 	wr_u16(&w, tmpl_id(e));
 	wr_u16(&w, 0);
-	for (; k < max; k++) {
+	for (; k < p->records; k++) {
 		put_record(g, &w, e, x->n, now);
 		if (!g->records && !k)
 			g->first_record = x->n;
@@ -317,10 +321,12 @@ static size_t build_msg(struct gen *g, uint64_t slot, uint8_t *buf, size_t cap, 
 	}
 	st_be16(set + 2, (uint16_t)(w.p - set));
 	size_t len = (size_t)(w.p - buf);
+	if (wr_failed(&w) || len != p->len)
+		abort();   /* plan_msg() disagrees with the writers above */
 	if (g->v9) {
 		/* RFC 3954 §5.1: count = records (templates and data) in the packet */
 		st_be16(buf, 9);
-		st_be16(buf + 2, (uint16_t)(k + (tmpl ? 1 : 0)));
+		st_be16(buf + 2, (uint16_t)(k + (p->tmpl ? 1 : 0)));
 		st_be32(buf + 4, (uint32_t)(now - g->boot_ms));
 		st_be32(buf + 8, (uint32_t)(now / 1000));
 		st_be32(buf + 12, x->seq);
@@ -335,7 +341,7 @@ static size_t build_msg(struct gen *g, uint64_t slot, uint8_t *buf, size_t cap, 
 		x->seq += (uint32_t)k;
 	}
 	x->msgs++;
-	x->tmpl_sent |= tmpl;
+	x->tmpl_sent |= p->tmpl;
 	g->records += k;
 	g->messages++;
 	return len;
@@ -354,16 +360,28 @@ static int addr_add(const struct vt_addr *base, uint64_t i, struct vt_addr *out)
 	return carry ? -ERANGE : 0;
 }
 
-/* Sleeps until <records> may have been sent at the configured rate. */
-static void pace(const struct gen *g, uint64_t start_ns)
+/* Sleeps until <records> may have been sent at the configured rate. A
+ * sender that fell behind (its core taken away) catches up at most
+ * GEN_MAX_LAG_NS worth: the rest of the debt is dropped, not sent as a
+ * burst faster than the rate asked (which would measure the receiver
+ * against a rate nobody configured; the run just takes longer, and its
+ * records_per_s says so). */
+static void pace(struct gen *g)
 {
 	struct timespec ts;
-	uint64_t due;
+	uint64_t due, now;
 
 	if (!g->o->rate)
 		return;
-	due = start_ns + (uint64_t)((__uint128_t)g->records * 1000000000u / g->o->rate);
-	if (mono_ns() + 50000 >= due)
+	due = g->pace_ns +
+	      (uint64_t)((__uint128_t)(g->records - g->pace_records) * 1000000000u / g->o->rate);
+	now = mono_ns();
+	if (now > due + GEN_MAX_LAG_NS) {
+		g->pace_ns = now - GEN_MAX_LAG_NS;
+		g->pace_records = g->records;
+		return;
+	}
+	if (now + 50000 >= due)
 		return;
 	ts.tv_sec = (time_t)(due / 1000000000u);
 	ts.tv_nsec = (long)(due % 1000000000u);
@@ -387,15 +405,16 @@ static bool done(const struct gen *g, uint64_t start_ns)
 static size_t fill_entry(struct gen *g, uint64_t slot, uint8_t *buf, unsigned segs, uint64_t now,
 			 uint16_t *seg, unsigned *msgs)
 {
-	size_t mtu = g->o->mtu, off = 0, recs;
+	size_t mtu = g->o->mtu, off = 0;
 
 	*msgs = 0;
 	*seg = 0;
 	while (*msgs < segs && off + mtu <= GEN_MSG_MAX) {
-		size_t want = msg_plan(g, slot, mtu, &recs), len;
-		if (!want || (*seg && want > *seg))
+		struct msg_plan p = plan_msg(g, slot, mtu);
+		size_t len;
+		if (!p.len || (*seg && p.len > *seg))
 			break;
-		len = build_msg(g, slot, buf + off, mtu, now);
+		len = build_msg(g, slot, &p, buf + off, now);
 		if (!*seg)
 			*seg = (uint16_t)len;
 		off += len;
@@ -406,43 +425,34 @@ static size_t fill_entry(struct gen *g, uint64_t slot, uint8_t *buf, unsigned se
 	return off;
 }
 
-static void set_pktinfo(struct msghdr *h, char *ctl, const struct vt_addr *a, int family)
+/* Makes <h>'s control data, in <ctl>, the one message <level>/<type>
+ * holding <len> bytes of <data>. */
+static void put_cmsg(struct msghdr *h, char *ctl, int level, int type, const void *data,
+		     size_t len)
 {
 	struct cmsghdr *c;
 
 	h->msg_control = ctl;
+	h->msg_controllen = CMSG_SPACE(len);
+	c = CMSG_FIRSTHDR(h);
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+}
+
+/* The exporter's source address (one socket plays them all). */
+static void set_pktinfo(struct msghdr *h, char *ctl, const struct vt_addr *a, int family)
+{
 	if (family == AF_INET6) {
 		struct in6_pktinfo pi = { 0 };
 		memcpy(&pi.ipi6_addr, a->b, 16);
-		h->msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(h);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		put_cmsg(h, ctl, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	} else {
 		struct in_pktinfo pi = { 0 };
 		memcpy(&pi.ipi_spec_dst, a->b + 12, 4);
-		h->msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(h);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		put_cmsg(h, ctl, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	}
-}
-
-static void set_segment(struct msghdr *h, char *ctl, uint16_t seg)
-{
-	struct cmsghdr *c;
-
-	h->msg_control = ctl;
-	h->msg_controllen = CMSG_SPACE(sizeof(seg));
-	c = CMSG_FIRSTHDR(h);
-	c->cmsg_level = SOL_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(seg));
-	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
 }
 
 static int run_udp(struct gen *g, const struct sockaddr_storage *dst, bool pktinfo)
@@ -463,6 +473,7 @@ static int run_udp(struct gen *g, const struct sockaddr_storage *dst, bool pktin
 	/* paced: bursts of GEN_BURST messages */
 	unsigned segs = !g->o->gso ? 1 : g->o->rate ? GEN_BURST : GEN_GSO_SEGS;
 
+	g->pace_ns = start;
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
@@ -510,7 +521,7 @@ static int run_udp(struct gen *g, const struct sockaddr_storage *dst, bool pktin
 			if (pktinfo)
 				set_pktinfo(&mh[n].msg_hdr, ctl[n].b, &g->ex[this_e].addr, dst->ss_family);
 			else if (k > 1)
-				set_segment(&mh[n].msg_hdr, ctl[n].b, seg);
+				put_cmsg(&mh[n].msg_hdr, ctl[n].b, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg));
 			kmsg[n++] = k;
 			msgs += k;
 			if (g->o->rate && g->records >= 1 && msgs >= GEN_BURST)
@@ -527,8 +538,9 @@ static int run_udp(struct gen *g, const struct sockaddr_storage *dst, bool pktin
 				break;
 			}
 			off += (unsigned)r;
+			g->sends += (unsigned)r;
 		}
-		pace(g, start);
+		pace(g);
 	}
 	close(fd);
 	return 0;
@@ -614,6 +626,7 @@ static int run_tcp(struct gen *g, const struct sockaddr_storage *dst)
 	uint64_t start = mono_ns();
 	int fd = tcp_connect(g, dst);
 
+	g->pace_ns = start;
 	if (fd < 0)
 		return fd;
 	while (!done(g, start)) {
@@ -630,9 +643,10 @@ static int run_tcp(struct gen *g, const struct sockaddr_storage *dst)
 		}
 		struct gexp save = g->ex[0];
 		uint64_t sr = g->records, sb = g->bytes, sp = g->packets, sm = g->messages;
-		size_t len = build_msg(g, 0, buf, g->o->mtu, wall_ms());
-		if (!len)
+		struct msg_plan p = plan_msg(g, 0, g->o->mtu);
+		if (!p.len)
 			break;
+		size_t len = build_msg(g, 0, &p, buf, wall_ms());
 		if (write_all(fd, buf, len) < 0) {
 			/* rebuild the same message on a new connection (with templates) */
 			close(fd);
@@ -647,7 +661,7 @@ static int run_tcp(struct gen *g, const struct sockaddr_storage *dst)
 				return fd;
 			continue;
 		}
-		pace(g, start);
+		pace(g);
 	}
 	close(fd);
 	return 0;
@@ -737,6 +751,7 @@ static int flowgen_run(const struct cmd *c, void *o, int argc, char **argv)
 	out_uint(&out, OUT_JSON, "bytes", NULL, g.bytes);
 	out_uint(&out, OUT_JSON, "packets", NULL, g.packets);
 	out_uint(&out, OUT_JSON, "templates", NULL, g.templates);
+	out_uint(&out, OUT_JSON, "sends", NULL, g.sends);
 	out_uint(&out, OUT_JSON, "send_errors", NULL, g.send_errors);
 	out_uint(&out, OUT_JSON, "reconnects", NULL, g.reconnects);
 	out_uint(&out, OUT_JSON, "duration_ms", NULL, ms);

@@ -43,8 +43,9 @@ kernel_drops() {
 	local ns
 	for ns in "$@"; do
 		nsx $ns sh -c 'cat /sys/class/net/*/statistics/rx_dropped /sys/class/net/*/statistics/tx_dropped'
-	done | awk '{ t += $1 } END { print t + 0 }'
+	done | sum_lines
 }
+sum_lines() { awk '{ t += $1 } END { print t + 0 }'; }
 FWD=(h1 fabric h2 vm4)   # the way from A's port to C
 D1=$(kernel_drops "${FWD[@]}")
 # 4000 datagrams/s until 1.5 s after the last re-creation (the stop file;
@@ -79,8 +80,7 @@ DGONE=0
 for round in 1 2 3; do
 	sleep 1
 	info "re-creating vp-vm1 ($round)"
-	DGONE=$((DGONE + $(nsx h1 cat /sys/class/net/vp-vm1/statistics/rx_dropped \
-		/sys/class/net/vp-vm1/statistics/tx_dropped | awk '{ t += $1 } END { print t + 0 }')))
+	DGONE=$((DGONE + $(nsx h1 cat /sys/class/net/vp-vm1/statistics/{rx,tx}_dropped | sum_lines)))
 	nsx h1 ip link del vp-vm1
 	nsx h1 ip link add vp-vm1 type veth peer name eth0 netns "$LAB_PREFIX-vm1"
 	nsx h1 ip link set vp-vm1 master br0

@@ -50,6 +50,9 @@ check_eq "::1 over UDP: records" "$(jq '[.sessions[] | select(.worker != "tcp")]
 check_eq "::1 over TCP: records" "$(jq '[.sessions[] | select(.worker == "tcp")][0].records' <<<"$ex")" 2000
 check_eq "::1 over UDP (GSO): one datagram per message" \
 	"$(jq '[.sessions[] | select(.worker != "tcp")][0].packets' <<<"$ex")" "$(jq .messages <<<"$g1")"
+# ... and GSO was used: paced runs of up to 8 messages, not a send each
+check_eq "::1 over UDP (GSO): $(jq -r '"\(.sends) sends for \(.messages) messages"' <<<"$g1"), 4 or more per send" \
+	"$(jq '.sends > 0 and .sends * 4 <= .messages' <<<"$g1")" true
 check_eq "::1 templates listed" "$(jq '.templates | length' <<<"$ex")" 1
 
 # ---- the endpoints ---------------------------------------------------------
