@@ -27,6 +27,15 @@
 #define VT_SIMD_CLONES
 #endif
 
+/* vt_cpu_relax() : the body of a busy-wait loop (x86 PAUSE: yields the
+ * core's pipeline to its sibling, eases the exit from the loop). */
+static inline void vt_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #ifndef container_of
 #define container_of(ptr, type, member) \

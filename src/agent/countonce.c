@@ -230,13 +230,6 @@ struct co_mactab *co_mactab_compact(const struct co_mactab *t)
 
 /* ---- flood de-duplication ----------------------------------------------- */
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 struct co_bucket {
 	atomic_flag lock;
 	uint32_t slot;
@@ -285,7 +278,7 @@ bool co_dedup_first(struct co_dedup *d, uint64_t hash, uint64_t ts_ns, uint32_t 
 	bool first;
 
 	while (atomic_flag_test_and_set_explicit(&b->lock, memory_order_acquire))
-		cpu_relax();
+		vt_cpu_relax();
 	uint64_t dt = ts_ns > b->ts_ns ? ts_ns - b->ts_ns : b->ts_ns - ts_ns;
 	if (b->slot != CO_SLOT_NONE && b->hash == hash && b->slot != slot && dt <= d->window_ns) {
 		first = false;
