@@ -30,7 +30,11 @@
 # (nfcapd, vtap, nfcapd, vtap) and the better result of each counts; a
 # trial the generator could not pace is run again (up to 3 times).
 # A second table gives CPU time per record (utime + stime of the whole
-# process over 2 M records at 200 k/s), which load affects much less.
+# process over 2 M records at 200 k/s), which load affects much less; a
+# third the capacity of one core: 10 M records offered at the
+# generator's full speed, the records each collector stored per second
+# of its CPU (the socket drops what it cannot take; a stall of the
+# machine costs records, not CPU).
 # A last line gives the floor: the generator at full speed against a
 # receiver that only reads (bench/collector/discard.c).
 set -u
@@ -143,33 +147,38 @@ show() {
 	esac
 }
 
-# cpu_per_record CMD FMT : µs of collector CPU per record
+# cpu_vtap FMT N RATE [CPU] : "µs-per-record records" of collector CPU
+# (all threads) over N records sent at RATE (0: the generator's full
+# speed, more than either collector takes: the socket drops the excess,
+# and stored records per CPU-second are one core's capacity, whatever
+# the machine's stalls cost in loss)
 cpu_vtap() {
-	local pid t0
-	vtap_start "$VTAP" "$W/c" 1
+	local pid t0 t1 got
+	vtap_start "$VTAP" "$W/c" 1 "${4:-}"
 	pid=$VTAP_PID
 	t0=$(cpu_ticks $pid)
-	taskset -c "$CPU_GEN" "$VTAP" flowgen --gso --to 127.0.0.1:4739 -f "$1" -n 2000000 -r 200000 >/dev/null
+	taskset -c "$CPU_GEN" "$VTAP" flowgen --gso --to 127.0.0.1:4739 -f "$1" -n "$2" -r "$3" >/dev/null
 	drain 4739
 	sleep 1.5   # the writer and the store's flush
-	local t1 got
-	t1=$(cpu_ticks $pid)
 	got=$(vtap_wait_stored)
+	t1=$(cpu_ticks $pid)
 	kill $pid; wait $pid
-	awk -v t=$((t1 - t0)) -v n="$got" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }'
+	awk -v t=$((t1 - t0)) -v n="$got" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f %d", t / hz * 1e6 / n, n }'
 }
 cpu_nfcapd() {
 	rm -rf "$W/d"; mkdir -p "$W/d"
-	nfcapd -w "$W/d" -p 4739 -b 127.0.0.1 -t 3600 -B $BUF >/dev/null 2>&1 &
+	local pre=()
+	[ -n "${4:-}" ] && pre=(taskset -c "$4")
+	"${pre[@]}" nfcapd -w "$W/d" -p 4739 -b 127.0.0.1 -t 3600 -B $BUF >/dev/null 2>&1 &
 	local pid=$! t0 t1 got
 	for i in $(seq 50); do ss -Hlun 'sport = :4739' | grep -q . && break; sleep 0.1; done
 	t0=$(cpu_ticks $pid)
-	taskset -c "$CPU_GEN" "$VTAP" flowgen --gso --to 127.0.0.1:4739 -f "$1" -n 2000000 -r 200000 >/dev/null
+	taskset -c "$CPU_GEN" "$VTAP" flowgen --gso --to 127.0.0.1:4739 -f "$1" -n "$2" -r "$3" >/dev/null
 	drain 4739
 	t1=$(cpu_ticks $pid)
 	kill $pid; wait $pid
 	got=$(nfdump -R "$W/d" -I 2>/dev/null | awk '/^Flows:/ {print $2}')
-	awk -v t=$((t1 - t0)) -v n="$got" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }'
+	awk -v t=$((t1 - t0)) -v n="$got" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f %d", t / hz * 1e6 / n, n }'
 }
 
 echo "| stream | nfcapd (1 core) | vtap collector, 1 worker (1 core) | ratio |"
@@ -188,7 +197,20 @@ echo
 echo "| stream | nfcapd CPU per record | vtap collector CPU per record (all threads) |"
 echo "|---|---|---|"
 for fmt in ipfix nfv9; do
-	echo "| $fmt | $(cpu_nfcapd "$fmt") µs | $(cpu_vtap "$fmt") µs |"
+	read -r nc _ <<<"$(cpu_nfcapd "$fmt" 2000000 200000)"
+	read -r vc _ <<<"$(cpu_vtap "$fmt" 2000000 200000)"
+	echo "| $fmt | $nc µs | $vc µs |"
+done
+echo
+echo "At saturation (10 M records at the generator's full speed, collector pinned to one core):"
+echo
+echo "| stream | nfcapd: records stored, per CPU-second | vtap: records stored, per CPU-second | ratio |"
+echo "|---|---|---|---|"
+for fmt in ipfix nfv9; do
+	read -r nc ng <<<"$(cpu_nfcapd "$fmt" 10000000 0 "$CPU_COLL")"
+	read -r vc vg <<<"$(cpu_vtap "$fmt" 10000000 0 "$CPU_COLL")"
+	awk -v nc="$nc" -v ng="$ng" -v vc="$vc" -v vg="$vg" -v f="$fmt" 'BEGIN {
+		printf "| %s | %d, %.2f M | %d, %.2f M | %.1fx |\n", f, ng, 1 / nc, vg, 1 / vc, nc / vc }'
 done
 # floor: the generator at full speed against a receiver that only reads
 # (bench/collector/discard.c): the most this machine's bench can offer on
