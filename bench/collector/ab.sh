@@ -7,8 +7,9 @@
 #   FMT=nfv9 RATE=200000 RECORDS=2000000 bench/collector/ab.sh A B
 #
 # Each run: a private network namespace (root: unshare -n), the collector
-# pinned to CPU_COLL (1 worker, BUF socket buffer, lib.bash), `flowgen --gso`
-# (of the NEW build, as in ingest.sh) pinned to CPU_GEN sending RECORDS
+# pinned to CPU_COLL (1 worker, BUF socket buffer, lib.bash), `flowgen --gso
+# --spin` (of the NEW build, as in ingest.sh; --spin when it has it) pinned
+# to CPU_GEN sending RECORDS
 # records at RATE; when every record is stored, the collector's CPU time
 # (utime + stime of all its threads) per stored record, and the ticks of each thread in creation
 # order (main, store flusher, API, ..., writer, UDP worker). A run that
@@ -22,6 +23,8 @@ FMT=${FMT:-ipfix}; RATE=${RATE:-1000000}; RECORDS=${RECORDS:-5000000}
 CPU_GEN=${CPU_GEN:-0}; CPU_COLL=${CPU_COLL:-1}
 . bench/collector/lib.bash
 in_netns "$0" "$@"
+SPIN=
+"$B" flowgen --help 2>&1 | grep -q -- --spin && SPIN=--spin
 W=$(mktemp -d /tmp/vtap-ab.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$W"' EXIT
 HZ=$(getconf CLK_TCK)
@@ -32,7 +35,7 @@ one() {
 	vtap_start "$v" "$W/run" 1 "$CPU_COLL"
 	pid=$VTAP_PID
 	t0=$(cpu_ticks $pid)
-	taskset -c "$CPU_GEN" "$B" flowgen --gso --to 127.0.0.1:4739 -f "$FMT" -n "$RECORDS" \
+	taskset -c "$CPU_GEN" "$B" flowgen --gso $SPIN --to 127.0.0.1:4739 -f "$FMT" -n "$RECORDS" \
 		-r "$RATE" >/dev/null
 	got=$(vtap_wait_stored "$RECORDS")
 	t1=$(cpu_ticks $pid)
