@@ -5,8 +5,9 @@
  * --src-base + i, set per datagram with IP_PKTINFO / IPV6_PKTINFO, so one
  * socket serves 10,000 exporters), each with its own template (id and
  * layout depend on the exporter), and sends IPFIX or NetFlow v9 over UDP
- * (sendmmsg batches, paced to --rate records/s; with --gso, runs of
- * equal-length messages leave in one UDP GSO send) or IPFIX over TCP. Every
+ * (sendmmsg batches, paced to --rate records/s by sleeping, or with
+ * --spin by busy-waiting; with --gso, runs of equal-length messages leave
+ * in one UDP GSO send) or IPFIX over TCP. Every
  * record is predictable so tests can check what was stored:
  *	exporter e, record n (per exporter, from --record-start):
  *	src 10.E2.E1.E0 (e), dst 198.51.100.(n % 250 + 1), ports 1024 + n % 60000
