@@ -74,10 +74,11 @@ gen() {
 # trial_vtap FMT RATE WORKERS PIN : prints records lost, or "gen" when the
 # generator could not offer RATE
 trial_vtap() {
-	local fmt=$1 rate=$2 workers=$3 pin=$4 n=$(($2 * T)) got ok=1
-	vtap_start "$VTAP" "$W/v" "$workers" "$([ "$pin" = 1 ] && echo "$CPU_COLL")"
+	local fmt=$1 rate=$2 workers=$3 pin=$4 n=$(($2 * T)) got ok=1 cpu= spin=
 	# unpinned, the workers need the generator's core too: no spinning
-	gen "$fmt" "$n" "$rate" "$([ "$pin" = 1 ] && echo --spin)" || ok=0
+	[ "$pin" = 1 ] && cpu=$CPU_COLL spin=--spin
+	vtap_start "$VTAP" "$W/v" "$workers" "$cpu"
+	gen "$fmt" "$n" "$rate" $spin || ok=0
 	drain 4739
 	got=$(vtap_wait_stored)
 	kill "$VTAP_PID"
@@ -101,8 +102,6 @@ trial_nfcapd() {
 	[ $ok = 1 ] && echo $((n - ${got:-0})) || echo gen
 }
 
-# search CMD... : the highest zero-loss rate; "gen:RATE" when a trial at a
-# higher rate was cut short by the generator (RATE is then a lower bound)
 # try CMD... RATE : one trial, repeated up to twice while the generator
 # could not offer RATE (a machine's stall, not a result)
 try() {
@@ -114,6 +113,8 @@ try() {
 	echo "$lost"
 }
 
+# search CMD... : the highest zero-loss rate; "gen:RATE" when a trial at a
+# higher rate was cut short by the generator (RATE is then a lower bound)
 search() {
 	local lo=0 hi=0 r=100000 lost capped=0
 	while :; do

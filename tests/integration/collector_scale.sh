@@ -30,6 +30,8 @@ BOUND_KB_ASAN=8
 if [ -z "${COLL_SCALE_INNER:-}" ]; then
 	# a private network namespace of our own: 127.0.0.0/8 on its lo
 	export COLL_SCALE_INNER=1
+	# exec skips the EXIT trap: what lib.sh made so far goes first
+	rm -rf "$TMPDIR_T"
 	exec unshare -n -- bash "$0" "$@"
 fi
 ip link set lo up || fail "lo up"
