@@ -1212,9 +1212,12 @@ int openat(int dfd, const char *path, int flags, ...)
  * one: a false "damaged region" and blocks of two files in one index). */
 static void t_reader_file_replaced_at_open(void)
 {
-	char *dir = tmpdir(), other[64], name[64];
+	char dir[64], other[64], name[64];
 	struct flow_row *rows = make_rows(14, 1400, T0, 60000);
 	struct store_stats s;
+
+	/* tmpdir() answers in one static buffer: keep a copy of each */
+	snprintf(dir, sizeof(dir), "%s", tmpdir());
 
 	fake_now = T0 + HOUR / 4;
 	struct store *w = open_store(dir, STORE_WRITE, NULL);
