@@ -7,7 +7,8 @@
 # 2. builds the ASan+UBSan build (build/asan) and the libFuzzer build
 #    (build/fuzz, clang);
 # 3. runs every unit test binary, replays every fuzz seed and runs each
-#    fuzz target for FUZZ_SECONDS (default 15), runs every integration test
+#    fuzz target for FUZZ_SECONDS (default 15; FUZZ_JOBS of them at a time,
+#    default one per CPU), runs every integration test
 #    in tests/integration/ (each builds and removes its own namespaces);
 # 4. prints "N passed, N failed, N skipped" and exits non-zero on failure.
 #
@@ -55,7 +56,7 @@ build() { # build DIR [meson options...]
 }
 
 mkdir -p "$LOGDIR"
-rm -f "$LOGDIR"/*.log
+rm -f "$LOGDIR"/*.log "$LOGDIR"/*.rc
 if ! build build/asan -Db_sanitize=address,undefined -Db_lundef=false; then
 	echo "build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1
 fi
@@ -67,25 +68,37 @@ fi
 pass=0 fail=0 skip=0
 failed_names=()
 
-# run NAME TIMEOUT CMD... : one test, its output in $LOGDIR/NAME.log
-run() {
+# exec_case NAME TIMEOUT CMD... : runs one test, its output in
+# $LOGDIR/NAME.log, its exit code and duration in $LOGDIR/NAME.rc (so that
+# it can run in the background); report NAME counts and prints the result.
+selected() { [ -z "$PATTERN" ] || [[ "$1" == *$PATTERN* ]]; }
+exec_case() {
 	local name=$1 tmo=$2; shift 2
-	if [ -n "$PATTERN" ] && [[ "$name" != *$PATTERN* ]]; then return; fi
 	local log=$LOGDIR/${name//\//_}.log start=$SECONDS rc
 	timeout --kill-after=10 "$tmo" "$@" >"$log" 2>&1
 	rc=$?
-	local took=$((SECONDS - start))
-	if [ $rc -eq 0 ]; then
-		pass=$((pass + 1)); printf 'PASS  %-50s %4ds\n' "$name" $took
-	elif [ $rc -eq 77 ]; then
+	[ $rc -eq 124 ] && echo "timed out after $tmo" >>"$log"
+	echo "$rc $((SECONDS - start))" >"${log%.log}.rc"
+}
+report() {
+	local name=$1 log=$LOGDIR/${1//\//_}.log rc took
+	read -r rc took <"${log%.log}.rc"
+	if [ "$rc" -eq 0 ]; then
+		pass=$((pass + 1)); printf 'PASS  %-50s %4ds\n' "$name" "$took"
+	elif [ "$rc" -eq 77 ]; then
 		skip=$((skip + 1))
 		printf 'SKIP  %-50s %s\n' "$name" "$(grep -i 'skipped' "$log" | tail -1)"
 	else
 		fail=$((fail + 1)); failed_names+=("$name")
-		[ $rc -eq 124 ] && echo "timed out after $tmo" >>"$log"
-		printf 'FAIL  %-50s %4ds (rc %d)\n' "$name" $took $rc
+		printf 'FAIL  %-50s %4ds (rc %d)\n' "$name" "$took" "$rc"
 		sed 's/^/      | /' "$log" | tail -40
 	fi
+}
+# run NAME TIMEOUT CMD... : one test, in the foreground
+run() {
+	selected "$1" || return 0
+	exec_case "$@"
+	report "$1"
 }
 
 echo "== static checks"
@@ -107,10 +120,24 @@ done
 
 if [ $DO_FUZZ = 1 ]; then
 	echo "== fuzz targets (seed replay + ${FUZZ_SECONDS}s each)"
+	# FUZZ_JOBS targets at a time (default: one per CPU): each fuzzes for
+	# FUZZ_SECONDS of wall time on a CPU of its own, so running them side
+	# by side keeps every target's effort and divides the suite's time
+	targets=()
 	for t in build/fuzz/tests/fuzz/fuzz_*; do
-		[ -f "$t" ] && [ -x "$t" ] || continue
-		run "fuzz/$(basename "$t")" $((FUZZ_SECONDS * 3 + 300)) \
-			tests/fuzz/run-target.sh "$t" "$FUZZ_SECONDS"
+		[ -f "$t" ] && [ -x "$t" ] && selected "fuzz/$(basename "$t")" && targets+=("$t")
+	done
+	jobs=${FUZZ_JOBS:-$(nproc)}
+	for ((i = 0; i < ${#targets[@]}; i += jobs)); do
+		batch=("${targets[@]:i:jobs}")
+		for t in "${batch[@]}"; do
+			exec_case "fuzz/$(basename "$t")" $((FUZZ_SECONDS * 3 + 300)) \
+				tests/fuzz/run-target.sh "$t" "$FUZZ_SECONDS" &
+		done
+		wait
+		for t in "${batch[@]}"; do
+			report "fuzz/$(basename "$t")"
+		done
 	done
 fi
 
