@@ -183,7 +183,6 @@ int udp_group_open(const struct sockaddr_storage *sa, unsigned n, uint64_t rcvbu
 		}
 		fds[i] = fd;
 		if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-		    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 ||
 		    (sa->ss_family == AF_INET6 &&
 		     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)) {
 			r = -errno;
@@ -226,21 +225,30 @@ fail:
 
 /* ---- recvmmsg batches --------------------------------------------------- */
 
-#define CTL_LEN CMSG_SPACE(sizeof(uint32_t))
-
 int udp_rx_init(struct udp_rx *rx, unsigned batch)
 {
+	struct mmsghdr *h;
+	struct iovec *iov;
+
 	memset(rx, 0, sizeof(*rx));
 	rx->batch = batch ? batch : 1;
 	rx->buf = malloc((size_t)rx->batch * UDP_DGRAM_MAX);
-	rx->hdrs = calloc(rx->batch, sizeof(struct mmsghdr));
-	rx->iov = calloc(rx->batch, sizeof(struct iovec));
+	rx->hdrs = h = calloc(rx->batch, sizeof(struct mmsghdr));
+	rx->iov = iov = calloc(rx->batch, sizeof(struct iovec));
 	rx->names = calloc(rx->batch, sizeof(struct sockaddr_storage));
-	rx->ctl = calloc(rx->batch, CTL_LEN);
 	rx->msg = calloc(rx->batch, sizeof(struct udp_msg));
-	if (!rx->buf || !rx->hdrs || !rx->iov || !rx->names || !rx->ctl || !rx->msg) {
+	if (!rx->buf || !rx->hdrs || !rx->iov || !rx->names || !rx->msg) {
 		udp_rx_free(rx);
 		return -ENOMEM;
+	}
+	/* the kernel writes back msg_len, msg_namelen and msg_flags only:
+	 * the rest is set once */
+	for (unsigned i = 0; i < rx->batch; i++) {
+		iov[i].iov_base = rx->buf + (size_t)i * UDP_DGRAM_MAX;
+		iov[i].iov_len = UDP_DGRAM_MAX;
+		h[i].msg_hdr.msg_iov = &iov[i];
+		h[i].msg_hdr.msg_iovlen = 1;
+		h[i].msg_hdr.msg_name = (struct sockaddr_storage *)rx->names + i;
 	}
 	return 0;
 }
@@ -251,7 +259,6 @@ void udp_rx_free(struct udp_rx *rx)
 	free(rx->hdrs);
 	free(rx->iov);
 	free(rx->names);
-	free(rx->ctl);
 	free(rx->msg);
 	memset(rx, 0, sizeof(*rx));
 }
@@ -259,22 +266,11 @@ void udp_rx_free(struct udp_rx *rx)
 int udp_rx_recv(struct udp_rx *rx, int fd)
 {
 	struct mmsghdr *h = rx->hdrs;
-	struct iovec *iov = rx->iov;
-	struct sockaddr_storage *names = rx->names;
-	uint8_t *ctl = rx->ctl;
+	const struct sockaddr_storage *names = rx->names;
 	int n;
 
-	for (unsigned i = 0; i < rx->batch; i++) {
-		iov[i].iov_base = rx->buf + (size_t)i * UDP_DGRAM_MAX;
-		iov[i].iov_len = UDP_DGRAM_MAX;
-		memset(&h[i], 0, sizeof(h[i]));
-		h[i].msg_hdr.msg_iov = &iov[i];
-		h[i].msg_hdr.msg_iovlen = 1;
-		h[i].msg_hdr.msg_name = &names[i];
-		h[i].msg_hdr.msg_namelen = sizeof(names[i]);
-		h[i].msg_hdr.msg_control = ctl + (size_t)i * CTL_LEN;
-		h[i].msg_hdr.msg_controllen = CTL_LEN;
-	}
+	for (unsigned i = 0; i < rx->batch; i++)
+		h[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
 	do
 		n = recvmmsg(fd, h, rx->batch, MSG_DONTWAIT, NULL);
 	while (n < 0 && errno == EINTR);
@@ -282,12 +278,10 @@ int udp_rx_recv(struct udp_rx *rx, int fd)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
 		struct udp_msg *m = &rx->msg[i];
-		struct cmsghdr *c;
 
-		m->data = iov[i].iov_base;
+		m->data = h[i].msg_hdr.msg_iov->iov_base;
 		m->len = h[i].msg_len;
 		m->truncated = (h[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-		m->drops = 0;
 		if (names[i].ss_family == AF_INET6) {
 			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&names[i];
 			addr_set_v6(&m->src, s6->sin6_addr.s6_addr);
@@ -297,10 +291,6 @@ int udp_rx_recv(struct udp_rx *rx, int fd)
 			addr_set_v4(&m->src, (const uint8_t *)&s4->sin_addr);
 			m->port = ntohs(s4->sin_port);
 		}
-		for (c = CMSG_FIRSTHDR(&h[i].msg_hdr); c; c = CMSG_NXTHDR(&h[i].msg_hdr, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
-			    c->cmsg_len >= CMSG_LEN(sizeof(uint32_t)))
-				memcpy(&m->drops, CMSG_DATA(c), sizeof(uint32_t));
 	}
 	return n;
 }

@@ -11,9 +11,9 @@
  * worker's persisted templates belong to the exporters it will see again.
  * udp_steer() is the same hash in C (tests check the two agree).
  *
- * Receive: recvmmsg() batches; SO_RXQ_OVFL reports the socket's drop
- * counter with each datagram; udp_sock_drops() reads it any time
- * (SO_MEMINFO). Buffers: SO_RCVBUFFORCE (root) or SO_RCVBUF, the size the
+ * Receive: recvmmsg() batches, no control messages (each costs the
+ * kernel a put_cmsg per datagram); udp_sock_drops() reads the socket's
+ * drop counter (SO_MEMINFO). Buffers: SO_RCVBUFFORCE (root) or SO_RCVBUF, the size the
  * kernel granted is reported. */
 #ifndef VT_COLLECTOR_UDPSOCK_H
 #define VT_COLLECTOR_UDPSOCK_H
@@ -53,7 +53,6 @@ struct udp_msg {
 	size_t len;
 	struct vt_addr src;
 	uint16_t port;
-	uint32_t drops;           /* the socket's drop counter (SO_RXQ_OVFL) */
 	int truncated;            /* larger than UDP_DGRAM_MAX: cut */
 };
 
@@ -63,7 +62,6 @@ struct udp_rx {
 	void *hdrs;               /* struct mmsghdr[batch] */
 	void *iov;                /* struct iovec[batch] */
 	void *names;              /* struct sockaddr_storage[batch] */
-	void *ctl;                /* control buffers */
 	struct udp_msg *msg;      /* results */
 };
 
