@@ -25,8 +25,11 @@ With captures given, only those are compared (other tests use it for
 captures of real exporters); without, the whole corpus, whose totals must
 be exactly the ones tshark gives today (EXPECT).
 """
+import collections
+import concurrent.futures
 import datetime
 import glob
+import hashlib
 import ipaddress
 import json
 import os
@@ -145,12 +148,15 @@ def cases():
 
 # ---- tshark side ----------------------------------------------------------
 
-def tshark_pdml(pcap, extra=()):
+def tshark_pdml_raw(pcap, extra=()):
     args = ["tshark", "-2", "-r", pcap, "-T", "pdml"]
     for p in list(CFLOW_PORTS) + list(extra):
         args += ["-d", f"udp.port=={p},cflow"]
-    out = subprocess.run(args, capture_output=True, check=True).stdout
-    return ET.fromstring(out)
+    return subprocess.run(args, capture_output=True, check=True).stdout
+
+
+def tshark_pdml(pcap, extra=()):
+    return ET.fromstring(tshark_pdml_raw(pcap, extra))
 
 
 def tshark_copy(pcap):
@@ -202,18 +208,22 @@ def tshark_copy(pcap):
         data[l4:l4 + 2] = b"\x9c\x40"
         if data[l4 + 8:l4 + 10] == b"\x00\x09":
             data[l4 + 10:l4 + 12] = b"\xff\xff"
-    out = os.path.join(WORK, "tshark-" + os.path.basename(pcap))
+    # named after the whole path: captures are prepared side by side
+    tag = hashlib.md5(pcap.encode()).hexdigest()[:12]
+    out = os.path.join(WORK, f"tshark-{tag}-" + os.path.basename(pcap))
     open(out, "wb").write(data)
     return out
 
 
-def tshark_decode(pcap):
-    """Frames and templates. A capture that has datagrams to the sFlow port
+def tshark_decode(pcap, pdml=None):
+    """Frames and templates (from <pdml> when the first pass was run
+    already, by fetch()). A capture that has datagrams to the sFlow port
     is decoded a second time with that port as cflow: NetFlow sent to 6343
     (tcpdump_sflow_multiple_counter_30_pdus has five v5 datagrams there)
     replaces the frames tshark could not decode as sFlow."""
     pcap = tshark_copy(pcap)
-    frames, templates = tshark_frames(tshark_pdml(pcap))
+    root = ET.fromstring(pdml) if pdml is not None else tshark_pdml(pcap)
+    frames, templates = tshark_frames(root)
     if any(getattr(f, "sflow", None) is not None for f in frames):
         alt, alt_t = tshark_frames(tshark_pdml(pcap, [6343]))
         for i, f in enumerate(alt):
@@ -391,8 +401,18 @@ def tshark_frames(root):
 
 # ---- our side --------------------------------------------------------------
 
-def vtap_decode(pcap, case):
-    r = subprocess.run([VTAP, "flowdecode", "-r", pcap, "-j"], capture_output=True, text=True)
+def vtap_run(pcap):
+    return subprocess.run([VTAP, "flowdecode", "-r", pcap, "-j"], capture_output=True, text=True)
+
+
+def fetch(pcap):
+    """The two processes of a case (our decoder, tshark's first pass), run
+    ahead of the comparison on a pool: most of the test's time is theirs."""
+    return vtap_run(pcap), tshark_pdml_raw(tshark_copy(pcap))
+
+
+def vtap_decode(pcap, case, r=None):
+    r = r if r is not None else vtap_run(pcap)
     if r.returncode != 0:
         fail(case, f"vtap flowdecode exited {r.returncode}: {r.stderr.strip()}")
         return [], [], {}
@@ -899,15 +919,32 @@ def compare_sflow(case, frames, recs, exps, pcap):
             totals["fields"] += 1
 
 
+def ahead(todo, jobs):
+    """(case, pcap, future of fetch(pcap)) in order, at most <jobs> fetched
+    ahead of the one being compared."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        queue = collections.deque()
+        for case, pcap in todo:
+            queue.append((case, pcap, pool.submit(fetch, pcap)))
+            if len(queue) > jobs:
+                yield queue.popleft()
+        while queue:
+            yield queue.popleft()
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
-    for case, pcap in (GIVEN or cases()):
+    for case, pcap, fut in ahead(GIVEN or cases(), os.cpu_count() or 1):
         totals["cases"] += 1
         before = len(failures)
         records_before = totals["records"]
-        recs, exps, summ = vtap_decode(pcap, case)
         try:
-            frames, templates = tshark_decode(pcap)
+            vr, pdml = fut.result()
+        except subprocess.CalledProcessError:   # tshark refused it: again, below
+            vr, pdml = vtap_run(pcap), None
+        recs, exps, summ = vtap_decode(pcap, case, vr)
+        try:
+            frames, templates = tshark_decode(pcap, pdml)
             compare_cflow(case, frames, templates, recs, exps)
             compare_sflow(case, frames, recs, exps, pcap)
         except Exception as e:  # a bug in this script must fail the test, loudly
