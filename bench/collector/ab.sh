@@ -11,8 +11,9 @@
 # --spin` (of the NEW build, as in ingest.sh; --spin when it has it) pinned
 # to CPU_GEN sending RECORDS
 # records at RATE; when every record is stored, the collector's CPU time
-# (utime + stime of all its threads) per stored record, and the ticks of each thread in creation
-# order (main, store flusher, API, ..., writer, UDP worker). A run that
+# (utime + stime of all its threads) per stored record, and the ticks of
+# each thread (NAME=TICKS, in creation order: vtap-store, vtap-api, ...,
+# vtap-writer, vtap-udp0; builds before thread names show the binary's name). A run that
 # did not store every record is reported as such. The machine's load moves
 # single runs; compare the binaries' minimum and median.
 set -u
@@ -40,7 +41,7 @@ one() {
 	got=$(vtap_wait_stored "$RECORDS")
 	t1=$(cpu_ticks $pid)
 	for t in $(ls "/proc/$pid/task" | sort -n); do
-		threads+=" $(cpu_ticks "$pid/task/$t")"
+		threads+=" $(cat "/proc/$pid/task/$t/comm")=$(cpu_ticks "$pid/task/$t")"
 	done
 	kill "$pid"
 	wait "$pid"

@@ -625,6 +625,7 @@ static void *flusher(void *arg)
 	struct seg *g = arg;
 	const struct store_conf *cf = &g->st->conf;
 
+	pthread_setname_np(pthread_self(), "vtap-store");
 	pthread_mutex_lock(&g->mu);
 	for (;;) {
 		uint64_t now = mono_ms();

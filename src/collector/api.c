@@ -69,6 +69,7 @@ static void *job_main(void *arg)
 {
 	struct api *a = arg;
 
+	pthread_setname_np(pthread_self(), "vtap-api");
 	for (;;) {
 		struct job *j;
 		pthread_mutex_lock(&a->mu);

@@ -498,7 +498,11 @@ static void *worker_main(void *arg)
 	struct ingest *ig = w->ig;
 	struct pollfd p[INGEST_MAX_LISTEN + 1];
 	size_t n = ig->c.nlisten;
+	char name[16];
 
+	/* names for top -H, perf and /proc/PID/task/N/comm */
+	snprintf(name, sizeof(name), "vtap-udp%u", w->idx);
+	pthread_setname_np(pthread_self(), name);
 	for (size_t k = 0; k < n; k++)
 		p[k] = (struct pollfd){ .fd = w->fds[k], .events = POLLIN };
 	p[n] = (struct pollfd){ .fd = w->efd, .events = POLLIN };

@@ -648,6 +648,7 @@ static void *writer_main(void *arg)
 {
 	struct sink *s = arg;
 
+	pthread_setname_np(pthread_self(), "vtap-writer");
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		if (!s->qhead && !s->stop) {

@@ -357,7 +357,10 @@ fail:
 static void *tcp_main(void *arg)
 {
 	struct tcp_ingest *t = arg;
-	int r = ev_run(t->ev);
+	int r;
+
+	pthread_setname_np(pthread_self(), "vtap-tcp");
+	r = ev_run(t->ev);
 
 	if (r < 0)
 		log_err("collector: TCP ingest loop: %s", strerror(-r));
