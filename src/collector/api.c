@@ -226,6 +226,7 @@ static void status_json(struct api *a, struct jw *w)
 		jw_uint(w, "wakeups", st.wakeups);
 		jw_uint(w, "recv_calls", st.recv_calls);
 		jw_uint(w, "coalesce_waits", st.coalesced);
+		jw_uint(w, "spin_waits", st.spins);
 		jw_obj_close(w);
 		tot.path.datagrams += st.path.datagrams;
 		tot.path.bytes += st.path.bytes;

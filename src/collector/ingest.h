@@ -112,6 +112,7 @@ struct ingest_worker_stats {
 	uint64_t kernel_drops;           /* all its sockets (SO_MEMINFO) */
 	uint64_t wakeups, recv_calls;    /* poll() returns, recvmmsg() calls */
 	uint64_t coalesced;              /* waits for more datagrams (RX_COALESCE) */
+	uint64_t spins;                  /* waits by polling without sleeping (busy) */
 };
 
 struct ingest;
