@@ -547,6 +547,9 @@ static void *worker_main(void *arg)
 	/* names for top -H, perf and /proc/PID/task/N/comm */
 	snprintf(name, sizeof(name), "vtap-udp%u", w->idx);
 	pthread_setname_np(pthread_self(), name);
+	/* the first rate window starts now (from 0, its idle share would
+	 * be nil and the worker would start out busy) */
+	w->win_start_ns = mono_ns();
 	for (size_t k = 0; k < n; k++)
 		p[k] = (struct pollfd){ .fd = w->fds[k], .events = POLLIN };
 	p[n] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
