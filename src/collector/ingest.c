@@ -235,7 +235,8 @@ struct worker {
 	uint64_t call_seen;
 	uint64_t truncated, wakeups, recv_calls, coalesced, spins;
 	uint64_t win_start_ns, win_dgrams;   /* arrival rate, for coalescing */
-	uint64_t win_idle_ns;                /* ... and time spent waiting */
+	uint64_t win_cpu_ns;                 /* ... the thread's CPU clock then */
+	uint64_t win_spin_ns;                /* ... and time spent spinning since */
 	uint64_t hold_ns;                    /* the wait when coalescing */
 	uint64_t hold_dgrams;                /* ... and what it waits for
 					      * (coalesce_want, fixed at start) */
@@ -459,18 +460,29 @@ static unsigned drain(struct worker *w, int fd, unsigned max)
 #define RX_DGRAM_CHARGE 4096ull
 #define RX_DRAIN_BATCHES 16
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* A busy worker does not sleep. Whatever puts a thread to sleep here (a
  * timer, or poll() woken by the next datagram), the hypervisor may run
  * the idle vCPU again only milliseconds later: of 500 timed sleeps, 18 %
  * woke more than 2 ms late and one 29 ms late (docs/collector.md). At
  * 3.5 M records/s a 4 MiB socket buffer holds about 7 ms of datagrams, so
  * near saturation late wake-ups, not CPU, decided the loss. A worker that
- * was busy at least RX_SPIN_BUSY_PCT % of the last rate window (idle =
- * time in poll(), coalescing waits and spinning) therefore waits for the
- * next datagram by polling its sockets without a timeout, for at most
- * RX_SPIN_MAX_NS at a time; it spends on that at most the idle
- * (100 - RX_SPIN_BUSY_PCT) % of its CPU it had left, and below that load
- * it sleeps (and coalesces) as before. */
+ * was busy at least RX_SPIN_BUSY_PCT % of the last rate window therefore
+ * waits for the next datagram by polling its sockets without a timeout,
+ * for at most RX_SPIN_MAX_NS at a time; it spends on that at most the
+ * idle (100 - RX_SPIN_BUSY_PCT) % of its CPU it had left, and below that
+ * load it sleeps (and coalesces) as before. Busy is the thread's own CPU time
+ * (CLOCK_THREAD_CPUTIME_ID) less its spinning, against the window's wall
+ * time: a worker that other threads or processes keep off its CPU does
+ * not count as busy, so it does not spin on a crowded machine. */
 #define RX_SPIN_BUSY_PCT 70
 #define RX_SPIN_MAX_NS 2000000ull
 
@@ -503,37 +515,40 @@ static bool coalesce_now(struct worker *w, unsigned got)
 	if (dt >= RX_RATE_WINDOW_NS) {
 		w->coalesce = w->win_dgrams * 1000000000ull >= (uint64_t)RX_COALESCE_RATE * dt;
 		w->hold_ns = coalesce_ns(w->win_dgrams, dt, w->hold_dgrams);
-		w->spin = w->win_idle_ns * 100 <= (100 - RX_SPIN_BUSY_PCT) * dt;
+		uint64_t cpu = thread_cpu_ns(), used = cpu - w->win_cpu_ns;
+		used = used > w->win_spin_ns ? used - w->win_spin_ns : 0;
+		w->spin = used * 100 >= RX_SPIN_BUSY_PCT * dt;
 		w->win_start_ns = now;
 		w->win_dgrams = 0;
-		w->win_idle_ns = 0;
+		w->win_cpu_ns = cpu;
+		w->win_spin_ns = 0;
 	}
 	return !w->spin && w->coalesce && got && got < w->hold_dgrams;
 }
 
 /* poll() for the worker's sockets and eventfd: a busy worker (w->spin)
  * asks without a timeout until something is ready or RX_SPIN_MAX_NS
- * passed, then (or when not busy) waits up to 50 ms. The time it waited
- * counts as idle. */
+ * passed, then (or when not busy) waits up to 50 ms. Spinning does not
+ * count as work. */
 static int worker_poll(struct worker *w, struct pollfd *p, nfds_t n)
 {
-	uint64_t t0 = mono_ns(), t;
-	int r;
-
 	if (w->spin) {
+		uint64_t t0 = mono_ns(), t;
+		int r;
 		STAT_ADD(w->spins, 1);
-		do {
-			if ((r = poll(p, n, 0)) != 0)
-				goto out;
+		for (;;) {
+			r = poll(p, n, 0);
+			t = mono_ns();
+			if (r != 0 || t - t0 >= RX_SPIN_MAX_NS)
+				break;
 			vt_cpu_relax();
-		} while (mono_ns() - t0 < RX_SPIN_MAX_NS);
+		}
+		w->win_spin_ns += t - t0;
+		if (r != 0)
+			return r;
 		w->spin = false;   /* the load fell: sleep until the next window says */
 	}
-	r = poll(p, n, 50);
-out:
-	t = mono_ns();
-	w->win_idle_ns += t - t0;
-	return r;
+	return poll(p, n, 50);
 }
 
 static void *worker_main(void *arg)
@@ -547,9 +562,10 @@ static void *worker_main(void *arg)
 	/* names for top -H, perf and /proc/PID/task/N/comm */
 	snprintf(name, sizeof(name), "vtap-udp%u", w->idx);
 	pthread_setname_np(pthread_self(), name);
-	/* the first rate window starts now (from 0, its idle share would
-	 * be nil and the worker would start out busy) */
+	/* the first rate window starts now (from 0, it would span the
+	 * machine's uptime) */
 	w->win_start_ns = mono_ns();
+	w->win_cpu_ns = thread_cpu_ns();
 	for (size_t k = 0; k < n; k++)
 		p[k] = (struct pollfd){ .fd = w->fds[k], .events = POLLIN };
 	p[n] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
@@ -568,10 +584,8 @@ static void *worker_main(void *arg)
 			}
 			if (coalesce_now(w, got)) {
 				struct timespec ts = { 0, (long)w->hold_ns };
-				uint64_t t0 = mono_ns();
 				STAT_ADD(w->coalesced, 1);
 				nanosleep(&ts, NULL);
-				w->win_idle_ns += mono_ns() - t0;
 			}
 		}
 		xcall_run(&w->ig->call, &w->call_seen, w->idx, w->path.fd);
