@@ -82,7 +82,11 @@ exec_case() {
 }
 report() {
 	local name=$1 log=$LOGDIR/${1//\//_}.log rc took
-	read -r rc took <"${log%.log}.rc"
+	# no .rc file: the test's shell was killed before it wrote one
+	if ! read -r rc took 2>/dev/null <"${log%.log}.rc"; then
+		rc=1 took=0
+		echo "no exit status recorded" >>"$log"
+	fi
 	if [ "$rc" -eq 0 ]; then
 		pass=$((pass + 1)); printf 'PASS  %-50s %4ds\n' "$name" "$took"
 	elif [ "$rc" -eq 77 ]; then
@@ -128,6 +132,7 @@ if [ $DO_FUZZ = 1 ]; then
 		[ -f "$t" ] && [ -x "$t" ] && selected "fuzz/$(basename "$t")" && targets+=("$t")
 	done
 	jobs=${FUZZ_JOBS:-$(nproc)}
+	[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || jobs=1
 	for ((i = 0; i < ${#targets[@]}; i += jobs)); do
 		batch=("${targets[@]:i:jobs}")
 		for t in "${batch[@]}"; do

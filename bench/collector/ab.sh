@@ -12,8 +12,9 @@
 # to CPU_GEN sending RECORDS
 # records at RATE; when every record is stored, the collector's CPU time
 # (utime + stime of all its threads) per stored record, and the ticks of
-# each thread (NAME=TICKS, in creation order: vtap-store, vtap-api, ...,
-# vtap-writer, vtap-udp0; builds before thread names show the binary's name). A run that
+# each thread (NAME=TICKS, in creation order: the main thread under the
+# binary's name, vtap-store, vtap-api, ..., vtap-writer, vtap-udp0; builds
+# before thread names show the binary's name for all). A run that
 # did not store every record is reported as such. The machine's load moves
 # single runs; compare the binaries' minimum and median.
 set -u

@@ -477,12 +477,15 @@ static uint64_t thread_cpu_ns(void)
  * near saturation late wake-ups, not CPU, decided the loss. A worker that
  * was busy at least RX_SPIN_BUSY_PCT % of the last rate window therefore
  * waits for the next datagram by polling its sockets without a timeout,
- * for at most RX_SPIN_MAX_NS at a time; it spends on that at most the
- * idle (100 - RX_SPIN_BUSY_PCT) % of its CPU it had left, and below that
- * load it sleeps (and coalesces) as before. Busy is the thread's own CPU time
- * (CLOCK_THREAD_CPUTIME_ID) less its spinning, against the window's wall
- * time: a worker that other threads or processes keep off its CPU does
- * not count as busy, so it does not spin on a crowded machine. */
+ * for at most RX_SPIN_MAX_NS at a time: while the load holds it spends
+ * on that the idle (100 - RX_SPIN_BUSY_PCT) % of its CPU it had left;
+ * when the load falls it spins until the next window (or a 2 ms gap) says
+ * so, and then sleeps (and coalesces) as before. Busy is the thread's own
+ * CPU time (CLOCK_THREAD_CPUTIME_ID) less the wall time it spun, against
+ * the window's wall time: a worker that other threads or processes keep
+ * off its CPU does not count as busy, so it does not spin on a crowded
+ * machine (a spin cut short by preemption subtracts more than it cost,
+ * which errs the same way). */
 #define RX_SPIN_BUSY_PCT 70
 #define RX_SPIN_MAX_NS 2000000ull
 
@@ -515,7 +518,8 @@ static bool coalesce_now(struct worker *w, unsigned got)
 	if (dt >= RX_RATE_WINDOW_NS) {
 		w->coalesce = w->win_dgrams * 1000000000ull >= (uint64_t)RX_COALESCE_RATE * dt;
 		w->hold_ns = coalesce_ns(w->win_dgrams, dt, w->hold_dgrams);
-		uint64_t cpu = thread_cpu_ns(), used = cpu - w->win_cpu_ns;
+		uint64_t cpu = thread_cpu_ns();
+		uint64_t used = cpu > w->win_cpu_ns ? cpu - w->win_cpu_ns : 0;
 		used = used > w->win_spin_ns ? used - w->win_spin_ns : 0;
 		w->spin = used * 100 >= RX_SPIN_BUSY_PCT * dt;
 		w->win_start_ns = now;

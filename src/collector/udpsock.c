@@ -241,8 +241,8 @@ int udp_rx_init(struct udp_rx *rx, unsigned batch)
 		udp_rx_free(rx);
 		return -ENOMEM;
 	}
-	/* the kernel writes back msg_len, msg_namelen and msg_flags only:
-	 * the rest is set once */
+	/* the kernel writes back msg_len, msg_namelen, msg_flags and
+	 * msg_controllen (0: no control buffer): the rest is set once */
 	for (unsigned i = 0; i < rx->batch; i++) {
 		iov[i].iov_base = rx->buf + (size_t)i * UDP_DGRAM_MAX;
 		iov[i].iov_len = UDP_DGRAM_MAX;

@@ -61,9 +61,11 @@ check_eq "status: UDP records" "$(jq .ingest.records <<<"$st")" 3000
 check_eq "status: TCP records" "$(jq .ingest.tcp.records <<<"$st")" 2000
 check_eq "status: writer rows" "$(jq .writer.rows_written <<<"$st")" 5000
 # 3,000 records at 50 k/s keep a worker far below busy (70 % of its CPU
-# in a 20 ms window): it sleeps between datagrams, it never spins
-check_eq "status: no worker spun at 50 k records/s" \
-	"$(jq '[.ingest.workers[].spin_waits] | add' <<<"$st")" 0
+# in a 20 ms window): it sleeps between datagrams. A slow window (first
+# use, a template save, ASan) may spin once or twice; a busy measure that
+# is wrong spins at every one of the ~120 datagrams
+check_eq "status: workers spun at most twice at 50 k records/s" \
+	"$(jq '[.ingest.workers[].spin_waits] | add <= 2' <<<"$st")" true
 q=$(coll_api "api/v1/flows?aggregate=dstport&sort=flows&limit=3")
 check_eq "flows: total" "$(jq .summary.flows <<<"$q")" 5000
 check_eq "flows: bytes" "$(jq .summary.bytes <<<"$q")" "$(jq -s 'map(.bytes) | add' <<<"$g1 $g2")"

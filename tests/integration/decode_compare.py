@@ -234,24 +234,31 @@ def main():
     failed = 0
     tot = {'frames': 0, 'ip': 0, 'ip_len_sum': 0}
     # one file per CPU at a time (tshark and the decoder are separate
-    # processes); results are reported in file order
+    # processes); each result is reported as soon as the files before it
+    # are, in file order, and a comparison that crashes fails its file
     def one(f):
         used = set()
         return compare_file(vtap, f, used), used
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        results = list(pool.map(one, files))
-    for f, ((problems, counts), used) in zip(files, results):
-        used_exc |= used
-        if counts:
-            for k in tot:
-                tot[k] += counts[k]
-        if problems:
-            failed += 1
-            for p in problems:
-                print('DIFF ' + p)
-        else:
-            print('ok   %s: %d frames, %d IP, ip_len sum %d' % (
-                os.path.basename(f), counts['frames'], counts['ip'], counts['ip_len_sum']))
+        futures = [pool.submit(one, f) for f in files]
+        for f, fut in zip(files, futures):
+            try:
+                (problems, counts), used = fut.result()
+            except Exception as e:  # a bug here must fail the file, loudly
+                problems, counts, used = ['%s: comparison crashed: %r' % (
+                    os.path.basename(f), e)], None, set()
+            used_exc |= used
+            if counts:
+                for k in tot:
+                    tot[k] += counts[k]
+            if problems:
+                failed += 1
+                for p in problems:
+                    print('DIFF ' + p, flush=True)
+            else:
+                print('ok   %s: %d frames, %d IP, ip_len sum %d' % (
+                    os.path.basename(f), counts['frames'], counts['ip'], counts['ip_len_sum']),
+                    flush=True)
     names = {os.path.basename(f) for f in files}
     stale = [k for k in EXCEPTIONS if k[0] in names and k not in used_exc]
     for k in stale:

@@ -940,7 +940,8 @@ def main():
         records_before = totals["records"]
         try:
             vr, pdml = fut.result()
-        except subprocess.CalledProcessError:   # tshark refused it: again, below
+        except Exception:   # tshark refused it, or preparing it failed: both run
+            # again below, where a failure is reported against this case
             vr, pdml = vtap_run(pcap), None
         recs, exps, summ = vtap_decode(pcap, case, vr)
         try:
