@@ -1244,10 +1244,10 @@ static void t_reader_file_replaced_at_open(void)
 	CHECK_EQ(store_flush(w), 0);
 	store_close(w);
 	store_conf_free(&c);
-	const char *np = seg_path(other);
-	snprintf(name, sizeof(name), "%s", strrchr(np, '/') + 1);
+	/* seg_path() answers in a static buffer too: copy before the next call */
+	snprintf(swap.from, sizeof(swap.from), "%s", seg_path(other));
+	snprintf(name, sizeof(name), "%s", strrchr(swap.from, '/') + 1);
 	CHECK_STR(name, strrchr(seg_path(dir), '/') + 1);
-	snprintf(swap.from, sizeof(swap.from), "%s", np);
 	swap.swapped = 0;
 	swap.name = name;
 	store_stats(r, &s);                    /* refresh: replaced under it */
