@@ -35,8 +35,12 @@
 # generator's full speed, the records each collector stored per second
 # of its CPU (the socket drops what it cannot take; a stall of the
 # machine costs records, not CPU).
-# A last line gives the floor: the generator at full speed against a
-# receiver that only reads (bench/collector/discard.c).
+# Two last lines give the floor: the generator at full speed against a
+# receiver that only reads (bench/collector/discard.c), one datagram per
+# receive and with UDP_GRO. vtap asks for UDP_GRO (collector.udp_gro):
+# the runs the generator sends with GSO then reach it whole, as a NIC's
+# GRO would merge an exporter's equal-sized datagrams; nfcapd gets the
+# same stream cut into datagrams.
 set -u
 cd "$(dirname "$0")/../.."
 VTAP=$(realpath "${1:-build/release/vtap}")
@@ -215,11 +219,13 @@ for fmt in ipfix nfv9; do
 done
 # floor: the generator at full speed against a receiver that only reads
 # (bench/collector/discard.c): the most this machine's bench can offer on
-# one core, and what the kernel's receive path costs any collector
-floor() {
+# one core, and what the kernel's receive path costs any collector; once
+# one datagram per receive (nfcapd's way), once with UDP_GRO (vtap's
+# default, collector.udp_gro), where the generator's GSO runs arrive whole
+floor() { # MODE ("" or gro) NFCAPD_RATE
 	local n=10000000 pid t0 t1 c0 c1 sent got
-	cc -O2 -o "$W/discard" bench/collector/discard.c || return
-	taskset -c "$CPU_COLL" "$W/discard" 4739 "$BUF" >"$W/discard.out" &
+	[ -x "$W/discard" ] || cc -O2 -o "$W/discard" bench/collector/discard.c || return
+	taskset -c "$CPU_COLL" "$W/discard" 4739 "$BUF" $1 >"$W/discard.out" &
 	pid=$!
 	for i in $(seq 50); do ss -Hlun 'sport = :4739' | grep -q . && break; sleep 0.1; done
 	c0=$(cpu_ticks $pid)
@@ -232,13 +238,15 @@ floor() {
 	wait $pid
 	read -r got _ <"$W/discard.out"
 	awk -v n=$n -v ns=$((t1 - t0)) -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v s="$sent" \
-		-v g="$got" -v nf="$1" 'BEGIN {
+		-v g="$got" -v nf="$2" -v m="${1:-one datagram per receive}" 'BEGIN {
 		rate = n / (ns / 1e9); k = c / hz * 1e6 / n
-		printf "Floor (IPFIX): the generator alone reaches %.0f records/s on its core; a receiver that only reads got %d of %d datagrams and spent %.3f µs of CPU per record in the kernel.", rate, g, s, k
+		printf "Floor (IPFIX, %s): the generator alone reaches %.0f records/s on its core; a receiver that only reads got %d of %d datagrams and spent %.3f µs of CPU per record in the kernel.", m, rate, g, s, k
 		if (nf > 0) printf " 3x nfcapd (%d records/s) leaves %.3f µs per record for everything else.", 3 * nf, 1e6 / (3 * nf) - k
 		printf "\n" }'
 }
-floor "$nf_ipfix"
+floor "" "$nf_ipfix"
+echo
+floor gro "$nf_ipfix"
 v2=$(search v_ipfix_2)
 echo
 echo "vtap collector, 2 workers, unpinned (the generator shares the 2 CPUs): $(show "$v2") (IPFIX)"

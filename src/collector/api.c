@@ -225,6 +225,7 @@ static void status_json(struct api *a, struct jw *w)
 		jw_uint(w, "template_save_errors", st.path.template_save_errors);
 		jw_uint(w, "wakeups", st.wakeups);
 		jw_uint(w, "recv_calls", st.recv_calls);
+		jw_uint(w, "gro_receives", st.gro_msgs);
 		jw_uint(w, "coalesce_waits", st.coalesced);
 		jw_uint(w, "spin_waits", st.spins);
 		jw_obj_close(w);

@@ -325,7 +325,8 @@ static void metrics_ingest(struct api *a, struct prom *p)
 		{ "vtap_ingest_records_total", "Flow records decoded.", 2 },
 		{ "vtap_ingest_rejected_total", "Datagrams the decoder refused whole.", 3 },
 		{ "vtap_ingest_kernel_drops_total",
-		  "Datagrams the kernel dropped on a worker's sockets (receive buffer full).", 4 },
+		  "Receives the kernel dropped on a worker's sockets (receive buffer full): a "
+		  "datagram, or with udp_gro a merged run of them.", 4 },
 		{ "vtap_ingest_truncated_total", "Datagrams larger than the receive buffer.", 5 },
 		{ "vtap_ingest_rows_dropped_total", "Rows dropped because the writer queue stayed full.", 6 },
 	};

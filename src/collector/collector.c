@@ -68,7 +68,12 @@ static const struct conf_key main_keys[] = {
 	  "socket receive buffer per UDP worker socket (beyond net.core.rmem_max only as root)",
 	  NULL, NULL, NULL, false },
 	{ "recv_batch", CONF_UINT, M(recv_batch), 1, 1024, "64",
-	  "datagrams read per recvmmsg() call", NULL, NULL, NULL, false },
+	  "datagrams read per recvmmsg() call (a run merged by udp_gro counts as one)", NULL,
+	  NULL, NULL, false },
+	{ "udp_gro", CONF_BOOL, M(gro), 0, 0, "yes",
+	  "let the kernel merge a run of equal-sized datagrams from one exporter (UDP_GRO: "
+	  "NIC GRO, or UDP GSO over loopback) into one receive; no: one receive per datagram",
+	  NULL, NULL, NULL, false },
 	{ "batch_rows", CONF_UINT, M(batch_rows), 1, 65536, "512",
 	  "flow records per batch handed from an ingest thread to the writer", NULL, NULL, NULL,
 	  false },
@@ -561,6 +566,7 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 		ic.workers = (unsigned)c->main.workers;
 		ic.rcvbuf = c->main.rcvbuf;
 		ic.recv_batch = (unsigned)c->main.recv_batch;
+		ic.gro = c->main.gro;
 		ic.batch_delay_ms = c->main.batch_delay_ms;
 		ic.state_dir = c->main.state_dir;
 		ic.template_save_ms = c->main.template_save_ms;

@@ -46,6 +46,7 @@ struct coll_main_conf {             /* [collector] */
 	uint64_t workers;
 	uint64_t rcvbuf;
 	uint64_t recv_batch;
+	bool gro;                       /* udp_gro */
 	uint64_t batch_rows;
 	uint64_t batch_delay_ms;
 	uint64_t queue_batches;

@@ -234,6 +234,7 @@ struct worker {
 	struct ingest_path path;
 	uint64_t call_seen;
 	uint64_t truncated, wakeups, recv_calls, coalesced, spins;
+	uint64_t gro_msgs;                   /* receives that held a run of datagrams */
 	uint64_t win_start_ns, win_dgrams;   /* arrival rate, for coalescing */
 	uint64_t win_cpu_ns;                 /* ... the thread's CPU clock then */
 	uint64_t win_spin_ns;                /* ... and time spent spinning since */
@@ -363,13 +364,22 @@ struct ingest *ingest_new(const struct ingest_conf *c, struct sink *sink, struct
 			w->fds[k] = -1;
 	}
 	/* one reuseport group per address, socket i of each to worker i */
+	bool gro_failed = false;
 	for (size_t k = 0; k < c->nlisten; k++) {
 		int fds[INGEST_MAX_WORKERS];
 		uint64_t granted = 0;
 		if (udp_group_open(&c->listen[k], ig->nw, c->rcvbuf, fds, &granted, err) < 0)
 			goto fail;
-		for (unsigned i = 0; i < ig->nw; i++)
+		for (unsigned i = 0; i < ig->nw; i++) {
 			ig->w[i].fds[k] = fds[i];
+			int gr = c->gro && !gro_failed ? udp_sock_gro(fds[i]) : 0;
+			if (gr < 0) {
+				/* not fatal: datagrams then come one by one */
+				log_warn("collector: UDP_GRO not available (%s): one receive per "
+					 "datagram", strerror(-gr));
+				gro_failed = true;
+			}
+		}
 		ig->rcvbuf = granted;
 		/* the kernel reports twice what it grants (bookkeeping overhead) */
 		if (granted / 2 < c->rcvbuf)
@@ -415,12 +425,18 @@ static unsigned drain(struct worker *w, int fd, unsigned max)
 				log_ratelimited(LOG_LVL_WARN, "collector: recvmmsg: %s", strerror(-n));
 			return got;
 		}
-		got += (unsigned)n;
 		for (int i = 0; i < n; i++) {
 			const struct udp_msg *m = &w->rx.msg[i];
+			const uint8_t *d;
+			size_t at = 0, len;
 			if (m->truncated)
 				STAT_ADD(w->truncated, 1);
-			ingest_path_input(&w->path, &m->src, m->port, m->data, m->len, now);
+			if (m->seg)
+				STAT_ADD(w->gro_msgs, 1);
+			while ((d = udp_msg_next(m, &at, &len))) {
+				ingest_path_input(&w->path, &m->src, m->port, d, len, now);
+				got++;
+			}
 		}
 		/* a short batch emptied the socket: no recvmmsg() that would
 		 * only say EAGAIN (at moderate rates that call was one of three
@@ -699,6 +715,7 @@ void ingest_worker_stats(const struct ingest *ig, unsigned i, struct ingest_work
 	st->truncated = STAT_GET(w->truncated);
 	st->wakeups = STAT_GET(w->wakeups);
 	st->recv_calls = STAT_GET(w->recv_calls);
+	st->gro_msgs = STAT_GET(w->gro_msgs);
 	st->coalesced = STAT_GET(w->coalesced);
 	st->spins = STAT_GET(w->spins);
 	for (size_t k = 0; k < ig->c.nlisten; k++)

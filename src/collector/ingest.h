@@ -100,6 +100,7 @@ struct ingest_conf {
 	unsigned workers;
 	uint64_t rcvbuf;
 	unsigned recv_batch;             /* datagrams per recvmmsg() */
+	bool gro;                        /* UDP_GRO on the UDP sockets */
 	uint64_t batch_delay_ms;
 	const char *state_dir;           /* NULL: templates are not kept */
 	uint64_t template_save_ms;
@@ -111,6 +112,7 @@ struct ingest_worker_stats {
 	uint64_t truncated;              /* datagrams larger than the buffer */
 	uint64_t kernel_drops;           /* all its sockets (SO_MEMINFO) */
 	uint64_t wakeups, recv_calls;    /* poll() returns, recvmmsg() calls */
+	uint64_t gro_msgs;               /* receives that held a run of datagrams (UDP_GRO) */
 	uint64_t coalesced;              /* waits for more datagrams (RX_COALESCE) */
 	uint64_t spins;                  /* waits by polling without sleeping (busy) */
 };

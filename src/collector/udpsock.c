@@ -7,6 +7,7 @@
 #include <linux/filter.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 
 #ifndef SO_ATTACH_REUSEPORT_CBPF
 #define SO_ATTACH_REUSEPORT_CBPF 51
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
 #endif
 #ifndef SO_MEMINFO
 #define SO_MEMINFO 55
@@ -149,6 +153,15 @@ uint16_t udp_sock_port(int fd)
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+int udp_sock_gro(int fd)
+{
+	int one = 1;
+
+	if (setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+		return -errno;
+	return 0;
+}
+
 uint64_t udp_sock_drops(int fd)
 {
 	uint32_t mi[SK_MEMINFO_VARS];
@@ -225,6 +238,8 @@ fail:
 
 /* ---- recvmmsg batches --------------------------------------------------- */
 
+#define UDP_CTL_SPACE CMSG_SPACE(sizeof(int))
+
 int udp_rx_init(struct udp_rx *rx, unsigned batch)
 {
 	struct mmsghdr *h;
@@ -237,18 +252,20 @@ int udp_rx_init(struct udp_rx *rx, unsigned batch)
 	rx->iov = iov = calloc(rx->batch, sizeof(struct iovec));
 	rx->names = calloc(rx->batch, sizeof(struct sockaddr_storage));
 	rx->msg = calloc(rx->batch, sizeof(struct udp_msg));
-	if (!rx->buf || !rx->hdrs || !rx->iov || !rx->names || !rx->msg) {
+	rx->ctl = calloc(rx->batch, UDP_CTL_SPACE);
+	if (!rx->buf || !rx->hdrs || !rx->iov || !rx->names || !rx->msg || !rx->ctl) {
 		udp_rx_free(rx);
 		return -ENOMEM;
 	}
 	/* the kernel writes back msg_len, msg_namelen, msg_flags and
-	 * msg_controllen (0: no control buffer): the rest is set once */
+	 * msg_controllen: the rest is set once */
 	for (unsigned i = 0; i < rx->batch; i++) {
 		iov[i].iov_base = rx->buf + (size_t)i * UDP_DGRAM_MAX;
 		iov[i].iov_len = UDP_DGRAM_MAX;
 		h[i].msg_hdr.msg_iov = &iov[i];
 		h[i].msg_hdr.msg_iovlen = 1;
 		h[i].msg_hdr.msg_name = (struct sockaddr_storage *)rx->names + i;
+		h[i].msg_hdr.msg_control = (char *)rx->ctl + (size_t)i * UDP_CTL_SPACE;
 	}
 	return 0;
 }
@@ -260,6 +277,7 @@ void udp_rx_free(struct udp_rx *rx)
 	free(rx->iov);
 	free(rx->names);
 	free(rx->msg);
+	free(rx->ctl);
 	memset(rx, 0, sizeof(*rx));
 }
 
@@ -269,8 +287,10 @@ int udp_rx_recv(struct udp_rx *rx, int fd)
 	const struct sockaddr_storage *names = rx->names;
 	int n;
 
-	for (unsigned i = 0; i < rx->batch; i++)
+	for (unsigned i = 0; i < rx->batch; i++) {
 		h[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+		h[i].msg_hdr.msg_controllen = UDP_CTL_SPACE;
+	}
 	do
 		n = recvmmsg(fd, h, rx->batch, MSG_DONTWAIT, NULL);
 	while (n < 0 && errno == EINTR);
@@ -282,6 +302,18 @@ int udp_rx_recv(struct udp_rx *rx, int fd)
 		m->data = h[i].msg_hdr.msg_iov->iov_base;
 		m->len = h[i].msg_len;
 		m->truncated = (h[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+		m->seg = 0;
+		if (h[i].msg_hdr.msg_controllen) {
+			/* only UDP_GRO is asked for; its int is the datagram size */
+			struct cmsghdr *c = CMSG_FIRSTHDR(&h[i].msg_hdr);
+			int seg;
+			if (c && c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(seg))) {
+				memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+				if (seg > 0 && seg < (int)m->len)
+					m->seg = (uint16_t)seg;
+			}
+		}
 		if (names[i].ss_family == AF_INET6) {
 			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&names[i];
 			addr_set_v6(&m->src, s6->sin6_addr.s6_addr);

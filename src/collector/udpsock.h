@@ -11,9 +11,13 @@
  * worker's persisted templates belong to the exporters it will see again.
  * udp_steer() is the same hash in C (tests check the two agree).
  *
- * Receive: recvmmsg() batches, no control messages (each costs the
- * kernel a put_cmsg per datagram); udp_sock_drops() reads the socket's
- * drop counter (SO_MEMINFO). Buffers: SO_RCVBUFFORCE (root) or SO_RCVBUF, the size the
+ * Receive: recvmmsg() batches. Optionally UDP_GRO (udp_sock_gro()): the
+ * kernel then hands over a run of equal-sized datagrams from one sender
+ * (merged by the NIC's GRO, or sent with UDP GSO over loopback) as one
+ * buffer, and says their size in a control message, which it writes for
+ * such runs only; single datagrams cost nothing extra. No other control
+ * messages (each costs the kernel a put_cmsg per datagram);
+ * udp_sock_drops() reads the socket's drop counter (SO_MEMINFO). Buffers: SO_RCVBUFFORCE (root) or SO_RCVBUF, the size the
  * kernel granted is reported. */
 #ifndef VT_COLLECTOR_UDPSOCK_H
 #define VT_COLLECTOR_UDPSOCK_H
@@ -37,6 +41,9 @@ int udp_group_open(const struct sockaddr_storage *sa, unsigned n, uint64_t rcvbu
 		   uint64_t *granted, struct vt_err *err);
 /* udp_steer() : the worker index the program gives datagrams from <src>. */
 unsigned udp_steer(const struct vt_addr *src, unsigned n);
+/* udp_sock_gro() : asks <fd> for merged datagram runs (UDP_GRO). 0 or
+ * -errno (-ENOPROTOOPT: the kernel has no UDP_GRO, before Linux 5.0). */
+int udp_sock_gro(int fd);
 /* udp_sock_port() : the bound port of <fd> (host order), 0 on error. */
 uint16_t udp_sock_port(int fd);
 /* udp_sock_drops() : datagrams the kernel dropped on <fd> (its receive
@@ -54,7 +61,25 @@ struct udp_msg {
 	struct vt_addr src;
 	uint16_t port;
 	int truncated;            /* larger than UDP_DGRAM_MAX: cut */
+	uint16_t seg;             /* UDP_GRO: datagrams of <seg> bytes each, the
+				   * last one shorter or equal; 0: one datagram */
 };
+
+/* udp_msg_next() : the datagrams of <m> one by one. *<at> starts at 0;
+ * sets *<len> and returns the next datagram, or NULL after the last (the
+ * one that takes what is left; an empty datagram comes out once). */
+static inline const uint8_t *udp_msg_next(const struct udp_msg *m, size_t *at, size_t *len)
+{
+	const uint8_t *d = m->data + *at;
+	size_t left;
+
+	if (*at == SIZE_MAX)
+		return NULL;
+	left = m->len - *at;
+	*len = m->seg && m->seg < left ? m->seg : left;
+	*at = *len == left ? SIZE_MAX : *at + *len;
+	return d;
+}
 
 struct udp_rx {
 	unsigned batch;
@@ -62,6 +87,7 @@ struct udp_rx {
 	void *hdrs;               /* struct mmsghdr[batch] */
 	void *iov;                /* struct iovec[batch] */
 	void *names;              /* struct sockaddr_storage[batch] */
+	void *ctl;                /* a UDP_GRO control message per datagram */
 	struct udp_msg *msg;      /* results */
 };
 

@@ -53,6 +53,11 @@ check_eq "::1 over UDP (GSO): one datagram per message" \
 # ... and GSO was used: paced runs of up to 8 messages, not a send each
 check_eq "::1 over UDP (GSO): $(jq -r '"\(.sends) sends for \(.messages) messages"' <<<"$g1"), 4 or more per send" \
 	"$(jq '.sends > 0 and .sends * 4 <= .messages' <<<"$g1")" true
+# ... and with udp_gro (on by default) a run arrives merged, one receive
+# for its messages: at least one such receive, at most one per send
+gro=$(coll_api api/v1/status | jq '[.ingest.workers[].gro_receives] | add')
+check_eq "::1 over UDP (GSO): $gro merged receives for $(jq .sends <<<"$g1") sends" \
+	"$(jq --argjson g "$gro" '$g > 0 and $g <= .sends' <<<"$g1")" true
 check_eq "::1 templates listed" "$(jq '.templates | length' <<<"$ex")" 1
 
 # ---- the endpoints ---------------------------------------------------------

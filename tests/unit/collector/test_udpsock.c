@@ -6,12 +6,17 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "vt_test.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
 
 static void test_parse(void)
 {
@@ -239,4 +244,119 @@ static void test_drops(void)
 	CHECK_CONTAINS(err.msg, "UDP listener 192.0.2.1:1: ");
 }
 
-VT_TEST_MAIN(VT_T(test_parse), VT_T(test_steering_v4), VT_T(test_steering_v6), VT_T(test_drops))
+/* The datagrams udp_msg_next() cuts a message into: lengths in <want>. */
+static void check_split(const uint8_t *data, size_t len, uint16_t seg, const size_t *want,
+			size_t nwant)
+{
+	struct udp_msg m = { .data = data, .len = len, .seg = seg };
+	size_t at = 0, l, k = 0, off = 0;
+	const uint8_t *d;
+
+	while ((d = udp_msg_next(&m, &at, &l))) {
+		CHECK(k < nwant);
+		if (k >= nwant)
+			return;
+		CHECK_EQ(l, want[k]);
+		CHECK(d == data + off);
+		off += l;
+		k++;
+	}
+	CHECK_EQ(k, nwant);
+	CHECK_EQ(off, len);
+}
+
+static void test_msg_next(void)
+{
+	static const uint8_t buf[100];
+
+	check_split(buf, 0, 0, (size_t[]){ 0 }, 1);             /* an empty datagram */
+	check_split(buf, 7, 0, (size_t[]){ 7 }, 1);
+	check_split(buf, 30, 10, (size_t[]){ 10, 10, 10 }, 3);  /* equal sizes */
+	check_split(buf, 25, 10, (size_t[]){ 10, 10, 5 }, 3);   /* a shorter last one */
+	check_split(buf, 10, 10, (size_t[]){ 10 }, 1);
+	check_split(buf, 1, 1, (size_t[]){ 1 }, 1);
+}
+
+/* Sends <n> datagrams of <size> bytes (the last <last>), datagram i filled
+ * with byte i, as one UDP GSO send (UDP_SEGMENT). 0 or -errno. */
+static int send_gso(int s, uint16_t port, unsigned n, size_t size, size_t last)
+{
+	static uint8_t buf[65000];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+	char ctl[CMSG_SPACE(sizeof(uint16_t))] = { 0 };
+	size_t len = (n - 1) * size + last;
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
+			     .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	uint16_t seg = (uint16_t)size;
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (unsigned i = 0; i < n; i++)
+		memset(buf + i * size, (int)i, i + 1 < n ? size : last);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	return sendmsg(s, &mh, 0) == (ssize_t)len ? 0 : -errno;
+}
+
+/* Every datagram of the received messages: counts them, checks datagram
+ * i (in order) is <size> bytes of byte i, the last <last>. */
+static unsigned check_run(struct udp_rx *rx, int fd, unsigned n, size_t size, size_t last,
+			  unsigned *msgs)
+{
+	unsigned got = 0;
+
+	*msgs = 0;
+	for (int k; (k = udp_rx_recv(rx, fd)) > 0;) {
+		for (int j = 0; j < k; j++) {
+			const uint8_t *d;
+			size_t at = 0, l;
+			(*msgs)++;
+			while ((d = udp_msg_next(&rx->msg[j], &at, &l))) {
+				size_t want = got + 1 < n ? size : last;
+				CHECK_EQ(l, want);
+				CHECK(l > 0 && d[0] == (uint8_t)got && d[l - 1] == (uint8_t)got);
+				got++;
+			}
+		}
+	}
+	return got;
+}
+
+/* udp_gro: a run sent with UDP GSO over loopback arrives as one message
+ * that splits into the datagrams sent; without it, as the datagrams. */
+static void test_gro(void)
+{
+	struct sockaddr_storage sa;
+	struct vt_err err = { 0 };
+	struct udp_rx rx;
+	int fd, s = sender(AF_INET, "127.0.0.1", 0);
+	unsigned msgs;
+
+	CHECK_EQ(udp_parse_addr("127.0.0.1:0", &sa, &err), 0);
+	CHECK_EQ(udp_rx_init(&rx, 8), 0);
+	for (int gro = 0; gro < 2; gro++) {
+		CHECK_EQ(udp_group_open(&sa, 1, 1 << 20, &fd, NULL, &err), 0);
+		uint16_t port = udp_sock_port(fd);
+		if (gro)
+			CHECK_EQ(udp_sock_gro(fd), 0);
+		CHECK_EQ(send_gso(s, port, 40, 1400, 900), 0);
+		CHECK_EQ(check_run(&rx, fd, 40, 1400, 900, &msgs), 40);
+		CHECK_EQ(msgs, gro ? 1 : 40);
+		CHECK_EQ(rx.msg[0].seg, gro ? 1400 : 0);
+		/* a single datagram is one, GRO or not */
+		send_to(s, AF_INET, port, "abc", 3);
+		CHECK_EQ(udp_rx_recv(&rx, fd), 1);
+		CHECK_EQ(rx.msg[0].len, 3);
+		CHECK_EQ(rx.msg[0].seg, 0);
+		CHECK_EQ(rx.msg[0].port, udp_sock_port(s));
+		close(fd);
+	}
+	close(s);
+	udp_rx_free(&rx);
+}
+
+VT_TEST_MAIN(VT_T(test_parse), VT_T(test_steering_v4), VT_T(test_steering_v6), VT_T(test_drops),
+	     VT_T(test_msg_next), VT_T(test_gro))
