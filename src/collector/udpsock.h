@@ -60,7 +60,8 @@ struct udp_msg {
 	size_t len;
 	struct vt_addr src;
 	uint16_t port;
-	int truncated;            /* larger than UDP_DGRAM_MAX: cut */
+	int truncated;            /* larger than UDP_DGRAM_MAX: cut (or, never
+				   * seen, its UDP_GRO size cut: one datagram) */
 	uint16_t seg;             /* UDP_GRO: datagrams of <seg> bytes each, the
 				   * last one shorter or equal; 0: one datagram */
 };
@@ -70,11 +71,12 @@ struct udp_msg {
  * one that takes what is left; an empty datagram comes out once). */
 static inline const uint8_t *udp_msg_next(const struct udp_msg *m, size_t *at, size_t *len)
 {
-	const uint8_t *d = m->data + *at;
+	const uint8_t *d;
 	size_t left;
 
 	if (*at == SIZE_MAX)
 		return NULL;
+	d = m->data + *at;
 	left = m->len - *at;
 	*len = m->seg && m->seg < left ? m->seg : left;
 	*at = *len == left ? SIZE_MAX : *at + *len;
