@@ -327,7 +327,9 @@ static void metrics_ingest(struct api *a, struct prom *p)
 		{ "vtap_ingest_kernel_drops_total",
 		  "Receives the kernel dropped on a worker's sockets (receive buffer full): a "
 		  "datagram, or with udp_gro a merged run of them.", 4 },
-		{ "vtap_ingest_truncated_total", "Datagrams larger than the receive buffer.", 5 },
+		{ "vtap_ingest_truncated_total",
+		  "Receives cut short: larger than the receive buffer, or their UDP_GRO size lost.",
+		  5 },
 		{ "vtap_ingest_rows_dropped_total", "Rows dropped because the writer queue stayed full.", 6 },
 	};
 

@@ -109,7 +109,7 @@ struct ingest_conf {
 
 struct ingest_worker_stats {
 	struct ingest_path_stats path;
-	uint64_t truncated;              /* datagrams larger than the buffer */
+	uint64_t truncated;              /* receives cut (udp_msg.truncated) */
 	uint64_t kernel_drops;           /* all its sockets (SO_MEMINFO) */
 	uint64_t wakeups, recv_calls;    /* poll() returns, recvmmsg() calls */
 	uint64_t gro_msgs;               /* receives that held a run of datagrams (UDP_GRO) */

@@ -17,8 +17,9 @@
  * buffer, and says their size in a control message, which it writes for
  * such runs only; single datagrams cost nothing extra. No other control
  * messages (each costs the kernel a put_cmsg per datagram);
- * udp_sock_drops() reads the socket's drop counter (SO_MEMINFO). Buffers: SO_RCVBUFFORCE (root) or SO_RCVBUF, the size the
- * kernel granted is reported. */
+ * udp_sock_drops() reads the socket's drop counter (SO_MEMINFO).
+ * Buffers: SO_RCVBUFFORCE (root) or SO_RCVBUF, the size the kernel
+ * granted is reported. */
 #ifndef VT_COLLECTOR_UDPSOCK_H
 #define VT_COLLECTOR_UDPSOCK_H
 
@@ -46,8 +47,9 @@ unsigned udp_steer(const struct vt_addr *src, unsigned n);
 int udp_sock_gro(int fd);
 /* udp_sock_port() : the bound port of <fd> (host order), 0 on error. */
 uint16_t udp_sock_port(int fd);
-/* udp_sock_drops() : datagrams the kernel dropped on <fd> (its receive
- * buffer was full); 0 when unknown. */
+/* udp_sock_drops() : receives the kernel dropped on <fd> (its receive
+ * buffer was full): datagrams, or with UDP_GRO runs of them, each once;
+ * 0 when unknown. */
 uint64_t udp_sock_drops(int fd);
 /* udp_parse_addr() : "ADDR:PORT" or "[V6]:PORT" into <sa>. */
 int udp_parse_addr(const char *s, struct sockaddr_storage *sa, struct vt_err *err);
@@ -60,8 +62,8 @@ struct udp_msg {
 	size_t len;
 	struct vt_addr src;
 	uint16_t port;
-	int truncated;            /* larger than UDP_DGRAM_MAX: cut (or, never
-				   * seen, its UDP_GRO size cut: one datagram) */
+	int truncated;            /* cut: larger than UDP_DGRAM_MAX, or its
+				   * UDP_GRO size lost (MSG_CTRUNC) */
 	uint16_t seg;             /* UDP_GRO: datagrams of <seg> bytes each, the
 				   * last one shorter or equal; 0: one datagram */
 };
