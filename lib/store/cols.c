@@ -342,6 +342,8 @@ static uint8_t vmref_nil_bit(unsigned k)
 static void prefetch_chunk(const struct flow_cols *c, size_t at, size_t m)
 {
 	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		if (c->konst & FC_BIT(k))
+			continue;   /* one value so far: likely not written */
 		size_t es = fc_elem_size(descs[k].kind);
 		uintptr_t p = (uintptr_t)c->col[k] + at * es, end = p + m * es;
 		for (p &= ~(uintptr_t)63; p < end; p += 64)
@@ -467,23 +469,57 @@ static bool keep_const(struct flow_cols *c, unsigned k, const uint8_t *e, size_t
 	return false;
 }
 
+/* The zones of a row's ends that <c> does not name yet, named. */
+static int add_zones(struct flow_cols *c, const struct flow_attr *a, const struct fc_zonemap *zm)
+{
+	uint16_t z[2] = { a->src_zone, a->dst_zone };
+	int r;
+
+	for (int k = 0; k < 2; k++) {
+		if (!z[k] || cols_zone_name(c, z[k]))
+			continue;
+		const char *name = zm && z[k] <= zm->n ? zm->names[z[k] - 1] : NULL;
+		if ((r = cols_zone_add(c, z[k], name)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Rows [0, m) of <rows> into every column at row <at>. A writer's batch
  * (cols_summarize) keeps a column whose rows so far hold one value as
  * that value (struct flow_cols.konst): most flows leave a third of the
  * columns zero (no VM, MAC, next hop, AS) and a few equal (the exporter),
  * and comparing costs less than writing them. */
-static int append_chunk(struct flow_cols *c, const struct flow_row *rows, size_t m, size_t at)
+static int append_chunk(struct flow_cols *c, const struct flow_row *rows, size_t m, size_t at,
+			const struct fc_zonemap *zm)
 {
 	const size_t rs = sizeof(struct flow_row);
 	bool writer = c->sum != NULL;
+	uint8_t allnil = 0xff;
 	int r;
 
+	/* one pass over the rows' attributions: the identities no row of
+	 * the chunk has (most flows: all four), and the zones the block
+	 * must name */
+	for (size_t i = 0; i < m; i++) {
+		const struct flow_attr *a = &rows[i].attr;
+		allnil &= a->nil_vms;
+		if ((a->src_zone | a->dst_zone) && (r = add_zones(c, a, zm)) < 0)
+			return r;
+	}
 	for (unsigned k = 0; k < FC_NCOLS; k++) {
 		const struct fc_desc *d = &descs[k];
 		size_t es = fc_elem_size(d->kind);
 		uint8_t *dst = (uint8_t *)c->col[k] + at * es;
 		const uint8_t *f = (const uint8_t *)rows + d->row_off;
 
+		if (d->kind == FCK_VMREF && (allnil & vmref_nil_bit(k))) {
+			/* the nil identity in every row: index 0 */
+			static const uint32_t zero[COLS_CHUNK];
+			if (!writer || !keep_const(c, k, (const uint8_t *)zero, 4, m, at))
+				memset(dst, 0, m * 4);
+			continue;
+		}
 		if (d->kind == FCK_VMREF) {
 			uint32_t tmp[COLS_CHUNK];
 			uint32_t *ids = writer ? tmp : (uint32_t *)(void *)dst;
@@ -544,18 +580,8 @@ int cols_append_rows(struct flow_cols *c, const struct flow_row *rows, size_t n,
 		if (at + COLS_CHUNK < n)
 			prefetch_chunk(c, base + at + COLS_CHUNK,
 				       VT_MIN(n - at - COLS_CHUNK, (size_t)COLS_CHUNK));
-		if ((r = append_chunk(c, rows + at, m, base + at)) < 0)
+		if ((r = append_chunk(c, rows + at, m, base + at, zm)) < 0)
 			goto fail;
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint16_t z[2] = { rows[i].attr.src_zone, rows[i].attr.dst_zone };
-		for (int k = 0; k < 2; k++) {
-			if (!z[k] || cols_zone_name(c, z[k]))
-				continue;
-			const char *name = zm && z[k] <= zm->n ? zm->names[z[k] - 1] : NULL;
-			if ((r = cols_zone_add(c, z[k], name)) < 0)
-				goto fail;
-		}
 	}
 	c->n = base + n;
 	c->have = FC_ALL;

@@ -623,7 +623,7 @@ static void decode_set(struct fd_msg *m, const struct tmpl *t, const uint8_t *bo
 		}
 		struct flow_rec out[2], *f = fd_room(m, &out[0]);
 		int n = ie_finish(&acc, &m->tc, f, &out[1]);
-		uint32_t rate = data_rate(d, &acc, f->in_if);
+		uint32_t rate = data_rate(d, &acc, acc.f.in_if);
 		fd_emit(m, f, rate, idx);
 		if (n == 2)
 			fd_emit(m, &out[1], rate, idx);

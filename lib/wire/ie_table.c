@@ -722,21 +722,25 @@ int ie_finish(struct ie_acc *a, const struct ie_time_ctx *tc, struct flow_rec *f
 	struct flow_rec *f = fwd;
 	bool has4 = ie_has(a, IEM_SRC4) || ie_has(a, IEM_DST4);
 	bool has6 = ie_has(a, IEM_SRC6) || ie_has(a, IEM_DST6);
+	/* decisions read the accumulator, not the copy just written (a load
+	 * from a wide store in flight waits for it) */
+	uint8_t ipver = a->f.ipver, proto = a->f.proto;
 	bool v6;
 
 	*f = a->f;
 	/* the IP version: ipVersion when it agrees with the addresses the
 	 * record carries, else the family of the addresses present */
-	if (f->ipver == 6 && has6)
+	if (ipver == 6 && has6)
 		v6 = true;
-	else if (f->ipver == 4 && has4)
+	else if (ipver == 4 && has4)
 		v6 = false;
 	else
 		v6 = has6 && !has4;
 	if (has4 || has6)
-		f->ipver = v6 ? 6 : 4;
-	else if (f->ipver != 4 && f->ipver != 6)
-		f->ipver = 0;
+		ipver = v6 ? 6 : 4;
+	else if (ipver != 4 && ipver != 6)
+		ipver = 0;
+	f->ipver = ipver;
 	if (v6) {
 		addr_set_v6(&f->src, a->src6);
 		addr_set_v6(&f->dst, a->dst6);
@@ -751,12 +755,12 @@ int ie_finish(struct ie_acc *a, const struct ie_time_ctx *tc, struct flow_rec *f
 		/* no address in the record: an IPv4 flow still holds IPv4
 		 * (mapped) addresses, 0.0.0.0 */
 		static const uint8_t zero4[4];
-		if (f->ipver == 4) {
+		if (ipver == 4) {
 			addr_set_v4(&f->src, zero4);
 			addr_set_v4(&f->dst, zero4);
 		}
-		f->src_mask = f->ipver == 6 ? a->mask6[0] : a->mask4[0];
-		f->dst_mask = f->ipver == 6 ? a->mask6[1] : a->mask4[1];
+		f->src_mask = ipver == 6 ? a->mask6[0] : a->mask4[0];
+		f->dst_mask = ipver == 6 ? a->mask6[1] : a->mask4[1];
 	}
 	if (ie_has(a, IEM_NEXTHOP6) && (v6 || !ie_has(a, IEM_NEXTHOP4)))
 		addr_set_v6(&f->nexthop, a->nh6);
@@ -775,7 +779,7 @@ int ie_finish(struct ie_acc *a, const struct ie_time_ctx *tc, struct flow_rec *f
 	/* ICMP type/code travel in dport (nfdump's convention); the ICMP
 	 * elements count only for ICMP flows, since templates often carry
 	 * them (as zero) for every protocol */
-	if (f->proto == 1 || f->proto == 58) {
+	if (proto == 1 || proto == 58) {
 		if (ie_has(a, IEM_ICMP_TC)) {
 			f->dport = a->icmp_tc;
 			f->sport = 0;
