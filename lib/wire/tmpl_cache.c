@@ -27,7 +27,7 @@ struct tmpl *tmpl_new(uint16_t nfields)
 		errno = E2BIG;
 		return NULL;
 	}
-	t = calloc(1, sizeof(*t) + (size_t)nfields * (sizeof(t->f[0]) + sizeof(uint16_t)));
+	t = calloc(1, sizeof(*t) + (size_t)nfields * (sizeof(t->f[0]) + sizeof(struct tmpl_step)));
 	if (!t)
 		return NULL;
 	t->nfields = nfields;
@@ -41,12 +41,12 @@ void tmpl_free(struct tmpl *t)
 
 size_t tmpl_size(const struct tmpl *t)
 {
-	return sizeof(*t) + (size_t)t->nfields * (sizeof(t->f[0]) + sizeof(uint16_t));
+	return sizeof(*t) + (size_t)t->nfields * (sizeof(t->f[0]) + sizeof(struct tmpl_step));
 }
 
-static uint16_t *steps_of(const struct tmpl *t)
+static struct tmpl_step *steps_of(const struct tmpl *t)
 {
-	return (uint16_t *)(void *)(t->f + t->nfields);
+	return (struct tmpl_step *)(void *)(t->f + t->nfields);
 }
 
 /* The kind of a planned store (op not IEO_APPLY) of <len> bytes. */
@@ -72,7 +72,7 @@ static void group_steps(struct tmpl *t)
 {
 	uint8_t owner[sizeof(struct ie_acc)];
 	uint16_t at[TK_N + 1] = { 0 };
-	uint16_t *s = steps_of(t);
+	struct tmpl_step *s = steps_of(t);
 
 	t->nsteps = 0;
 	if (t->varlen || t->min_len > UINT16_MAX)
@@ -103,7 +103,8 @@ static void group_steps(struct tmpl *t)
 	for (uint16_t i = 0; i < t->nfields; i++) {
 		const struct tmpl_field *f = &t->f[i];
 		if (f->op != IEO_APPLY)
-			s[at[step_kind(f->op, f->len)]++] = i;
+			s[at[step_kind(f->op, f->len)]++] =
+				(struct tmpl_step){ .off = f->off, .src = f->src, .fi = i };
 	}
 	t->nsteps = t->kind_end[TK_N - 1];
 }
@@ -130,44 +131,45 @@ static inline void st64(uint8_t *p, uint64_t v)
  * inlined into one function this size. */
 static void run_steps(const struct tmpl *t, const uint8_t *rec, struct ie_acc *acc)
 {
-	const uint16_t *s = steps_of(t), *end = t->kind_end;
+	const struct tmpl_step *s = steps_of(t);
+	const uint16_t *end = t->kind_end;
 	uint8_t *a = (uint8_t *)acc;
 	unsigned i = 0;
 
 	for (; i < end[TK_U8_1]; i++) {
-		const struct tmpl_field *f = &t->f[s[i]];
+		const struct tmpl_step *f = &s[i];
 		a[f->off] = rec[f->src];
 	}
 	for (; i < end[TK_U16_2]; i++) {
-		const struct tmpl_field *f = &t->f[s[i]];
+		const struct tmpl_step *f = &s[i];
 		st16(a + f->off, ld_be16(rec + f->src));
 	}
 	for (; i < end[TK_U32_4]; i++) {
-		const struct tmpl_field *f = &t->f[s[i]];
+		const struct tmpl_step *f = &s[i];
 		st32(a + f->off, ld_be32(rec + f->src));
 	}
 	for (; i < end[TK_U64_8]; i++) {
-		const struct tmpl_field *f = &t->f[s[i]];
+		const struct tmpl_step *f = &s[i];
 		st64(a + f->off, ld_be64(rec + f->src));
 	}
 	for (; i < end[TK_U64_4]; i++) {
-		const struct tmpl_field *f = &t->f[s[i]];
+		const struct tmpl_step *f = &s[i];
 		st64(a + f->off, ld_be32(rec + f->src));
 	}
 	for (; i < end[TK_COPY4]; i++) {
-		const struct tmpl_field *f = &t->f[s[i]];
+		const struct tmpl_step *f = &s[i];
 		memcpy(a + f->off, rec + f->src, 4);
 	}
 	for (; i < end[TK_COPY6]; i++) {
-		const struct tmpl_field *f = &t->f[s[i]];
+		const struct tmpl_step *f = &s[i];
 		memcpy(a + f->off, rec + f->src, 6);
 	}
 	for (; i < end[TK_COPY16]; i++) {
-		const struct tmpl_field *f = &t->f[s[i]];
+		const struct tmpl_step *f = &s[i];
 		memcpy(a + f->off, rec + f->src, 16);
 	}
 	for (; i < end[TK_OTHER]; i++) {
-		const struct tmpl_field *f = &t->f[s[i]];
+		const struct tmpl_field *f = &t->f[s[i].fi];
 		ie_store(acc, f->op, f->off, rec + f->src, f->len);
 	}
 }

@@ -53,6 +53,15 @@ struct tmpl_field {
 	uint16_t src;      /* ... and its offset in a record (fixed lengths) */
 };
 
+/* One grouped store of a fixed-length template (struct tmpl): where the
+ * field's bytes are in a record and where they go in struct ie_acc,
+ * next to each other so that decoding a record reads no tmpl_field. */
+struct tmpl_step {
+	uint16_t off;      /* tmpl_field.off */
+	uint16_t src;      /* tmpl_field.src */
+	uint16_t fi;       /* the field's index (TK_OTHER needs its op and length) */
+};
+
 struct tmpl_owner;
 
 struct tmpl {
@@ -75,7 +84,7 @@ struct tmpl {
 	 * then zeroes the accumulator once, not per record. */
 	bool reuse_acc;
 	uint64_t have[2], rhave[2];   /* the ie_acc bits of the planned fields */
-	/* Grouped stores (enum tmpl_kind): the indices of their fields, in
+	/* Grouped stores (enum tmpl_kind): a struct tmpl_step per field, in
 	 * the allocation after f[]; steps [kind_end[k - 1], kind_end[k]) are
 	 * of kind k, in field order within a kind. 0 steps: not grouped (a
 	 * varlen or options template, a field ie_apply() must see in order,
