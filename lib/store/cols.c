@@ -469,14 +469,15 @@ static bool keep_const(struct flow_cols *c, unsigned k, const uint8_t *e, size_t
 	return false;
 }
 
-/* The zones of a row's ends that <c> does not name yet, named. */
+/* The zones of a row's ends named in <c> (cols_zone_add() keeps one
+ * entry per zone). */
 static int add_zones(struct flow_cols *c, const struct flow_attr *a, const struct fc_zonemap *zm)
 {
 	uint16_t z[2] = { a->src_zone, a->dst_zone };
 	int r;
 
 	for (int k = 0; k < 2; k++) {
-		if (!z[k] || cols_zone_name(c, z[k]))
+		if (!z[k])
 			continue;
 		const char *name = zm && z[k] <= zm->n ? zm->names[z[k] - 1] : NULL;
 		if ((r = cols_zone_add(c, z[k], name)) < 0)

@@ -216,7 +216,8 @@ const struct cols_sum *cols_summary(const struct flow_cols *c);
  * cleared) to the dictionary without deduplication; returns its index or
  * -ENOMEM. */
 int cols_vm_add(struct flow_cols *c, const struct vm_ident *id);
-/* cols_zone_add() : records that zone index <idx> is named <name>. */
+/* cols_zone_add() : records that zone index <idx> is named <name>; a
+ * zone already recorded keeps its name (0). */
 int cols_zone_add(struct flow_cols *c, uint16_t idx, const char *name);
 /* cols_zone_name() : the name of zone index <idx> in this batch, or NULL. */
 const char *cols_zone_name(const struct flow_cols *c, uint16_t idx);

@@ -698,6 +698,92 @@ static void t_crc32c(void)
 	CHECK_EQ(seg_crc32c(seg_crc32c(0, s, 10), s + 10, strlen(s) - 10), 0x22620404u);
 }
 
+/* The writer's nil hints (flow_attr.nil_vms, set by attribution) change
+ * no stored byte: rows appended with truthful hints and the same rows
+ * with none (0 = not known) give the same columns, batch by batch, with
+ * and without summaries. The rows cover a chunk whose VM column is one
+ * identity followed by a chunk where no row has one (a constant column
+ * that must be written out), chunks half nil, a chunk with both ends
+ * known but no observing VM, and random identities. */
+static void t_nil_hints(void)
+{
+	enum { N = 300 };
+	static const size_t pieces[] = { 32, 32, 1, 31, 7, 64, 133 };
+	struct fc_zonemap zm = { tr_zones, 3 };
+	struct seg_enc *e = seg_enc_new(SEG_COMP_NONE, 1);
+	struct flow_row *hinted = calloc(N, sizeof(*hinted)), *bare = calloc(N, sizeof(*bare));
+	struct flow_cols b[4];   /* bare, hinted; then the same with summaries */
+	size_t hinted_rows = 0;
+
+	CHECK(e && hinted && bare);
+	for (size_t i = 0; i < N; i++) {
+		struct flow_row *r = &bare[i];
+		tr_row(31, i, 1700000000000ull, 3600000, r);
+		if (i < 128) {
+			/* 0-31 one observing VM; 32-63 and 96-127 none; 64-95
+			 * every other row */
+			bool vm = i < 32 || (i >= 64 && i < 96 && i % 2);
+			tr_vm(NULL, &r->rec.vm, vm ? 0 : -1);
+			tr_vm(NULL, &r->rec.peer, -1);
+			tr_vm(NULL, &r->attr.src_vm, vm ? 0 : -1);
+			tr_vm(NULL, &r->attr.dst_vm, -1);
+		} else if (i < 160) {
+			/* no observing VM, both ends known from the inventory */
+			tr_vm(NULL, &r->rec.vm, -1);
+			tr_vm(NULL, &r->rec.peer, -1);
+			tr_vm(NULL, &r->attr.src_vm, 1);
+			tr_vm(NULL, &r->attr.dst_vm, 2);
+		}
+		r->attr.nil_vms = 0;
+		hinted[i] = *r;
+		hinted[i].attr.nil_vms =
+			(uint8_t)((vm_ident_nil(&r->rec.vm) ? FLOWATTR_NIL_VM : 0) |
+				  (vm_ident_nil(&r->rec.peer) ? FLOWATTR_NIL_PEER : 0) |
+				  (vm_ident_nil(&r->attr.src_vm) ? FLOWATTR_NIL_SRC : 0) |
+				  (vm_ident_nil(&r->attr.dst_vm) ? FLOWATTR_NIL_DST : 0));
+		hinted_rows += hinted[i].attr.nil_vms == 0xf;
+	}
+	CHECK(hinted_rows >= 64);   /* whole chunks with no identity at all */
+	for (int k = 0; k < 4; k++) {
+		cols_init(&b[k]);
+		if (k >= 2)
+			CHECK_EQ(cols_summarize(&b[k], N), 0);
+		const struct flow_row *rows = k % 2 ? hinted : bare;
+		size_t at = 0;
+		for (size_t p = 0; at < N; p++) {
+			size_t m = VT_MIN(pieces[p % ARRAY_SIZE(pieces)], (size_t)N - at);
+			CHECK_EQ(cols_append_rows(&b[k], rows + at, m, &zm), 0);
+			at += m;
+		}
+	}
+	size_t len0, len;
+	uint8_t *want = enc_copy(e, &b[0], &len0);
+	for (int k = 1; k < 4; k++) {
+		uint8_t *got = enc_copy(e, &b[k], &len);
+		CHECK(len == len0 && memcmp(want, got, len) == 0);
+		free(got);
+		cols_materialize(&b[k], FC_ALL);
+		CHECK_EQ(b[k].nzones, b[0].nzones);
+		size_t bad = 0;
+		for (size_t i = 0; i < N; i++) {
+			struct flow_row x, y;
+			cols_get_row(&b[0], i, &x);
+			cols_get_row(&b[k], i, &y);
+			bad += memcmp(&x, &y, sizeof(x)) != 0;
+			/* and the identities are the rows' own */
+			bad += memcmp(&y.rec.vm, &bare[i].rec.vm, sizeof(y.rec.vm)) != 0;
+			bad += memcmp(&y.attr.src_vm, &bare[i].attr.src_vm, sizeof(y.attr.src_vm)) != 0;
+		}
+		CHECK_EQ(bad, 0);
+	}
+	free(want);
+	for (int k = 0; k < 4; k++)
+		cols_free(&b[k]);
+	free(hinted);
+	free(bare);
+	seg_enc_free(e);
+}
+
 static void t_file_header(void)
 {
 	uint8_t h[SEG_FILE_HDR_LEN];
@@ -714,7 +800,7 @@ static void t_file_header(void)
 }
 
 VT_TEST_MAIN(VT_T(t_roundtrip_every_field), VT_T(t_roundtrip_extremes), VT_T(t_encodings),
-	     VT_T(t_address_ranges), VT_T(t_summaries),
+	     VT_T(t_address_ranges), VT_T(t_summaries), VT_T(t_nil_hints),
 	     VT_T(t_dup_column_old_blocks),
 	     VT_T(t_vm_dictionary), VT_T(t_late_columns), VT_T(t_damage_detected), VT_T(t_crc32c),
 	     VT_T(t_file_header))
