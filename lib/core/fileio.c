@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,5 +65,59 @@ int file_read_all(const char *path, size_t max, bool allow_stdin, struct vbuf *o
 		return vt_err_set(err, r, "%s: larger than %zu bytes", name, max);
 	if (r < 0)
 		return vt_err_set(err, r, "%s: %s", name, strerror(-r));
+	return 0;
+}
+
+int fd_write_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+		      struct vt_err *err)
+{
+	char tmp[4096], dir[4096];
+	int fd, r;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+		return vt_err_set(err, -ENAMETOOLONG, "%s: path too long", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return vt_err_set(err, -errno, "%s: %s", path, strerror(errno));
+	r = fchmod(fd, (mode_t)mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = fd_write_all(fd, data, len);
+	if (r == 0 && fsync(fd) != 0)
+		r = -errno;
+	if (close(fd) != 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return vt_err_set(err, r, "%s: %s (writing %s)", path, strerror(-r), tmp);
+	}
+	if (rename(tmp, path) != 0) {
+		r = -errno;
+		unlink(tmp);
+		return vt_err_set(err, r, "%s: rename: %s", path, strerror(-r));
+	}
+	/* the rename itself must reach the disk */
+	snprintf(dir, sizeof(dir), "%s", path);
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
 	return 0;
 }

@@ -3,7 +3,9 @@
  * (a file over <max> bytes is refused, never truncated), regular files
  * only (or standard input for "-" where the caller allows it), read up to
  * the size fstat reported (a file rewritten meanwhile yields what was
- * there, never more), every error naming the path. */
+ * there, never more), every error naming the path. And writing a state
+ * file whole: a crash or power loss leaves the old file or the new one,
+ * never a mix. */
 #ifndef VT_FILEIO_H
 #define VT_FILEIO_H
 
@@ -20,5 +22,18 @@
  * something that is not a regular file. */
 int file_read_all(const char *path, size_t max, bool allow_stdin, struct vbuf *out,
 		  struct vt_err *err);
+
+/* fd_write_all() : writes all <n> bytes (again after a short write or
+ * EINTR). 0 or -errno. */
+int fd_write_all(int fd, const void *buf, size_t n);
+
+/* file_write_atomic() : replaces <path> with <len> bytes of <data> (file
+ * mode <mode>): written to a temporary file of its own in the same
+ * directory (several threads may save one path at once), fsynced,
+ * renamed over <path>, the directory fsynced. 0, or a negative errno with
+ * "<path>: reason" in <err>; on failure <path> is untouched and no
+ * temporary file is left. */
+int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+		      struct vt_err *err);
 
 #endif

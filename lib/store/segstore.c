@@ -730,6 +730,26 @@ static int seg_append(struct store *st, const struct flow_row *rows, size_t n)
 	return r;
 }
 
+/* The room seg_append() fills without waiting: the current buffer up to
+ * max_pending, or, while the other one is free, up to the block's end and
+ * then all of the other. */
+static bool seg_append_ready(struct store *st, size_t n)
+{
+	struct seg *g = st->priv;
+	const struct store_conf *cf = &st->conf;
+	size_t room = 0;
+
+	pthread_mutex_lock(&g->mu);
+	size_t cur = g->pend[g->cur].n;
+	if (g->pend[g->cur ^ 1].n == 0 && cur <= cf->block_rows)
+		room = (size_t)cf->block_rows - cur + (size_t)cf->max_pending;
+	else if (cur < cf->max_pending)
+		room = (size_t)cf->max_pending - cur;
+	bool ok = !g->stop && n <= room;
+	pthread_mutex_unlock(&g->mu);
+	return ok;
+}
+
 static int seg_flush(struct store *st)
 {
 	return do_flush(st->priv);
@@ -944,6 +964,7 @@ const struct store_ops store_segments_ops = {
 	.name = "segments",
 	.open = seg_open,
 	.append = seg_append,
+	.append_ready = seg_append_ready,
 	.flush = seg_flush,
 	.scan = segb_scan,
 	.retention = segb_retention_op,

@@ -153,6 +153,11 @@ int store_append(struct store *st, const struct flow_row *rows, size_t n)
 	return n ? st->ops->append(st, rows, n) : 0;
 }
 
+bool store_append_ready(struct store *st, size_t n)
+{
+	return st->mode == STORE_WRITE && (!st->ops->append_ready || st->ops->append_ready(st, n));
+}
+
 int store_flush(struct store *st)
 {
 	if (st->mode != STORE_WRITE)

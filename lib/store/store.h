@@ -129,6 +129,8 @@ struct store_ops {
 	const char *name;
 	int (*open)(struct store *st, struct vt_err *err);
 	int (*append)(struct store *st, const struct flow_row *rows, size_t n);
+	/* optional: whether append() of <n> rows would go on without waiting */
+	bool (*append_ready)(struct store *st, size_t n);
 	int (*flush)(struct store *st);
 	int (*scan)(struct store *st, const struct store_scan_req *req, store_batch_cb cb,
 		    void *arg, struct store_scan_stats *ss);
@@ -158,6 +160,11 @@ struct store *store_open(const struct store_conf *conf, enum store_mode mode,
  * full (the writer is behind), so memory stays bounded. 0, -EROFS on a
  * read-only store. */
 int store_append(struct store *st, const struct flow_row *rows, size_t n);
+/* store_append_ready() : whether store_append() of <n> rows would return
+ * without waiting for the writer now (another appender may take the room
+ * first). A thread that must not stall (a socket reader) asks first and
+ * hands its rows to one that may wait when the answer is no. */
+bool store_append_ready(struct store *st, size_t n);
 /* store_flush() : writes every buffered row now and returns when they are
  * in the files. */
 int store_flush(struct store *st);

@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/compiler.h"
+#include "core/fileio.h"
 #include "core/log.h"
 
 #define OPT_ENDOFOPT 0
@@ -263,28 +264,13 @@ static void enforce_count(struct pcapng_ring *r, uint64_t next_seq)
 	}
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 int pcapng_ring_flush(struct pcapng_ring *r)
 {
 	int rc;
 
 	if (!r || r->fd < 0 || !r->buf.len)
 		return 0;
-	rc = write_all(r->fd, r->buf.data, r->buf.len);
+	rc = fd_write_all(r->fd, r->buf.data, r->buf.len);
 	if (rc == 0) {
 		r->st.bytes += r->buf.len;
 		r->st.packets += r->buffered;
@@ -310,7 +296,7 @@ static int emit(struct pcapng_ring *r, const uint8_t *blk, size_t n)
 			return rc;
 	}
 	if (n > r->buf_size) {
-		rc = write_all(r->fd, blk, n);
+		rc = fd_write_all(r->fd, blk, n);
 		if (rc == 0)
 			r->st.bytes += n;
 		r->file_bytes += n;

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -691,69 +690,16 @@ int tmpl_cache_serialize(const struct tmpl_cache *c, const struct tmpl_file_ext 
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int tmpl_cache_save(const struct tmpl_cache *c, const char *path,
 		    const struct tmpl_file_ext *ext, struct vt_err *err)
 {
-	char tmp[4096], dir[4096];
 	uint8_t *buf = NULL;
 	size_t len;
-	int fd = -1, r;
+	int r = tmpl_cache_serialize(c, ext, &buf, &len);
 
-	/* a name of its own per save (not per process): several decoders of
-	 * one process (worker threads) may save the same path at once, and a
-	 * shared temporary file would mix their bytes or be renamed away
-	 * under the other */
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return vt_err_set(err, -ENAMETOOLONG, "%s: path too long", path);
-	r = tmpl_cache_serialize(c, ext, &buf, &len);
 	if (r < 0)
 		return vt_err_set(err, r, "%s: %s", path, strerror(-r));
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = vt_err_set(err, -errno, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	r = fchmod(fd, 0644) < 0 ? -errno : 0;
-	if (r == 0)
-		r = write_all(fd, buf, len);
-	if (r == 0 && fsync(fd) != 0)
-		r = -errno;
-	if (close(fd) != 0 && r == 0)
-		r = -errno;
-	if (r < 0) {
-		vt_err_set(err, r, "%s: %s (writing %s)", path, strerror(-r), tmp);
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		r = vt_err_set(err, -errno, "%s: rename: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	/* the rename itself must reach the disk */
-	snprintf(dir, sizeof(dir), "%s", path);
-	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	r = 0;
-out:
+	r = file_write_atomic(path, buf, len, 0644, err);
 	free(buf);
 	return r;
 }

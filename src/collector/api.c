@@ -274,6 +274,7 @@ static void status_json(struct api *a, struct jw *w)
 	jw_uint(w, "rows_in", ks.rows_in);
 	jw_uint(w, "batches_in", ks.batches_in);
 	jw_uint(w, "batches_inline", ks.batches_inline);
+	jw_uint(w, "batches_deferred", ks.batches_deferred);
 	jw_uint(w, "rows_written", ks.rows_written);
 	jw_uint(w, "rows_dropped", ks.rows_dropped);
 	jw_uint(w, "rows_lost", ks.rows_lost);

@@ -285,6 +285,7 @@ struct collector {
 	struct sink *sink;
 	struct ingest *ig;
 	struct tcp_ingest *tcp;
+	struct bgsave *saver;           /* the receivers' template files */
 	struct api *api;
 	struct api_ctx actx;
 	struct inv_file inv[2 * COLL_MAX_INVENTORIES];   /* inventory files, test:/// files */
@@ -297,6 +298,11 @@ struct collector {
 static int store_append_cb(void *arg, const struct flow_row *rows, size_t n)
 {
 	return store_append(arg, rows, n);
+}
+
+static bool store_ready_cb(void *arg, size_t n)
+{
+	return store_append_ready(arg, n);
 }
 
 /* Builds a snapshot from every inventory file; on any error the previous
@@ -460,6 +466,7 @@ static void teardown(struct collector *co)
 		sink_stop(co->sink);
 	ingest_free(co->ig);
 	tcp_ingest_free(co->tcp);
+	bgsave_free(co->saver);
 	sink_free(co->sink);
 	/* flushes what the writer appended */
 	store_close(co->store);
@@ -552,12 +559,19 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 	kc.metered_ttl_ms = c->inv.metered_ttl_ms;
 	kc.dedup_delay_ms = c->inv.dedup_delay_ms;
 	kc.dedup_hold_rows = c->inv.dedup_hold_rows;
-	co.sink = sink_new(&kc, &(struct sink_ops){ store_append_cb, co.store }, co.vs, &co.en);
+	struct sink_ops so = { .append = store_append_cb, .ready = store_ready_cb, .arg = co.store };
+	co.sink = sink_new(&kc, &so, co.vs, &co.en);
 	if (!co.sink) {
 		log_err("collector: writer: %s", strerror(errno));
 		goto out;
 	}
 	co.actx.sink = co.sink;
+	/* the receivers hand template files to a thread of their own: an
+	 * fsync on a busy disk must not stop a socket being read */
+	if ((c->main.listen.n || c->main.tcp_listen.n) && !(co.saver = bgsave_new())) {
+		log_err("collector: template saver: %s", strerror(errno));
+		goto out;
+	}
 	if (c->main.listen.n) {
 		struct ingest_conf ic;
 		memset(&ic, 0, sizeof(ic));
@@ -569,6 +583,7 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 		ic.gro = c->main.gro;
 		ic.batch_delay_ms = c->main.batch_delay_ms;
 		ic.state_dir = c->main.state_dir;
+		ic.saver = co.saver;
 		ic.template_save_ms = c->main.template_save_ms;
 		ic.dec = c->dec;
 		co.ig = ingest_new(&ic, co.sink, &co.en, &err);
@@ -587,6 +602,7 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 		tc.close_grace_ms = c->main.tcp_close_grace_ms;
 		tc.batch_delay_ms = c->main.batch_delay_ms;
 		tc.state_dir = c->main.state_dir;
+		tc.saver = co.saver;
 		tc.template_save_ms = c->main.template_save_ms;
 		tc.dec = c->dec;
 		co.tcp = tcp_ingest_new(&tc, co.sink, &co.en, &err);

@@ -100,11 +100,12 @@ static void path_record(void *arg, const struct flow_rec *r, const struct flowde
 static const struct flowdec_ops path_ops = { .record = path_record, .room = path_room };
 
 int ingest_path_init(struct ingest_path *p, const struct flowdec_conf *dc, struct sink *sink,
-		     struct enrich *en, const char *tmpl_path, uint64_t save_every_ms,
-		     uint64_t batch_delay_ms, struct vt_err *err)
+		     struct enrich *en, const char *tmpl_path, struct bgsave *saver,
+		     uint64_t save_every_ms, uint64_t batch_delay_ms, struct vt_err *err)
 {
 	memset(p, 0, sizeof(*p));
 	p->sink = sink;
+	p->saver = saver;
 	p->en = en;
 	p->save_every_ms = save_every_ms;
 	p->batch_delay_ms = batch_delay_ms;
@@ -137,23 +138,52 @@ int ingest_path_load(struct ingest_path *p, const char *path)
 	return r;
 }
 
+/* The saver's word on an image (its thread). A failed one is saved again
+ * at the next tick that is due. */
+static void path_saved(void *arg, int r, const struct vt_err *err)
+{
+	struct ingest_path *p = arg;
+
+	if (r < 0) {
+		__atomic_add_fetch(&p->st.template_save_errors, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&p->save_failed, true, __ATOMIC_RELEASE);
+		log_ratelimited(LOG_LVL_ERR, "collector: %s", err->msg);
+	} else {
+		__atomic_add_fetch(&p->st.template_saves, 1, __ATOMIC_RELAXED);
+	}
+}
+
 int ingest_path_save(struct ingest_path *p)
 {
 	struct vt_err err = { 0 };
 	uint64_t gen;
+	uint8_t *img;
+	size_t len;
 	int r;
 
 	if (!p->tmpl_path)
 		return 0;
 	gen = flowdec_template_generation(p->fd);
-	r = flowdec_templates_save(p->fd, p->tmpl_path, &err);
 	p->last_save_ms = mono_ms();
+	if (!p->saver) {
+		r = flowdec_templates_save(p->fd, p->tmpl_path, &err);
+	} else {
+		/* the image here (the decoder is this thread's), the file
+		 * on the saver's thread: an fsync never holds up the socket */
+		r = flowdec_templates_serialize(p->fd, &img, &len);
+		if (r < 0)
+			vt_err_set(&err, r, "%s: %s", p->tmpl_path, strerror(-r));
+		else if ((r = bgsave_submit(p->saver, p->tmpl_path, img, len, 0644, path_saved,
+					    p)) < 0)
+			vt_err_set(&err, r, "%s: %s", p->tmpl_path, strerror(-r));
+	}
 	if (r < 0) {
-		STAT_ADD(p->st.template_save_errors, 1);
+		__atomic_add_fetch(&p->st.template_save_errors, 1, __ATOMIC_RELAXED);
 		log_ratelimited(LOG_LVL_ERR, "collector: %s", err.msg);
 		return r;
 	}
-	STAT_ADD(p->st.template_saves, 1);
+	if (!p->saver)
+		__atomic_add_fetch(&p->st.template_saves, 1, __ATOMIC_RELAXED);
 	p->saved_gen = gen;
 	return 0;
 }
@@ -177,6 +207,8 @@ void ingest_path_tick(struct ingest_path *p, uint64_t now_ms)
 		flowdec_expire(p->fd, now_ms);
 		p->last_expire_ms = mono;
 	}
+	if (__atomic_exchange_n(&p->save_failed, false, __ATOMIC_ACQ_REL))
+		p->saved_gen = ~flowdec_template_generation(p->fd);   /* again */
 	if (p->tmpl_path && flowdec_template_generation(p->fd) != p->saved_gen &&
 	    mono - p->last_save_ms >= p->save_every_ms)
 		ingest_path_save(p);
@@ -190,9 +222,14 @@ void ingest_path_finish(struct ingest_path *p)
 	ingest_path_flush(p);
 	/* also an empty file: the set of files tells the next start which
 	 * worker count wrote them */
+	if (__atomic_exchange_n(&p->save_failed, false, __ATOMIC_ACQ_REL))
+		p->saved_gen = ~flowdec_template_generation(p->fd);
 	if (p->tmpl_path && (flowdec_template_generation(p->fd) != p->saved_gen ||
 			     access(p->tmpl_path, F_OK) < 0))
 		ingest_path_save(p);
+	/* on disk before the caller goes on (and counts the errors) */
+	if (p->saver)
+		bgsave_sync(p->saver);
 }
 
 void ingest_path_free(struct ingest_path *p)
@@ -398,7 +435,7 @@ struct ingest *ingest_new(const struct ingest_conf *c, struct sink *sink, struct
 		if (c->state_dir)
 			tmpl_name(path, sizeof(path), c->state_dir, i, ig->nw);
 		if (ingest_path_init(&w->path, &c->dec, sink, en, c->state_dir ? path : NULL,
-				     c->template_save_ms, c->batch_delay_ms, err) < 0)
+				     c->saver, c->template_save_ms, c->batch_delay_ms, err) < 0)
 			goto fail;
 	}
 	if (c->state_dir)
@@ -665,7 +702,7 @@ void ingest_stop(struct ingest *ig)
 	ig->started = false;
 	bool saved = true;
 	for (unsigned i = 0; i < ig->nw; i++)
-		saved &= ig->w[i].path.st.template_save_errors == 0;
+		saved &= STAT_GET(ig->w[i].path.st.template_save_errors) == 0;
 	if (saved)
 		remove_stale(ig);
 }

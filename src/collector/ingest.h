@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "collector/xcall.h"
+#include "core/bgsave.h"
 #include "core/err.h"
 #include "flow/addr.h"
 #include "wire/flowdec.h"
@@ -62,16 +63,21 @@ struct ingest_path {
 	uint64_t b_born_ms;              /* monotonic, first row of the batch */
 	uint64_t batch_delay_ms;
 	char *tmpl_path;                 /* NULL: no persistence */
+	struct bgsave *saver;            /* NULL: saves are written by this thread */
+	bool save_failed;                /* the saver says the last image failed (atomic) */
 	uint64_t save_every_ms, saved_gen, last_save_ms, last_expire_ms;
-	struct ingest_path_stats st;     /* written by the owning thread only */
+	/* written by the owning thread only, but for template_saves and
+	 * template_save_errors (the saver's, atomic) */
+	struct ingest_path_stats st;
 };
 
 /* ingest_path_init() : a decoder with bounds <dc>, rows to <sink>,
  * attribution from <en> (may be NULL), templates kept in <tmpl_path>
- * (copied; NULL: none). Does not load the file (ingest_path_load). */
+ * (copied; NULL: none), written by <saver> (may be NULL: by the caller's
+ * thread). Does not load the file (ingest_path_load). */
 int ingest_path_init(struct ingest_path *p, const struct flowdec_conf *dc, struct sink *sink,
-		     struct enrich *en, const char *tmpl_path, uint64_t save_every_ms,
-		     uint64_t batch_delay_ms, struct vt_err *err);
+		     struct enrich *en, const char *tmpl_path, struct bgsave *saver,
+		     uint64_t save_every_ms, uint64_t batch_delay_ms, struct vt_err *err);
 /* ingest_path_load() : loads templates from <path>; the number loaded,
  * 0 when the file does not exist, -errno (logged) when it is damaged. */
 int ingest_path_load(struct ingest_path *p, const char *path);
@@ -103,6 +109,7 @@ struct ingest_conf {
 	bool gro;                        /* UDP_GRO on the UDP sockets */
 	uint64_t batch_delay_ms;
 	const char *state_dir;           /* NULL: templates are not kept */
+	struct bgsave *saver;            /* writes them (NULL: the workers do) */
 	uint64_t template_save_ms;
 	struct flowdec_conf dec;
 };
@@ -153,6 +160,7 @@ struct tcp_ingest_conf {
 	uint64_t close_grace_ms;         /* at stop: wait for exporters to close */
 	uint64_t batch_delay_ms;
 	const char *state_dir;
+	struct bgsave *saver;            /* writes the templates (NULL: the TCP thread) */
 	uint64_t template_save_ms;
 	struct flowdec_conf dec;
 };

@@ -295,16 +295,22 @@ static void processed_locked(struct sink *s, struct sink_batch *b)
 
 /* On one CPU the writer thread only adds two context switches per batch
  * (each an exit in a VM) and lets the batch's rows leave the cache: the
- * producer processes <b> itself when nothing is queued (order) and the
- * writer is not processing (proc is free). Returns whether it did. */
+ * producer processes <b> itself when nothing is queued (order), the
+ * writer is not processing (proc is free) and the store takes the rows
+ * without waiting. Returns whether it did. */
 static bool push_inline(struct sink *s, struct sink_batch *b)
 {
 	bool direct;
 
 	if (pthread_mutex_trylock(&s->proc) != 0)
 		return false;
+	/* a store that would make us wait (its flusher behind, a slow
+	 * fdatasync) gets the batch through the queue: the writer thread
+	 * waits, the producer goes back to its socket */
+	bool ready = !s->ops.ready || s->ops.ready(s->ops.arg, b->n + s->hlen);
 	pthread_mutex_lock(&s->mu);
-	direct = !s->qhead && !s->stop && s->started;
+	s->st.batches_deferred += !ready;
+	direct = ready && !s->qhead && !s->stop && s->started;
 	if (direct) {
 		accepted_locked(s, b);
 		s->st.batches_inline++;

@@ -55,6 +55,8 @@ struct sink_batch {
  * store's buffer is full); a negative return is counted (rows_lost). */
 struct sink_ops {
 	int (*append)(void *arg, const struct flow_row *rows, size_t n);
+	/* optional: whether append() of <n> rows would not wait now */
+	bool (*ready)(void *arg, size_t n);
 	void *arg;
 };
 
@@ -71,6 +73,7 @@ struct sink_stats {
 	uint64_t metered_overflow;
 	uint64_t batches_allocated;
 	uint64_t batches_inline;                  /* processed by the producer (one CPU) */
+	uint64_t batches_deferred;                /* queued instead: the store would wait */
 };
 
 struct sink;

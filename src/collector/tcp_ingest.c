@@ -331,7 +331,7 @@ struct tcp_ingest *tcp_ingest_new(const struct tcp_ingest_conf *c, struct sink *
 			goto fail;
 	if (c->state_dir)
 		snprintf(path, sizeof(path), "%s/templates-tcp.bin", c->state_dir);
-	if (ingest_path_init(&t->path, &c->dec, sink, en, c->state_dir ? path : NULL,
+	if (ingest_path_init(&t->path, &c->dec, sink, en, c->state_dir ? path : NULL, c->saver,
 			     c->template_save_ms, c->batch_delay_ms, err) < 0)
 		goto fail;
 	if (c->state_dir)

@@ -83,33 +83,18 @@ static size_t sorted(struct tap_agent *t, struct entry **out)
 
 /* ---- the state file ------------------------------------------------------------ */
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* save() : every session into the state file: written to a temporary file
- * in the same directory, synced, renamed over the old one, the directory
- * synced — a crash leaves either the old or the new file, never half. */
+/* save() : every session into the state file, written whole
+ * (file_write_atomic): a crash leaves either the old or the new file,
+ * never half. */
 static int save(struct tap_agent *t, struct vt_err *err)
 {
 	struct entry *v[TAP_MAX_SESSIONS];
 	size_t n = sorted(t, v);
-	char tmp[4200], dirbuf[4200];
+	char dirbuf[4200];
+	struct vt_err e = { 0 };
 	struct vbuf b;
 	struct jw w;
-	int fd = -1, rc = 0;
+	int rc = 0;
 
 	if (!t->state)
 		return 0;
@@ -126,33 +111,15 @@ static int save(struct tap_agent *t, struct vt_err *err)
 		goto out;
 	}
 	snprintf(dirbuf, sizeof(dirbuf), "%s", t->state);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", t->state);
 	/* the directory may not exist on a fresh host (/var/lib/vtap) */
 	if (mkdir(dirname(dirbuf), 0755) < 0 && errno != EEXIST) {
 		rc = vt_err_set(err, -errno, "state file %s: cannot create its directory: %s", t->state,
 				strerror(errno));
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (rc = write_all(fd, b.data, b.len)) < 0 || fsync(fd) < 0 ||
-	    rename(tmp, t->state) < 0) {
-		rc = rc ? rc : -errno;
-		vt_err_set(err, rc, "state file %s: %s", t->state, strerror(-rc));
-		if (fd >= 0)
-			(void)unlink(tmp);
-		goto out;
-	}
-	snprintf(dirbuf, sizeof(dirbuf), "%s", t->state);
-	{
-		int dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-	}
+	if ((rc = file_write_atomic(t->state, b.data, b.len, 0600, &e)) < 0)
+		vt_err_set(err, rc, "state file %s", e.msg);
 out:
-	if (fd >= 0)
-		close(fd);
 	vbuf_free(&b);
 	return rc;
 }

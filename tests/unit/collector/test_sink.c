@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "collector/enrich.h"
@@ -24,6 +25,7 @@ struct fake_store {
 	uint64_t last_seq[8];     /* per producer: rows arrive in order */
 	bool order_ok;
 	int fail;                 /* return this from append */
+	bool not_ready;           /* ready() says an append would wait */
 	/* the count-once verdicts the rows arrive with */
 	uint64_t dup_rows, dup_egress_rows, counted_bytes;
 };
@@ -54,6 +56,17 @@ static int fake_append(void *arg, const struct flow_row *rows, size_t n)
 	f->calls++;
 	pthread_mutex_unlock(&f->mu);
 	return f->fail;
+}
+
+static bool fake_ready(void *arg, size_t n)
+{
+	struct fake_store *f = arg;
+
+	(void)n;
+	pthread_mutex_lock(&f->mu);
+	bool ok = !f->not_ready;
+	pthread_mutex_unlock(&f->mu);
+	return ok;
 }
 
 static void fake_init(struct fake_store *f)
@@ -122,7 +135,7 @@ static void queue_threads(bool pinned)
 {
 	struct sink_conf c;
 	struct fake_store f;
-	struct sink_ops ops = { fake_append, &f };
+	struct sink_ops ops = { .append = fake_append, .arg = &f };
 	struct producer p[3];
 	pthread_t th[3];
 	struct sink_stats st;
@@ -166,6 +179,62 @@ static void test_queue_threads(void)
 	queue_threads(false);
 }
 
+/* On one CPU a producer processes its batch itself only when the store
+ * says it would not wait: with a stalled store (its flusher behind) the
+ * batch goes to the writer thread, which waits instead, and the producer
+ * is back at once (to its socket). Order and counts are kept. */
+static void test_one_cpu_store_stalled(void)
+{
+	struct sink_conf c;
+	struct fake_store f;
+	struct sink_ops ops = { .append = fake_append, .ready = fake_ready, .arg = &f };
+	struct producer p = { NULL, 0, 640, 0 };
+	struct sink_stats st;
+	pthread_t th;
+
+	one_cpu(true);
+	sink_conf_defaults(&c);
+	c.batch_rows = 64;
+	fake_init(&f);
+	struct sink *s = sink_new(&c, &ops, NULL, NULL);
+	CHECK(s != NULL);
+	CHECK_EQ(sink_start(s), 0);
+	p.s = s;
+	/* ready: every batch inline */
+	produce(&p);
+	sink_sync(s);
+	sink_get_stats(s, &st);
+	CHECK_EQ_U64(st.batches_inline, 10);
+	CHECK_EQ_U64(st.batches_deferred, 0);
+	/* stalled: the appends block, the producer must not */
+	pthread_mutex_lock(&f.mu);
+	f.blocked = true;
+	f.not_ready = true;
+	pthread_mutex_unlock(&f.mu);
+	p.id = 1;
+	CHECK_EQ(pthread_create(&th, NULL, produce, &p), 0);
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 10;
+	CHECK_EQ(pthread_timedjoin_np(th, NULL, &dl), 0);   /* it came back */
+	pthread_mutex_lock(&f.mu);
+	f.blocked = false;
+	f.not_ready = false;
+	pthread_cond_broadcast(&f.cv);
+	pthread_mutex_unlock(&f.mu);
+	sink_sync(s);
+	sink_get_stats(s, &st);
+	/* the first at least; later ones find the writer busy or the queue
+	 * not empty, and are queued for that */
+	CHECK(st.batches_deferred >= 1 && st.batches_deferred <= 10);
+	CHECK_EQ_U64(st.batches_inline, 10);
+	CHECK_EQ(f.rows, 1280);
+	CHECK_EQ_U64(st.rows_written, 1280);
+	CHECK(f.order_ok);
+	sink_free(s);
+	one_cpu(false);
+}
+
 static void test_queue_one_cpu(void)
 {
 	one_cpu(true);
@@ -177,7 +246,7 @@ static void test_queue_overflow(void)
 {
 	struct sink_conf c;
 	struct fake_store f;
-	struct sink_ops ops = { fake_append, &f };
+	struct sink_ops ops = { .append = fake_append, .arg = &f };
 	struct producer p = { NULL, 0, 640, 0 };
 	struct sink_stats st;
 
@@ -293,7 +362,7 @@ static void run_dedup(const struct dedup_case *dc)
 	struct vmstats_conf vc;
 	struct enrich en;
 	struct fake_store f;
-	struct sink_ops ops = { fake_append, &f };
+	struct sink_ops ops = { .append = fake_append, .arg = &f };
 	struct vt_err err = { 0 };
 	struct inventory *inv = inv_new(10);
 
@@ -395,5 +464,6 @@ static void test_dedup(void)
 	one_cpu(false);
 }
 
-VT_TEST_MAIN(VT_T(test_queue_threads), VT_T(test_queue_one_cpu), VT_T(test_queue_overflow),
+VT_TEST_MAIN(VT_T(test_queue_threads), VT_T(test_queue_one_cpu),
+	     VT_T(test_one_cpu_store_stalled), VT_T(test_queue_overflow),
 	     VT_T(test_dedup))

@@ -1,5 +1,6 @@
 /* Unit tests: lib/core/fileio — whole files read with their bound, the
- * errors that name the path, standard input only where allowed. */
+ * errors that name the path, standard input only where allowed; files
+ * written whole (replaced, their mode, nothing left behind on failure). */
 #include "core/fileio.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "vt_test.h"
@@ -120,4 +122,56 @@ static void t_stdin(void)
 	}
 }
 
-VT_TEST_MAIN(VT_T(t_files), VT_T(t_stdin))
+static size_t entries(const char *d)
+{
+	DIR *dh = opendir(d);
+	struct dirent *e;
+	size_t n = 0;
+
+	CHECK(dh != NULL);
+	while (dh && (e = readdir(dh)))
+		n += e->d_name[0] != '.';
+	if (dh)
+		closedir(dh);
+	return n;
+}
+
+static void t_write_atomic(void)
+{
+	char p[128], q[160];
+	struct vbuf b;
+	struct vt_err err = { 0 };
+	struct stat sb;
+
+	snprintf(dir, sizeof(dir), "/tmp/vt-fileio-XXXXXX");
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(p, sizeof(p), "%s/state", dir);
+	CHECK_EQ(file_write_atomic(p, "first", 5, 0600, &err), 0);
+	CHECK_EQ(file_write_atomic(p, "second!", 7, 0644, &err), 0);   /* replaced */
+	CHECK_EQ(file_read_all(p, 100, false, &b, &err), 0);
+	CHECK_STR(vbuf_str(&b), "second!");
+	vbuf_free(&b);
+	CHECK_EQ(stat(p, &sb), 0);
+	CHECK_EQ(sb.st_mode & 0777, 0644);
+	CHECK_EQ(entries(dir), 1);          /* no temporary file left */
+	CHECK_EQ(file_write_atomic(p, "", 0, 0644, &err), 0);
+	CHECK_EQ(stat(p, &sb), 0);
+	CHECK_EQ(sb.st_size, 0);
+	/* a directory in the way: the path named, the old file kept */
+	snprintf(q, sizeof(q), "%s/sub", dir);
+	CHECK_EQ(mkdir(q, 0755), 0);
+	CHECK_EQ(file_write_atomic(q, "x", 1, 0644, &err), -EISDIR);
+	CHECK(strncmp(err.msg, q, strlen(q)) == 0);
+	CHECK_CONTAINS(err.msg, "rename: Is a directory");
+	CHECK_EQ(entries(dir), 2);          /* state and sub, no temporary */
+	rmdir(q);
+	/* no directory: the path named */
+	snprintf(q, sizeof(q), "%s/none/state", dir);
+	CHECK_EQ(file_write_atomic(q, "x", 1, 0644, &err), -ENOENT);
+	CHECK(strncmp(err.msg, q, strlen(q)) == 0);
+	CHECK_CONTAINS(err.msg, "No such file or directory");
+	unlink(p);
+	rmdir(dir);
+}
+
+VT_TEST_MAIN(VT_T(t_files), VT_T(t_stdin), VT_T(t_write_atomic))

@@ -559,6 +559,35 @@ static void t_single_writer(void)
 	rmdir_r(dir);
 }
 
+/* store_append_ready() answers whether an append of n rows would go on
+ * without waiting for the flusher: the current buffer to the block's end,
+ * then all of the other one (max_pending) while it is free. */
+static void t_append_ready(void)
+{
+	char *dir = tmpdir();
+	struct store *st = open_store(dir, STORE_WRITE, NULL);   /* 1024 / 4096 */
+	struct flow_row *rows = make_rows(11, 1024, 1700000000000ull, 1000);
+
+	CHECK(st != NULL);
+	CHECK(store_append_ready(st, 1024 + 4096));
+	CHECK(!store_append_ready(st, 1024 + 4096 + 1));
+	CHECK_EQ(store_append(st, rows, 100), 0);
+	CHECK(store_append_ready(st, 924 + 4096));
+	CHECK(!store_append_ready(st, 924 + 4097));
+	CHECK_EQ(store_append(st, rows + 100, 900), 0);   /* a full block would wake the flusher */
+	CHECK(store_append_ready(st, 24 + 4096));
+	CHECK(!store_append_ready(st, 24 + 4097));
+	CHECK_EQ(store_flush(st), 0);
+	CHECK(store_append_ready(st, 1024 + 4096));
+	struct store *r = open_store(dir, STORE_RDONLY, NULL);
+	CHECK(r != NULL);
+	CHECK(!store_append_ready(r, 1));   /* a reader never takes rows */
+	store_close(r);
+	store_close(st);
+	free(rows);
+	rmdir_r(dir);
+}
+
 /* Without any explicit flush, the flusher thread writes buffered rows
  * within the flush interval, and a reader in the same or another handle
  * sees them while the writer keeps appending. */
@@ -1265,6 +1294,6 @@ static void t_reader_file_replaced_at_open(void)
 VT_TEST_MAIN(VT_T(t_roundtrip_files), VT_T(t_reader_file_replaced_at_open),
 	     VT_T(t_damaged_file_header), VT_T(t_no_fd_leak_to_children), VT_T(t_many_vms), VT_T(t_compaction),
 	     VT_T(t_compaction_file), VT_T(t_compaction_damaged), VT_T(t_compaction_background), VT_T(t_block_skipping), VT_T(t_torn_tail_every_offset),
-	     VT_T(t_partitions_and_retention), VT_T(t_single_writer),
+	     VT_T(t_partitions_and_retention), VT_T(t_single_writer), VT_T(t_append_ready),
 	     VT_T(t_flush_interval_and_readers), VT_T(t_concurrent_scan_append),
 	     VT_T(t_misdated_rows), VT_T(t_dup_column_old_blocks))
