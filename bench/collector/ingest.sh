@@ -17,6 +17,7 @@
 # late on a virtual machine and then sends the debt as a burst.
 #
 #   bench/collector/ingest.sh [VTAP]          (default build/release/vtap)
+#   bench/collector/ingest.sh 2>trials.log    (every trial's loss apart)
 #   SECONDS_PER_TRIAL=3 CPU_GEN=0 CPU_COLL=1 bench/collector/ingest.sh
 #
 # Runs inside a private network namespace (root: unshare -n). The
@@ -107,11 +108,14 @@ trial_nfcapd() {
 }
 
 # try CMD... RATE : one trial, repeated up to twice while the generator
-# could not offer RATE (a machine's stall, not a result)
+# could not offer RATE (a machine's stall, not a result); each outcome
+# goes to stderr ("trial v_nfv9_1 3200000/s: lost 0"), so a search that
+# stopped early shows how many records it lost where
 try() {
 	local lost k
 	for k in 1 2 3; do
 		lost=$("$@")
+		echo "trial $1 ${*: -1}/s: lost $lost" >&2
 		[ "$lost" = gen ] || break
 	done
 	echo "$lost"
