@@ -29,8 +29,10 @@ struct bgsave *bgsave_new(void);
  * bgsave_free() began. */
 int bgsave_submit(struct bgsave *bs, const char *path, uint8_t *data, size_t len,
 		  unsigned mode, bgsave_done_fn done, void *arg);
-/* bgsave_sync() : returns once every image submitted before the call is
- * written (or failed) and its <done> has returned. */
+/* bgsave_sync() : returns once nothing is queued or being written: every
+ * image submitted before the call is written (or failed) and its <done>
+ * has returned (under a steady stream of submissions from other threads
+ * it waits for those too). */
 void bgsave_sync(struct bgsave *bs);
 /* bgsave_free() : writes what is queued, stops the thread. Accepts NULL. */
 void bgsave_free(struct bgsave *bs);

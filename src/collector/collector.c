@@ -466,6 +466,8 @@ static void teardown(struct collector *co)
 		sink_stop(co->sink);
 	ingest_free(co->ig);
 	tcp_ingest_free(co->tcp);
+	/* after the receivers: each path waited for its own images (at
+	 * finish, and when freed, for one that ended on an error) */
 	bgsave_free(co->saver);
 	sink_free(co->sink);
 	/* flushes what the writer appended */

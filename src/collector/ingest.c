@@ -161,7 +161,7 @@ int ingest_path_save(struct ingest_path *p)
 	size_t len;
 	int r;
 
-	if (!p->tmpl_path)
+	if (!p->tmpl_path || p->finished)
 		return 0;
 	gen = flowdec_template_generation(p->fd);
 	p->last_save_ms = mono_ms();
@@ -222,18 +222,27 @@ void ingest_path_finish(struct ingest_path *p)
 	ingest_path_flush(p);
 	/* also an empty file: the set of files tells the next start which
 	 * worker count wrote them */
+	/* an image still being written may yet fail: its outcome first */
+	if (p->saver)
+		bgsave_sync(p->saver);
 	if (__atomic_exchange_n(&p->save_failed, false, __ATOMIC_ACQ_REL))
 		p->saved_gen = ~flowdec_template_generation(p->fd);
 	if (p->tmpl_path && (flowdec_template_generation(p->fd) != p->saved_gen ||
 			     access(p->tmpl_path, F_OK) < 0))
 		ingest_path_save(p);
-	/* on disk before the caller goes on (and counts the errors) */
+	/* on disk before the caller goes on (and counts the errors); no
+	 * save after this one (a last tick of the loop) */
 	if (p->saver)
 		bgsave_sync(p->saver);
+	p->finished = true;
 }
 
 void ingest_path_free(struct ingest_path *p)
 {
+	/* the saver's callback must not outlive the path (a thread that
+	 * ended without ingest_path_finish) */
+	if (p->saver)
+		bgsave_sync(p->saver);
 	if (p->b)
 		sink_batch_put(p->sink, p->b);
 	p->b = NULL;

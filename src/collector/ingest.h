@@ -65,6 +65,7 @@ struct ingest_path {
 	char *tmpl_path;                 /* NULL: no persistence */
 	struct bgsave *saver;            /* NULL: saves are written by this thread */
 	bool save_failed;                /* the saver says the last image failed (atomic) */
+	bool finished;                   /* ingest_path_finish() ran: no more saves */
 	uint64_t save_every_ms, saved_gen, last_save_ms, last_expire_ms;
 	/* written by the owning thread only, but for template_saves and
 	 * template_save_errors (the saver's, atomic) */
@@ -90,10 +91,15 @@ void ingest_path_input(struct ingest_path *p, const struct vt_addr *src, uint16_
 void ingest_path_tick(struct ingest_path *p, uint64_t now_ms);
 /* ingest_path_flush() : hands over the batch being filled now. */
 void ingest_path_flush(struct ingest_path *p);
-/* ingest_path_save() : saves the templates now (if persistence is on). */
+/* ingest_path_save() : saves the templates now (if persistence is on and
+ * the path is not finished): hands the image to the saver, or writes it. */
 int ingest_path_save(struct ingest_path *p);
-/* ingest_path_finish() : flush, save. */
+/* ingest_path_finish() : hands over the last batch, saves the templates
+ * (again when a handed-over image failed) and waits until they are on
+ * disk; saves nothing after. */
 void ingest_path_finish(struct ingest_path *p);
+/* ingest_path_free() : waits for the saver first (its callback points at
+ * the path), then frees. */
 void ingest_path_free(struct ingest_path *p);
 /* ingest_path_get_stats() : a snapshot readable from another thread. */
 void ingest_path_get_stats(const struct ingest_path *p, struct ingest_path_stats *st);

@@ -307,9 +307,12 @@ static bool push_inline(struct sink *s, struct sink_batch *b)
 	/* a store that would make us wait (its flusher behind, a slow
 	 * fdatasync) gets the batch through the queue: the writer thread
 	 * waits, the producer goes back to its socket */
-	bool ready = !s->ops.ready || s->ops.ready(s->ops.arg, b->n + s->hlen);
 	pthread_mutex_lock(&s->mu);
-	s->st.batches_deferred += !ready;
+	bool can = !s->qhead && !s->stop && s->started;
+	pthread_mutex_unlock(&s->mu);
+	bool ready = can && (!s->ops.ready || s->ops.ready(s->ops.arg, b->n + s->hlen));
+	pthread_mutex_lock(&s->mu);
+	s->st.batches_deferred += can && !ready;
 	direct = ready && !s->qhead && !s->stop && s->started;
 	if (direct) {
 		accepted_locked(s, b);
