@@ -756,6 +756,14 @@ void sink_sync(struct sink *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+bool sink_backlog(struct sink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	bool busy = s->qhead != NULL;
+	pthread_mutex_unlock(&s->mu);
+	return busy;
+}
+
 void sink_get_stats(struct sink *s, struct sink_stats *st)
 {
 	pthread_mutex_lock(&s->mu);

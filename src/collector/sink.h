@@ -114,6 +114,8 @@ int sink_push(struct sink *s, struct sink_batch *b);
  * (held_now), which are appended when decided (tests, shutdown). */
 void sink_sync(struct sink *s);
 
+/* sink_backlog() : whether batches wait in the queue for the writer. */
+bool sink_backlog(struct sink *s);
 void sink_get_stats(struct sink *s, struct sink_stats *st);
 
 #endif
