@@ -110,14 +110,11 @@ int bgsave_submit(struct bgsave *bs, const char *path, uint8_t *data, size_t len
 	if (bs->stop) {
 		r = -ESHUTDOWN;
 	} else if (same) {
-		/* not written yet: the newer image takes its place */
-		uint8_t *old = same->data;
-		same->data = data;
-		same->len = len;
-		same->mode = mode;
-		same->done = done;
-		same->arg = arg;
-		j->data = old;
+		/* not written yet: the newer image takes its place (and j,
+		 * freed below, the older one) */
+		struct job old = *same;
+		*same = (struct job){ old.next, old.path, data, len, mode, done, arg };
+		j->data = old.data;
 	} else {
 		if (bs->tail)
 			bs->tail->next = j;

@@ -17,6 +17,7 @@
 
 #include "collector/api.h"
 #include "collector/udpsock.h"
+#include "core/bgsave.h"
 #include "core/compiler.h"
 #include "core/json.h"
 #include "core/log.h"

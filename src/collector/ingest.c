@@ -22,6 +22,7 @@
 #include "collector/enrich.h"
 #include "collector/sink.h"
 #include "collector/udpsock.h"
+#include "core/bgsave.h"
 #include "core/compiler.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -104,6 +105,8 @@ int ingest_path_init(struct ingest_path *p, const struct flowdec_conf *dc, struc
 		     uint64_t save_every_ms, uint64_t batch_delay_ms, struct vt_err *err)
 {
 	memset(p, 0, sizeof(*p));
+	if (tmpl_path && !saver)
+		return vt_err_set(err, -EINVAL, "template file %s: no saver", tmpl_path);
 	p->sink = sink;
 	p->saver = saver;
 	p->en = en;
@@ -165,27 +168,28 @@ int ingest_path_save(struct ingest_path *p)
 		return 0;
 	gen = flowdec_template_generation(p->fd);
 	p->last_save_ms = mono_ms();
-	if (!p->saver) {
-		r = flowdec_templates_save(p->fd, p->tmpl_path, &err);
-	} else {
-		/* the image here (the decoder is this thread's), the file
-		 * on the saver's thread: an fsync never holds up the socket */
-		r = flowdec_templates_serialize(p->fd, &img, &len);
-		if (r < 0)
-			vt_err_set(&err, r, "%s: %s", p->tmpl_path, strerror(-r));
-		else if ((r = bgsave_submit(p->saver, p->tmpl_path, img, len, 0644, path_saved,
-					    p)) < 0)
-			vt_err_set(&err, r, "%s: %s", p->tmpl_path, strerror(-r));
-	}
+	/* the image here (the decoder is this thread's), the file on the
+	 * saver's thread (path_saved counts it): an fsync never holds up
+	 * the socket */
+	r = flowdec_templates_serialize(p->fd, &img, &len);
+	if (r == 0)
+		r = bgsave_submit(p->saver, p->tmpl_path, img, len, 0644, path_saved, p);
 	if (r < 0) {
+		vt_err_set(&err, r, "%s: %s", p->tmpl_path, strerror(-r));
 		__atomic_add_fetch(&p->st.template_save_errors, 1, __ATOMIC_RELAXED);
 		log_ratelimited(LOG_LVL_ERR, "collector: %s", err.msg);
 		return r;
 	}
-	if (!p->saver)
-		__atomic_add_fetch(&p->st.template_saves, 1, __ATOMIC_RELAXED);
 	p->saved_gen = gen;
 	return 0;
+}
+
+/* A handed-over image the saver could not write makes the templates due
+ * again (the generation never equals its complement). */
+static void resave_failed(struct ingest_path *p)
+{
+	if (__atomic_exchange_n(&p->save_failed, false, __ATOMIC_ACQ_REL))
+		p->saved_gen = ~flowdec_template_generation(p->fd);
 }
 
 void ingest_path_input(struct ingest_path *p, const struct vt_addr *src, uint16_t port,
@@ -207,8 +211,7 @@ void ingest_path_tick(struct ingest_path *p, uint64_t now_ms)
 		flowdec_expire(p->fd, now_ms);
 		p->last_expire_ms = mono;
 	}
-	if (__atomic_exchange_n(&p->save_failed, false, __ATOMIC_ACQ_REL))
-		p->saved_gen = ~flowdec_template_generation(p->fd);   /* again */
+	resave_failed(p);
 	if (p->tmpl_path && flowdec_template_generation(p->fd) != p->saved_gen &&
 	    mono - p->last_save_ms >= p->save_every_ms)
 		ingest_path_save(p);
@@ -220,13 +223,12 @@ void ingest_path_finish(struct ingest_path *p)
 	if (!p->fd)
 		return;
 	ingest_path_flush(p);
-	/* also an empty file: the set of files tells the next start which
-	 * worker count wrote them */
 	/* an image still being written may yet fail: its outcome first */
 	if (p->saver)
 		bgsave_sync(p->saver);
-	if (__atomic_exchange_n(&p->save_failed, false, __ATOMIC_ACQ_REL))
-		p->saved_gen = ~flowdec_template_generation(p->fd);
+	resave_failed(p);
+	/* also an empty file: the set of files tells the next start which
+	 * worker count wrote them */
 	if (p->tmpl_path && (flowdec_template_generation(p->fd) != p->saved_gen ||
 			     access(p->tmpl_path, F_OK) < 0))
 		ingest_path_save(p);

@@ -25,7 +25,6 @@
 #include <sys/socket.h>
 
 #include "collector/xcall.h"
-#include "core/bgsave.h"
 #include "core/err.h"
 #include "flow/addr.h"
 #include "wire/flowdec.h"
@@ -53,6 +52,8 @@ struct ingest_path_stats {
 	uint64_t templates_loaded;
 };
 
+struct bgsave;
+
 struct ingest_path {
 	struct flowdec *fd;
 	struct sink *sink;
@@ -63,7 +64,7 @@ struct ingest_path {
 	uint64_t b_born_ms;              /* monotonic, first row of the batch */
 	uint64_t batch_delay_ms;
 	char *tmpl_path;                 /* NULL: no persistence */
-	struct bgsave *saver;            /* NULL: saves are written by this thread */
+	struct bgsave *saver;            /* writes the template file (with tmpl_path) */
 	bool save_failed;                /* the saver says the last image failed (atomic) */
 	bool finished;                   /* ingest_path_finish() ran: no more saves */
 	uint64_t save_every_ms, saved_gen, last_save_ms, last_expire_ms;
@@ -74,8 +75,9 @@ struct ingest_path {
 
 /* ingest_path_init() : a decoder with bounds <dc>, rows to <sink>,
  * attribution from <en> (may be NULL), templates kept in <tmpl_path>
- * (copied; NULL: none), written by <saver> (may be NULL: by the caller's
- * thread). Does not load the file (ingest_path_load). */
+ * (copied; NULL: none), written by <saver> (required with a path: the
+ * caller's thread never waits for the disk). Does not load the file
+ * (ingest_path_load). */
 int ingest_path_init(struct ingest_path *p, const struct flowdec_conf *dc, struct sink *sink,
 		     struct enrich *en, const char *tmpl_path, struct bgsave *saver,
 		     uint64_t save_every_ms, uint64_t batch_delay_ms, struct vt_err *err);
@@ -91,8 +93,8 @@ void ingest_path_input(struct ingest_path *p, const struct vt_addr *src, uint16_
 void ingest_path_tick(struct ingest_path *p, uint64_t now_ms);
 /* ingest_path_flush() : hands over the batch being filled now. */
 void ingest_path_flush(struct ingest_path *p);
-/* ingest_path_save() : saves the templates now (if persistence is on and
- * the path is not finished): hands the image to the saver, or writes it. */
+/* ingest_path_save() : hands the templates' image to the saver now (if
+ * persistence is on and the path is not finished). */
 int ingest_path_save(struct ingest_path *p);
 /* ingest_path_finish() : hands over the last batch, saves the templates
  * (again when a handed-over image failed) and waits until they are on
@@ -115,7 +117,7 @@ struct ingest_conf {
 	bool gro;                        /* UDP_GRO on the UDP sockets */
 	uint64_t batch_delay_ms;
 	const char *state_dir;           /* NULL: templates are not kept */
-	struct bgsave *saver;            /* writes them (NULL: the workers do) */
+	struct bgsave *saver;            /* writes them (required with state_dir) */
 	uint64_t template_save_ms;
 	struct flowdec_conf dec;
 };
@@ -166,7 +168,7 @@ struct tcp_ingest_conf {
 	uint64_t close_grace_ms;         /* at stop: wait for exporters to close */
 	uint64_t batch_delay_ms;
 	const char *state_dir;
-	struct bgsave *saver;            /* writes the templates (NULL: the TCP thread) */
+	struct bgsave *saver;            /* writes the templates (required with state_dir) */
 	uint64_t template_save_ms;
 	struct flowdec_conf dec;
 };
