@@ -32,10 +32,9 @@ iperf_s vm2 5201
 iperf_s vm4 5202
 
 quiet
-declare -A SENT0
-for id in 11 12 13 14; do SENT0[$id]=$(sess sent $id); done
 capture analyzer eth0 "$TAPDIR/mirror.pcap"
 capture vm1 eth0 "$TAPDIR/truth.pcap"
+bracket_open
 nsx vm2 ping -q -i 0.05 $C_IP >/dev/null 2>&1 &
 on_exit "kill $! 2>/dev/null"
 
@@ -50,6 +49,7 @@ nsx vm4 nmap -sS -n -T4 -p 1-100 $A_IP >/dev/null || fail "nmap C->A"
 nud_settled  # no probe may fall between the counters and the captures
 settle       # leaves the counters of the quiet end in $STATS
 capture_stop "$TAPDIR/truth.pcap" "$TAPDIR/mirror.pcap"
+bracket_close
 taprun_stop
 M="$TAPDIR/mirror.pcap"
 
@@ -77,8 +77,7 @@ check() { # ID ENCAP FILTER [KEY]
 	local rc=$?
 	echo "$enc: $(cat "$TAPDIR/cmp-$enc.json")"
 	[ $rc -eq 0 ] || fail "$enc: the inner frames are not the ground truth"
-	[ $(($(sess sent "$id") - SENT0[$id])) = "$all" ] ||
-		fail "$enc: sent counter $(($(sess sent "$id") - SENT0[$id])) != $all packets at the analyzer"
+	sent_matches "$id" "$all" "$enc"
 	[ "$(sess drop_error "$id")" = 0 ] && [ "$(sess drop_queue_full "$id")" = 0 ] &&
 		[ "$(sess drop_too_big "$id")" = 0 ] || fail "$enc: drops $(jq -c ".sessions[] | select(.id == $id)" <<<"$STATS")"
 }

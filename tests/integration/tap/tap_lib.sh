@@ -270,6 +270,31 @@ quiet() {
 	fail "the VMs do not go quiet: $cur"
 }
 
+# A session's sent counter and the frames its analyzer captured describe
+# the same stretch of time only if no copy is made between a counter read
+# and a capture's edge. `quiet` and `settle` make that the usual case, but
+# cannot promise it (one CI run: 2 copies between settle's last read and
+# capture_stop). So the counters are read on both sides of each edge:
+#   bracket_open  : after quiet (in $STATS), then after the captures started
+#   bracket_close : after settle (in $STATS), then after capture_stop
+# and sent_matches ID N LABEL requires
+#   sent(close_before) - sent(open_after) <= N <= sent(close_after) - sent(open_before)
+# which is equality whenever both edges were quiet (the bracket says so in
+# the log when they were not). A bracket wider than 16 copies fails: the
+# edges were not quiet enough to prove anything.
+bracket_open() { BR_OPEN0=$STATS; BR_OPEN1=$(stats); STATS=$BR_OPEN1; }
+bracket_close() { BR_CLOSE0=$STATS; BR_CLOSE1=$(stats); STATS=$BR_CLOSE1; }
+sent_of() { jq -r --argjson id "$2" '.sessions[] | select(.id == $id) | .sent' <<<"$1"; }
+sent_matches() {
+	local id=$1 n=$2 what=$3 lo hi
+	lo=$(($(sent_of "$BR_CLOSE0" "$id") - $(sent_of "$BR_OPEN1" "$id")))
+	hi=$(($(sent_of "$BR_CLOSE1" "$id") - $(sent_of "$BR_OPEN0" "$id")))
+	[ $lo != $hi ] && info "$what: copies made at a capture edge: sent counter between $lo and $hi"
+	[ $((hi - lo)) -le 16 ] || fail "$what: $((hi - lo)) copies at the capture edges; not quiet"
+	[ "$n" -ge $lo ] && [ "$n" -le $hi ] ||
+		fail "$what: $n frames at the analyzer, but the sent counter says $lo..$hi"
+}
+
 TF=tests/integration/tap/tap_frames.py
 
 # fail MSG : as lib.sh's, with the tap's own last words (the cleanup runs
