@@ -150,9 +150,9 @@ static void run_rows(int comp, const char *name)
 
 /* ---- columnar blocks (ours) --------------------------------------------- */
 
-static void run_cols(enum seg_comp comp, const char *name)
+static void run_cols(enum seg_comp comp, int level, const char *name)
 {
-	struct seg_enc *e = seg_enc_new(comp, 1);
+	struct seg_enc *e = seg_enc_new(comp, level);
 	struct flow_cols c, out;
 	size_t total = 0, nb = 0;
 	uint8_t **blk = calloc(nrows / BLOCK + 2, sizeof(*blk));
@@ -236,9 +236,13 @@ int main(int argc, char **argv)
 	       nrows, argv[1], BLOCK);
 	printf("| layout | compression | bytes/row | encode Mrows/s (CPU) | scan Mrows/s (CPU) |\n");
 	printf("|---|---|---|---|---|\n");
-	run_cols(SEG_COMP_ZSTD, "zstd 1");
-	run_cols(SEG_COMP_LZ4, "lz4");
-	run_cols(SEG_COMP_NONE, "none");
+	run_cols(SEG_COMP_ZSTD, 3, "zstd 3");
+	run_cols(SEG_COMP_ZSTD, 1, "zstd 1");
+	run_cols(SEG_COMP_ZSTD, -1, "zstd -1 (fast)");
+	run_cols(SEG_COMP_ZSTD, -3, "zstd -3 (fast)");
+	run_cols(SEG_COMP_ZSTD, -7, "zstd -7 (fast)");
+	run_cols(SEG_COMP_LZ4, 0, "lz4");
+	run_cols(SEG_COMP_NONE, 0, "none");
 	run_rows(1, "zstd 1");
 	run_rows(2, "lz4");
 	run_rows(0, "none");

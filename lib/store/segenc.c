@@ -130,6 +130,14 @@ void seg_enc_free(struct seg_enc *e)
 	free(e);
 }
 
+int seg_enc_set_comp(struct seg_enc *e, enum seg_comp comp)
+{
+	if (comp == SEG_COMP_ZSTD && !e->zc && !(e->zc = ZSTD_createCCtx()))
+		return -ENOMEM;
+	e->comp = comp;
+	return 0;
+}
+
 static int grow(uint8_t **p, size_t *cap, size_t need)
 {
 	if (*cap >= need)

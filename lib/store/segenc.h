@@ -15,6 +15,9 @@ struct seg_enc;
  * with errno on failure. Not thread-safe: one per writer thread. */
 struct seg_enc *seg_enc_new(enum seg_comp comp, int level);
 void seg_enc_free(struct seg_enc *e);
+/* seg_enc_set_comp() : the compression of the blocks encoded next (each
+ * column records its own, so blocks of a file may differ). 0 or -ENOMEM. */
+int seg_enc_set_comp(struct seg_enc *e, enum seg_comp comp);
 /* seg_enc_block() : encodes the <c->n> rows of <c> (1 <= n <=
  * SEG_MAX_ROWS) into a complete block. The columns valid in c->have are
  * written (the time and VM columns must be); one that is not is left out

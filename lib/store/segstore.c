@@ -456,7 +456,12 @@ static int write_blocks(struct seg *g, struct part *p, const struct flow_cols *c
 				return r;
 			blkcols = &g->chunk;
 		}
-		if ((r = seg_enc_block(g->enc, blkcols, &blk, &len)) < 0)
+		/* chosen per block: the producer's state when the block is
+		 * encoded */
+		bool busy = __atomic_load_n(&g->busy, __ATOMIC_RELAXED) &&
+			    g->busy_comp != g->comp;
+		if ((r = seg_enc_set_comp(g->enc, busy ? g->busy_comp : g->comp)) < 0 ||
+		    (r = seg_enc_block(g->enc, blkcols, &blk, &len)) < 0)
 			return r;
 		if ((r = seg_pwrite(fd, blk, len, p->size)) < 0) {
 			/* leave no partial block behind */
@@ -478,6 +483,7 @@ static int write_blocks(struct seg *g, struct part *p, const struct flow_cols *c
 			return r;
 		pthread_mutex_lock(&g->mu);
 		g->s.blocks_written++;
+		g->s.blocks_busy += busy;
 		g->s.bytes_written += len;
 		pthread_mutex_unlock(&g->mu);
 	}
@@ -750,6 +756,17 @@ static bool seg_append_ready(struct store *st, size_t n)
 	return ok;
 }
 
+static void seg_set_busy(struct store *st, bool busy)
+{
+	struct seg *g = st->priv;
+
+	if (__atomic_exchange_n(&g->busy, busy, __ATOMIC_RELAXED) != (int)busy && busy) {
+		pthread_mutex_lock(&g->mu);
+		g->s.busy_switches++;
+		pthread_mutex_unlock(&g->mu);
+	}
+}
+
 static int seg_flush(struct store *st)
 {
 	return do_flush(st->priv);
@@ -866,6 +883,12 @@ static void remove_leftovers(struct seg *g)
 	closedir(d);
 }
 
+static enum seg_comp seg_comp_of(int c)
+{
+	return c == STORE_COMP_ZSTD ? SEG_COMP_ZSTD : c == STORE_COMP_LZ4 ? SEG_COMP_LZ4
+									    : SEG_COMP_NONE;
+}
+
 static int seg_open(struct store *st, struct vt_err *err)
 {
 	struct seg *g = calloc(1, sizeof(*g));
@@ -916,9 +939,10 @@ static int seg_open(struct store *st, struct vt_err *err)
 			 (unsigned long long)g->s.torn_tails, (unsigned long long)g->s.torn_bytes);
 	if (!g->writer)
 		return 0;
-	enum seg_comp comp = cf->compression == STORE_COMP_ZSTD ? SEG_COMP_ZSTD
-			     : cf->compression == STORE_COMP_LZ4 ? SEG_COMP_LZ4 : SEG_COMP_NONE;
-	g->enc = seg_enc_new(comp, (int)cf->level);
+	g->comp = seg_comp_of(cf->compression);
+	g->busy_comp = cf->busy_compression == STORE_COMP_SAME ? g->comp
+							       : seg_comp_of(cf->busy_compression);
+	g->enc = seg_enc_new(g->comp, (int)cf->level);
 	/* the appender summarizes a batch's first block as it goes: the
 	 * flusher's encoder then skips a pass over its columns (cols.h) */
 	if (!g->enc || cols_summarize(&g->pend[0], cf->block_rows) < 0 ||
@@ -965,6 +989,7 @@ const struct store_ops store_segments_ops = {
 	.open = seg_open,
 	.append = seg_append,
 	.append_ready = seg_append_ready,
+	.set_busy = seg_set_busy,
 	.flush = seg_flush,
 	.scan = segb_scan,
 	.retention = segb_retention_op,

@@ -10,6 +10,8 @@
 
 static const char *const backend_names[] = { "segments", NULL };
 static const char *const comp_names[] = { "zstd", "lz4", "none", NULL };
+/* in enum store_compression order */
+static const char *const busy_comp_names[] = { "zstd", "lz4", "none", "same", NULL };
 
 #define K(f) offsetof(struct store_conf, f)
 /* Defined without a size: the declaration in store.h fixes it, so a key
@@ -37,6 +39,9 @@ const struct conf_key store_conf_keys[] = {
 	{ "compression", CONF_ENUM, K(compression), 0, 0, "zstd",
 	  "column compression (docs/store.md has the measurements)", comp_names, NULL, NULL,
 	  false },
+	{ "busy_compression", CONF_ENUM, K(busy_compression), 0, 0, "lz4",
+	  "column compression while ingest is using most of its CPU (`same` = `compression`)",
+	  busy_comp_names, NULL, NULL, false },
 	{ "zstd_level", CONF_UINT, K(level), 1, 19, "1",
 	  "zstd compression level: higher is smaller and slower to write", NULL, NULL, NULL,
 	  false },
@@ -156,6 +161,12 @@ int store_append(struct store *st, const struct flow_row *rows, size_t n)
 bool store_append_ready(struct store *st, size_t n)
 {
 	return st->mode == STORE_WRITE && (!st->ops->append_ready || st->ops->append_ready(st, n));
+}
+
+void store_set_busy(struct store *st, bool busy)
+{
+	if (st->mode == STORE_WRITE && st->ops->set_busy)
+		st->ops->set_busy(st, busy);
 }
 
 int store_flush(struct store *st)

@@ -29,7 +29,8 @@
 /* ---- configuration ([store] section) ------------------------------------ */
 
 enum store_backend { STORE_BACKEND_SEGMENTS = 0 };
-enum store_compression { STORE_COMP_ZSTD = 0, STORE_COMP_LZ4 = 1, STORE_COMP_NONE = 2 };
+enum store_compression { STORE_COMP_ZSTD = 0, STORE_COMP_LZ4 = 1, STORE_COMP_NONE = 2,
+			 STORE_COMP_SAME = 3 /* busy_compression only */ };
 
 struct store_conf {
 	int backend;                 /* enum store_backend */
@@ -40,6 +41,8 @@ struct store_conf {
 	uint64_t retention_size;     /* keep total size under this; 0 = no limit */
 	uint64_t retention_check_ms; /* how often the writer enforces retention */
 	int compression;             /* enum store_compression */
+	int busy_compression;        /* ... while the producer is busy
+				      * (store_set_busy); SAME = compression */
 	uint64_t level;              /* zstd level */
 	uint64_t block_rows;         /* rows per block at most */
 	uint64_t max_pending;        /* rows buffered before append waits */
@@ -48,7 +51,7 @@ struct store_conf {
 	uint64_t (*now_ms)(void);
 };
 
-#define STORE_CONF_NKEYS 12
+#define STORE_CONF_NKEYS 13
 extern const struct conf_key store_conf_keys[STORE_CONF_NKEYS];
 #define STORE_CONF_HELP "the embedded flow store (docs/store.md)"
 /* A [store] section for a daemon's schema, at <member> of <root_type>:
@@ -106,6 +109,8 @@ struct store_stats {
 	uint64_t flushes, flush_errors, append_waits;
 	uint64_t blocks_handed;        /* full blocks the appender gave the flusher */
 	uint64_t blocks_written, bytes_written;
+	uint64_t blocks_busy;          /* ... of them with busy_compression */
+	uint64_t busy_switches;        /* store_set_busy() turning it on */
 	uint64_t last_flush_ms;        /* wall clock of the last successful flush */
 	/* contents */
 	uint64_t partitions, blocks, rows, bytes_on_disk;
@@ -131,6 +136,8 @@ struct store_ops {
 	int (*append)(struct store *st, const struct flow_row *rows, size_t n);
 	/* optional: whether append() of <n> rows would go on without waiting */
 	bool (*append_ready)(struct store *st, size_t n);
+	/* optional: the producer is (not) using most of its CPU */
+	void (*set_busy)(struct store *st, bool busy);
 	int (*flush)(struct store *st);
 	int (*scan)(struct store *st, const struct store_scan_req *req, store_batch_cb cb,
 		    void *arg, struct store_scan_stats *ss);
@@ -165,6 +172,13 @@ int store_append(struct store *st, const struct flow_row *rows, size_t n);
  * first). A thread that must not stall (a socket reader) asks first and
  * hands its rows to one that may wait when the answer is no. */
 bool store_append_ready(struct store *st, size_t n);
+/* store_set_busy() : the producer says whether it is using most of the
+ * CPU it has (a collector's socket reader near its limit). While busy,
+ * the segments backend writes its blocks with busy_compression (lz4 by
+ * default: about a third less CPU to encode than zstd, files about a
+ * fifth larger; docs/store.md), so the CPU the reader needs is not spent
+ * on compressing better. */
+void store_set_busy(struct store *st, bool busy);
 /* store_flush() : writes every buffered row now and returns when they are
  * in the files. */
 int store_flush(struct store *st);

@@ -228,6 +228,8 @@ static void status_json(struct api *a, struct jw *w)
 		jw_uint(w, "gro_receives", st.gro_msgs);
 		jw_uint(w, "coalesce_waits", st.coalesced);
 		jw_uint(w, "spin_waits", st.spins);
+		jw_uint(w, "busy_on", st.busy_on);
+		jw_bool(w, "busy", st.busy);
 		jw_obj_close(w);
 		tot.path.datagrams += st.path.datagrams;
 		tot.path.bytes += st.path.bytes;
@@ -297,6 +299,9 @@ static void status_json(struct api *a, struct jw *w)
 	jw_uint(w, "flush_errors", ss.flush_errors);
 	jw_uint(w, "append_waits", ss.append_waits);
 	jw_uint(w, "blocks_handed", ss.blocks_handed);
+	jw_uint(w, "blocks_written", ss.blocks_written);
+	jw_uint(w, "blocks_busy", ss.blocks_busy);
+	jw_uint(w, "busy_switches", ss.busy_switches);
 	jw_uint(w, "last_flush_ms", ss.last_flush_ms);
 	jw_uint(w, "rows", ss.rows);
 	jw_uint(w, "bytes_on_disk", ss.bytes_on_disk);

@@ -130,6 +130,7 @@ struct sink {
 	 * writer's state below): by the writer, or by a producer (one_cpu) */
 	pthread_mutex_t proc;
 	bool one_cpu;                   /* the affinity allows one CPU: see sink_push */
+	unsigned busy;                  /* producers busy (sink_set_busy; atomic) */
 	pthread_mutex_t mu;
 	pthread_cond_t nonempty, nonfull, done;
 	struct sink_batch *qhead, *qtail;
@@ -754,6 +755,17 @@ void sink_sync(struct sink *s)
 		pthread_cond_wait(&s->done, &s->mu);
 	s->hurry--;
 	pthread_mutex_unlock(&s->mu);
+}
+
+void sink_set_busy(struct sink *s, bool busy)
+{
+	/* the first to start and the last to stop tell; a stop racing a
+	 * start may reorder the two calls, so the state is told again from
+	 * the count after each */
+	unsigned n = busy ? __atomic_add_fetch(&s->busy, 1, __ATOMIC_ACQ_REL)
+			  : __atomic_sub_fetch(&s->busy, 1, __ATOMIC_ACQ_REL);
+	if (s->ops.busy && n == (busy ? 1u : 0u))
+		s->ops.busy(s->ops.arg, __atomic_load_n(&s->busy, __ATOMIC_ACQUIRE) != 0);
 }
 
 bool sink_backlog(struct sink *s)

@@ -57,6 +57,8 @@ struct sink_ops {
 	int (*append)(void *arg, const struct flow_row *rows, size_t n);
 	/* optional: whether append() of <n> rows would not wait now */
 	bool (*ready)(void *arg, size_t n);
+	/* optional: whether any producer is busy (sink_set_busy) */
+	void (*busy)(void *arg, bool busy);
 	void *arg;
 };
 
@@ -114,6 +116,10 @@ int sink_push(struct sink *s, struct sink_batch *b);
  * (held_now), which are appended when decided (tests, shutdown). */
 void sink_sync(struct sink *s);
 
+/* sink_set_busy() : a producer (a socket reader) starts or stops using
+ * most of its CPU. ops.busy hears when the first one starts and when the
+ * last one stops. Each producer reports its own transitions only. */
+void sink_set_busy(struct sink *s, bool busy);
 /* sink_backlog() : whether batches wait in the queue for the writer. */
 bool sink_backlog(struct sink *s);
 void sink_get_stats(struct sink *s, struct sink_stats *st);

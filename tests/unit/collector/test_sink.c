@@ -482,6 +482,56 @@ static void test_dedup(void)
 	one_cpu(false);
 }
 
+/* sink_set_busy(): the store hears "busy" when the first producer is and
+ * "not busy" when the last one stops, nothing in between. */
+struct busy_log {
+	int calls;
+	bool last;
+};
+
+static void fake_busy(void *arg, bool busy)
+{
+	struct busy_log *b = arg;
+	b->calls++;
+	b->last = busy;
+}
+
+static int busy_append(void *arg, const struct flow_row *rows, size_t n)
+{
+	(void)arg;
+	(void)rows;
+	(void)n;
+	return 0;
+}
+
+static void test_busy(void)
+{
+	struct sink_conf c;
+	struct busy_log b = { 0, false };
+	struct sink_ops ops = { .append = busy_append, .busy = fake_busy, .arg = &b };
+
+	sink_conf_defaults(&c);
+	struct sink *s = sink_new(&c, &ops, NULL, NULL);
+	CHECK(s != NULL);
+	sink_set_busy(s, true);    /* producer 1 */
+	CHECK(b.calls == 1 && b.last);
+	sink_set_busy(s, true);    /* producer 2 */
+	sink_set_busy(s, false);   /* producer 1 */
+	CHECK(b.calls == 1 && b.last);
+	sink_set_busy(s, false);   /* producer 2: the last */
+	CHECK(b.calls == 2 && !b.last);
+	sink_set_busy(s, true);
+	CHECK(b.calls == 3 && b.last);
+	sink_free(s);
+	/* without the op nothing is called */
+	ops.busy = NULL;
+	s = sink_new(&c, &ops, NULL, NULL);
+	sink_set_busy(s, true);
+	sink_set_busy(s, false);
+	CHECK_EQ(b.calls, 3);
+	sink_free(s);
+}
+
 VT_TEST_MAIN(VT_T(test_queue_threads), VT_T(test_queue_one_cpu),
 	     VT_T(test_one_cpu_store_stalled), VT_T(test_queue_overflow),
-	     VT_T(test_dedup))
+	     VT_T(test_dedup), VT_T(test_busy))

@@ -588,6 +588,83 @@ static void t_append_ready(void)
 	rmdir_r(dir);
 }
 
+/* The compression the columns of the block at <off> in <blk> were written
+ * with: one value for the block (columns that did not shrink are stored
+ * raw and say NONE), -1 when they disagree. */
+static int block_comp(const uint8_t *file, uint64_t off)
+{
+	struct seg_blkhdr h;
+	struct seg_meta m;
+	int comp = SEG_COMP_NONE;
+
+	CHECK_EQ(seg_blkhdr_parse(file + off, &h), 0);
+	CHECK_EQ(seg_meta_parse(file + off + SEG_BLK_HDR_LEN, h.meta_len, h.nrows, &m, NULL), 0);
+	for (unsigned k = 0; k < FC_NCOLS; k++) {
+		uint8_t c = m.col[k].comp;
+		if (!(m.present & FC_BIT(k)) || c == SEG_COMP_NONE)
+			continue;
+		if (comp != SEG_COMP_NONE && comp != c)
+			comp = -1;
+		else if (comp != -1)
+			comp = c;
+	}
+	seg_meta_free(&m);
+	return comp;
+}
+
+/* store_set_busy(): the blocks written while the producer is busy use
+ * busy_compression, the others compression; each block says which, and
+ * every row reads back. With busy_compression = same nothing changes. */
+static void t_busy_compression(void)
+{
+	struct flow_row *rows = make_rows(21, 4096, T0, 60000);
+
+	fake_now = T0 + HOUR / 2;
+	for (int same = 0; same <= 1; same++) {
+		char *dir = tmpdir();
+		struct store_conf c;
+		struct store_stats s;
+		conf_for(&c, dir);
+		c.compression = STORE_COMP_ZSTD;
+		c.busy_compression = same ? STORE_COMP_SAME : STORE_COMP_LZ4;
+		struct store *st = open_store(dir, STORE_WRITE, &c);
+		CHECK(st != NULL);
+		store_conf_free(&c);
+		static const bool busy[4] = { false, true, true, false };
+		for (int b = 0; b < 4; b++) {
+			store_set_busy(st, busy[b]);
+			CHECK_EQ(store_append(st, rows + 1024 * b, 1024), 0);
+			CHECK_EQ(store_flush(st), 0);
+		}
+		store_stats(st, &s);
+		CHECK_EQ_U64(s.blocks_written, 4);
+		CHECK_EQ_U64(s.blocks_busy, same ? 0 : 2);
+		CHECK_EQ_U64(s.busy_switches, 1);   /* on once; the second call changed nothing */
+		CHECK(holds_exactly(st, 4096));
+		store_close(st);
+
+		size_t len;
+		uint8_t *file = slurp(seg_path(dir), &len);
+		uint64_t offs[16];   /* more than the 4 expected: a test, not an overflow */
+		struct blocks_seen bs = { offs, 0 };
+		struct seg_walk w;
+		int fd = open(seg_path(dir), O_RDONLY);
+		CHECK_EQ(seg_file_walk(fd, len, SEG_FILE_HDR_LEN, all_blocks_cb, &bs, &w), 0);
+		close(fd);
+		CHECK_EQ(bs.n, 4);
+		for (int b = 0; b < 4 && b < (int)bs.n; b++)
+			CHECK_EQ(block_comp(file, offs[b]),
+				 busy[b] && !same ? SEG_COMP_LZ4 : SEG_COMP_ZSTD);
+		/* and a reader decodes the mixed file */
+		st = open_store(dir, STORE_RDONLY, NULL);
+		CHECK(st && holds_exactly(st, 4096));
+		store_close(st);
+		free(file);
+		rmdir_r(dir);
+	}
+	free(rows);
+}
+
 /* Without any explicit flush, the flusher thread writes buffered rows
  * within the flush interval, and a reader in the same or another handle
  * sees them while the writer keeps appending. */
@@ -1294,6 +1371,6 @@ static void t_reader_file_replaced_at_open(void)
 VT_TEST_MAIN(VT_T(t_roundtrip_files), VT_T(t_reader_file_replaced_at_open),
 	     VT_T(t_damaged_file_header), VT_T(t_no_fd_leak_to_children), VT_T(t_many_vms), VT_T(t_compaction),
 	     VT_T(t_compaction_file), VT_T(t_compaction_damaged), VT_T(t_compaction_background), VT_T(t_block_skipping), VT_T(t_torn_tail_every_offset),
-	     VT_T(t_partitions_and_retention), VT_T(t_single_writer), VT_T(t_append_ready),
+	     VT_T(t_partitions_and_retention), VT_T(t_single_writer), VT_T(t_append_ready), VT_T(t_busy_compression),
 	     VT_T(t_flush_interval_and_readers), VT_T(t_concurrent_scan_append),
 	     VT_T(t_misdated_rows), VT_T(t_dup_column_old_blocks))
