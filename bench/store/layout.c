@@ -240,8 +240,8 @@ int main(int argc, char **argv)
 	run_cols(SEG_COMP_ZSTD, 1, "zstd 1");
 	run_cols(SEG_COMP_ZSTD, -1, "zstd -1 (fast)");
 	run_cols(SEG_COMP_ZSTD, -3, "zstd -3 (fast)");
-	run_cols(SEG_COMP_ZSTD, -7, "zstd -7 (fast)");
-	run_cols(SEG_COMP_LZ4, 0, "lz4");
+	run_cols(SEG_COMP_LZ4, 1, "lz4");
+	run_cols(SEG_COMP_LZ4, STORE_LZ4_FAST_ACCEL, "lz4-fast (acceleration 64)");
 	run_cols(SEG_COMP_NONE, 0, "none");
 	run_rows(1, "zstd 1");
 	run_rows(2, "lz4");

@@ -130,11 +130,12 @@ void seg_enc_free(struct seg_enc *e)
 	free(e);
 }
 
-int seg_enc_set_comp(struct seg_enc *e, enum seg_comp comp)
+int seg_enc_set_comp(struct seg_enc *e, enum seg_comp comp, int level)
 {
 	if (comp == SEG_COMP_ZSTD && !e->zc && !(e->zc = ZSTD_createCCtx()))
 		return -ENOMEM;
 	e->comp = comp;
+	e->level = level;
 	return 0;
 }
 
@@ -170,8 +171,9 @@ static int enc_store(struct seg_enc *e, size_t rawlen, struct seg_colent *ce)
 			if (ZSTD_isError(got))
 				got = 0;
 		} else {
-			int g = LZ4_compress_default((const char *)e->raw, (char *)e->zbuf,
-						     (int)rawlen, (int)bound);
+			/* acceleration: the same format, decoded alike */
+			int g = LZ4_compress_fast((const char *)e->raw, (char *)e->zbuf,
+						  (int)rawlen, (int)bound, e->level > 1 ? e->level : 1);
 			got = g > 0 ? (size_t)g : 0;
 		}
 		if (got && got < rawlen) {

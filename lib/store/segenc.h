@@ -11,13 +11,15 @@
 
 struct seg_enc;
 
-/* seg_enc_new() : an encoder using <comp> at <level> (zstd 1..19). NULL
- * with errno on failure. Not thread-safe: one per writer thread. */
+/* seg_enc_new() : an encoder using <comp> at <level> (zstd: its level;
+ * lz4: the acceleration, 1 = default). NULL with errno on failure. Not
+ * thread-safe: one per writer thread. */
 struct seg_enc *seg_enc_new(enum seg_comp comp, int level);
 void seg_enc_free(struct seg_enc *e);
-/* seg_enc_set_comp() : the compression of the blocks encoded next (each
- * column records its own, so blocks of a file may differ). 0 or -ENOMEM. */
-int seg_enc_set_comp(struct seg_enc *e, enum seg_comp comp);
+/* seg_enc_set_comp() : the compression and level of the blocks encoded
+ * next (each column records its compression, so blocks of a file may
+ * differ). 0 or -ENOMEM. */
+int seg_enc_set_comp(struct seg_enc *e, enum seg_comp comp, int level);
 /* seg_enc_block() : encodes the <c->n> rows of <c> (1 <= n <=
  * SEG_MAX_ROWS) into a complete block. The columns valid in c->have are
  * written (the time and VM columns must be); one that is not is left out

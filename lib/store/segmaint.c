@@ -64,13 +64,11 @@ static void compact_pick(struct seg *g, uint64_t now)
 	if (!found)
 		return;
 	struct vt_err err = { 0 };
-	enum seg_comp comp = cf->compression == STORE_COMP_ZSTD ? SEG_COMP_ZSTD
-			     : cf->compression == STORE_COMP_LZ4 ? SEG_COMP_LZ4 : SEG_COMP_NONE;
 	g->cmp_start = pick.start_ms;
 	g->cmp_nsrc = pick.nblk;
 	g->cmp = seg_compact_begin(g->dirfd, pick.name, pick.dev, pick.ino, src, pick.nblk,
-				   pick.start_ms, pick.len_ms, (size_t)cf->block_rows, comp,
-				   (int)cf->level, &err);
+				   pick.start_ms, pick.len_ms, (size_t)cf->block_rows, g->comp,
+				   g->level, &err);
 	free(src);
 	if (!g->cmp) {
 		log_ratelimited(LOG_LVL_WARN, "store: cannot rewrite %s: %s", pick.name, err.msg);

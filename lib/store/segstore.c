@@ -459,8 +459,9 @@ static int write_blocks(struct seg *g, struct part *p, const struct flow_cols *c
 		/* chosen per block: the producer's state when the block is
 		 * encoded */
 		bool busy = __atomic_load_n(&g->busy, __ATOMIC_RELAXED) &&
-			    g->busy_comp != g->comp;
-		if ((r = seg_enc_set_comp(g->enc, busy ? g->busy_comp : g->comp)) < 0 ||
+			    (g->busy_comp != g->comp || g->busy_level != g->level);
+		if ((r = seg_enc_set_comp(g->enc, busy ? g->busy_comp : g->comp,
+					  busy ? g->busy_level : g->level)) < 0 ||
 		    (r = seg_enc_block(g->enc, blkcols, &blk, &len)) < 0)
 			return r;
 		if ((r = seg_pwrite(fd, blk, len, p->size)) < 0) {
@@ -883,10 +884,27 @@ static void remove_leftovers(struct seg *g)
 	closedir(d);
 }
 
-static enum seg_comp seg_comp_of(int c)
+/* A [store] compression as the encoder's compression and level. */
+static void seg_comp_of(const struct store_conf *cf, int c, enum seg_comp *comp, int *level)
 {
-	return c == STORE_COMP_ZSTD ? SEG_COMP_ZSTD : c == STORE_COMP_LZ4 ? SEG_COMP_LZ4
-									    : SEG_COMP_NONE;
+	switch (c) {
+	case STORE_COMP_ZSTD:
+		*comp = SEG_COMP_ZSTD;
+		*level = (int)cf->level;
+		break;
+	case STORE_COMP_LZ4:
+		*comp = SEG_COMP_LZ4;
+		*level = 1;
+		break;
+	case STORE_COMP_LZ4_FAST:
+		*comp = SEG_COMP_LZ4;
+		*level = STORE_LZ4_FAST_ACCEL;
+		break;
+	default:
+		*comp = SEG_COMP_NONE;
+		*level = 0;
+		break;
+	}
 }
 
 static int seg_open(struct store *st, struct vt_err *err)
@@ -939,10 +957,11 @@ static int seg_open(struct store *st, struct vt_err *err)
 			 (unsigned long long)g->s.torn_tails, (unsigned long long)g->s.torn_bytes);
 	if (!g->writer)
 		return 0;
-	g->comp = seg_comp_of(cf->compression);
-	g->busy_comp = cf->busy_compression == STORE_COMP_SAME ? g->comp
-							       : seg_comp_of(cf->busy_compression);
-	g->enc = seg_enc_new(g->comp, (int)cf->level);
+	seg_comp_of(cf, cf->compression, &g->comp, &g->level);
+	seg_comp_of(cf, cf->busy_compression == STORE_COMP_SAME ? cf->compression
+								 : cf->busy_compression,
+		    &g->busy_comp, &g->busy_level);
+	g->enc = seg_enc_new(g->comp, g->level);
 	/* the appender summarizes a batch's first block as it goes: the
 	 * flusher's encoder then skips a pass over its columns (cols.h) */
 	if (!g->enc || cols_summarize(&g->pend[0], cf->block_rows) < 0 ||

@@ -58,6 +58,7 @@ struct seg {
 	pthread_mutex_t wmu;        /* one flush or retention at a time */
 	struct seg_enc *enc;
 	enum seg_comp comp, busy_comp; /* configured; while busy */
+	int level, busy_level;      /* their seg_enc levels */
 	int busy;                   /* atomic: store_set_busy() */
 	struct flow_cols gath;      /* write_batch: one partition's rows */
 	struct flow_cols chunk;     /* write_blocks: one block's rows */

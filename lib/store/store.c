@@ -9,9 +9,9 @@
 #include "core/compiler.h"
 
 static const char *const backend_names[] = { "segments", NULL };
-static const char *const comp_names[] = { "zstd", "lz4", "none", NULL };
 /* in enum store_compression order */
-static const char *const busy_comp_names[] = { "zstd", "lz4", "none", "same", NULL };
+static const char *const comp_names[] = { "zstd", "lz4", "none", "lz4-fast", NULL };
+static const char *const busy_comp_names[] = { "zstd", "lz4", "none", "lz4-fast", "same", NULL };
 
 #define K(f) offsetof(struct store_conf, f)
 /* Defined without a size: the declaration in store.h fixes it, so a key
@@ -39,7 +39,7 @@ const struct conf_key store_conf_keys[] = {
 	{ "compression", CONF_ENUM, K(compression), 0, 0, "zstd",
 	  "column compression (docs/store.md has the measurements)", comp_names, NULL, NULL,
 	  false },
-	{ "busy_compression", CONF_ENUM, K(busy_compression), 0, 0, "lz4",
+	{ "busy_compression", CONF_ENUM, K(busy_compression), 0, 0, "lz4-fast",
 	  "column compression while ingest is using most of its CPU (`same` = `compression`)",
 	  busy_comp_names, NULL, NULL, false },
 	{ "zstd_level", CONF_UINT, K(level), 1, 19, "1",

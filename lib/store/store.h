@@ -29,8 +29,12 @@
 /* ---- configuration ([store] section) ------------------------------------ */
 
 enum store_backend { STORE_BACKEND_SEGMENTS = 0 };
+/* lz4-fast: lz4 at acceleration STORE_LZ4_FAST_ACCEL, the same format
+ * (docs/store.md#compression-under-load) */
 enum store_compression { STORE_COMP_ZSTD = 0, STORE_COMP_LZ4 = 1, STORE_COMP_NONE = 2,
-			 STORE_COMP_SAME = 3 /* busy_compression only */ };
+			 STORE_COMP_LZ4_FAST = 3,
+			 STORE_COMP_SAME = 4 /* busy_compression only */ };
+#define STORE_LZ4_FAST_ACCEL 64
 
 struct store_conf {
 	int backend;                 /* enum store_backend */
@@ -174,10 +178,10 @@ int store_append(struct store *st, const struct flow_row *rows, size_t n);
 bool store_append_ready(struct store *st, size_t n);
 /* store_set_busy() : the producer says whether it is using most of the
  * CPU it has (a collector's socket reader near its limit). While busy,
- * the segments backend writes its blocks with busy_compression (lz4 by
- * default: about a third less CPU to encode than zstd, files about a
- * fifth larger; docs/store.md), so the CPU the reader needs is not spent
- * on compressing better. */
+ * the segments backend writes its blocks with busy_compression (lz4-fast
+ * by default: half the CPU of zstd 1 to encode a block, files about a
+ * quarter larger; docs/store.md), so the CPU the reader needs is not
+ * spent on compressing better. */
 void store_set_busy(struct store *st, bool busy);
 /* store_flush() : writes every buffered row now and returns when they are
  * in the files. */
