@@ -214,7 +214,8 @@ int segb_retention(struct seg *g, uint64_t now, bool finish)
 	pthread_mutex_unlock(&g->mu);
 	pthread_rwlock_unlock(&g->idx);
 	pthread_mutex_unlock(&g->wmu);
-	compact_pick(g, now);
+	if (finish || !__atomic_load_n(&g->busy, __ATOMIC_RELAXED))
+		compact_pick(g, now);   /* not while busy (the flusher) */
 	while (finish && segb_compact_step(g) > 0)
 		;
 	pthread_mutex_unlock(&g->cmu);

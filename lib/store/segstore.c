@@ -662,7 +662,10 @@ static void *flusher(void *arg)
 			pthread_mutex_lock(&g->mu);
 			continue;
 		}
-		if (__atomic_load_n(&g->cmp_active, __ATOMIC_ACQUIRE)) {
+		/* a rewrite waits while the producer is busy: on a shared
+		 * core it would take back what busy_compression saves */
+		if (__atomic_load_n(&g->cmp_active, __ATOMIC_ACQUIRE) &&
+		    !__atomic_load_n(&g->busy, __ATOMIC_RELAXED)) {
 			/* a rewrite in progress: one bounded step, then look at
 			 * the buffers again */
 			pthread_mutex_unlock(&g->mu);

@@ -10,7 +10,7 @@
 
 static const char *const backend_names[] = { "segments", NULL };
 /* in enum store_compression order */
-static const char *const comp_names[] = { "zstd", "lz4", "none", "lz4-fast", NULL };
+const char *const store_comp_names[] = { "zstd", "lz4", "none", "lz4-fast", NULL };
 static const char *const busy_comp_names[] = { "zstd", "lz4", "none", "lz4-fast", "same", NULL };
 
 #define K(f) offsetof(struct store_conf, f)
@@ -37,7 +37,7 @@ const struct conf_key store_conf_keys[] = {
 	{ "retention_check", CONF_DURATION, K(retention_check_ms), 1000, 86400000, "1m",
 	  "how often the writer enforces retention", NULL, NULL, NULL, false },
 	{ "compression", CONF_ENUM, K(compression), 0, 0, "zstd",
-	  "column compression (docs/store.md has the measurements)", comp_names, NULL, NULL,
+	  "column compression (docs/store.md has the measurements)", store_comp_names, NULL, NULL,
 	  false },
 	{ "busy_compression", CONF_ENUM, K(busy_compression), 0, 0, "lz4-fast",
 	  "column compression while ingest is using most of its CPU (`same` = `compression`)",
@@ -104,6 +104,14 @@ struct store *store_open(const struct store_conf *conf, enum store_mode mode,
 
 	if (!conf->dir || !conf->dir[0]) {
 		vt_err_set(err, -EINVAL, "store: no directory configured");
+		errno = EINVAL;
+		return NULL;
+	}
+	if (conf->compression < 0 || conf->compression >= STORE_COMP_SAME ||
+	    conf->busy_compression < 0 || conf->busy_compression > STORE_COMP_SAME) {
+		vt_err_set(err, -EINVAL,
+			   "store: compression (%d) or busy_compression (%d) is not a compression",
+			   conf->compression, conf->busy_compression);
 		errno = EINVAL;
 		return NULL;
 	}

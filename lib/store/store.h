@@ -35,6 +35,9 @@ enum store_compression { STORE_COMP_ZSTD = 0, STORE_COMP_LZ4 = 1, STORE_COMP_NON
 			 STORE_COMP_LZ4_FAST = 3,
 			 STORE_COMP_SAME = 4 /* busy_compression only */ };
 #define STORE_LZ4_FAST_ACCEL 64
+/* the names of enum store_compression below STORE_COMP_SAME, in order
+ * (NULL-terminated), for options and config keys */
+extern const char *const store_comp_names[];
 
 struct store_conf {
 	int backend;                 /* enum store_backend */

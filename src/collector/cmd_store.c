@@ -24,7 +24,6 @@
 
 #define DEFAULT_DIR "/var/lib/vtap/store"
 
-static const char *const comp_names[] = { "zstd", "lz4", "none", NULL };
 
 /* ---- info ------------------------------------------------------------------ */
 
@@ -146,8 +145,8 @@ static const struct opt_def import_opts[] = {
 	  DEFAULT_DIR },
 	{ "partition", 0, OPT_DURATION, I(partition_ms), "DURATION",
 	  "time covered by one segment file", 60000, 7ull * 86400000, NULL, "1h" },
-	{ "compression", 0, OPT_ENUM, I(compression), "ALGO", "column compression: zstd, lz4 or none", 0, 0,
-	  comp_names, "zstd" },
+	{ "compression", 0, OPT_ENUM, I(compression), "ALGO", "column compression: zstd, lz4, lz4-fast or none", 0, 0,
+	  store_comp_names, "zstd" },
 	{ "zstd-level", 0, OPT_UINT, I(level), "N", "zstd level", 1, 19, NULL, "1" },
 	{ "block-rows", 0, OPT_UINT, I(block_rows), "N", "rows per block at most", 1024, 1048576,
 	  NULL, "65536" },
@@ -317,8 +316,8 @@ static const struct opt_def gen_opts[] = {
 	  "1h" },
 	{ "partition", 0, OPT_DURATION, G(partition_ms), "DURATION", "partition length", 60000,
 	  7ull * 86400000, NULL, "1h" },
-	{ "compression", 0, OPT_ENUM, G(compression), "ALGO", "column compression: zstd, lz4 or none", 0, 0,
-	  comp_names, "zstd" },
+	{ "compression", 0, OPT_ENUM, G(compression), "ALGO", "column compression: zstd, lz4, lz4-fast or none", 0, 0,
+	  store_comp_names, "zstd" },
 	{ "no-fsync", 0, OPT_FLAG, G(no_fsync), NULL, "no fdatasync after flushes", 0, 0, NULL,
 	  NULL },
 };

@@ -566,7 +566,7 @@ static uint64_t thread_cpu_ns(void)
  * hears that it is busy (store_set_busy: the store then compresses for
  * speed, which on a shared core is CPU the worker gets back); RX_BUSY_OFF_NS
  * without such a window and it hears that it is not. At 7 M v9 records/s
- * on one core, zstd blocks lost records where lz4 blocks did not
+ * on one core, lz4 blocks lost far fewer records than zstd blocks
  * (docs/collector.md). */
 #define RX_BUSY_ON 3
 #define RX_BUSY_OFF_NS 1000000000ull

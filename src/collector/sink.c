@@ -130,7 +130,9 @@ struct sink {
 	 * writer's state below): by the writer, or by a producer (one_cpu) */
 	pthread_mutex_t proc;
 	bool one_cpu;                   /* the affinity allows one CPU: see sink_push */
-	unsigned busy;                  /* producers busy (sink_set_busy; atomic) */
+	pthread_mutex_t busy_mu;        /* sink_set_busy: */
+	unsigned busy;                  /* producers busy */
+	bool busy_told;                 /* what ops.busy last heard */
 	pthread_mutex_t mu;
 	pthread_cond_t nonempty, nonfull, done;
 	struct sink_batch *qhead, *qtail;
@@ -182,6 +184,7 @@ struct sink *sink_new(const struct sink_conf *c, const struct sink_ops *ops, str
 	}
 	pthread_mutex_init(&s->proc, NULL);
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->busy_mu, NULL);
 	/* the writer's waits (idle, linger) are on CLOCK_MONOTONIC */
 	cond_init_monotonic(&s->nonempty);
 	pthread_cond_init(&s->nonfull, NULL);
@@ -219,6 +222,7 @@ void sink_free(struct sink *s)
 	free(s->hold_due);
 	pthread_mutex_destroy(&s->proc);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->busy_mu);
 	pthread_cond_destroy(&s->nonempty);
 	pthread_cond_destroy(&s->nonfull);
 	pthread_cond_destroy(&s->done);
@@ -759,13 +763,19 @@ void sink_sync(struct sink *s)
 
 void sink_set_busy(struct sink *s, bool busy)
 {
-	/* the first to start and the last to stop tell; a stop racing a
-	 * start may reorder the two calls, so the state is told again from
-	 * the count after each */
-	unsigned n = busy ? __atomic_add_fetch(&s->busy, 1, __ATOMIC_ACQ_REL)
-			  : __atomic_sub_fetch(&s->busy, 1, __ATOMIC_ACQ_REL);
-	if (s->ops.busy && n == (busy ? 1u : 0u))
-		s->ops.busy(s->ops.arg, __atomic_load_n(&s->busy, __ATOMIC_ACQUIRE) != 0);
+	/* rare (a worker's transitions): one lock orders the count and the
+	 * calls, so the store always ends with the last state */
+	pthread_mutex_lock(&s->busy_mu);
+	if (busy)
+		s->busy++;
+	else if (s->busy)
+		s->busy--;
+	bool now = s->busy != 0;
+	if (now != s->busy_told && s->ops.busy) {
+		s->busy_told = now;
+		s->ops.busy(s->ops.arg, now);
+	}
+	pthread_mutex_unlock(&s->busy_mu);
 }
 
 bool sink_backlog(struct sink *s)

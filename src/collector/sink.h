@@ -118,7 +118,8 @@ void sink_sync(struct sink *s);
 
 /* sink_set_busy() : a producer (a socket reader) starts or stops using
  * most of its CPU. ops.busy hears when the first one starts and when the
- * last one stops. Each producer reports its own transitions only. */
+ * last one stops, in that order. Each producer reports its own
+ * transitions only. */
 void sink_set_busy(struct sink *s, bool busy);
 /* sink_backlog() : whether batches wait in the queue for the writer. */
 bool sink_backlog(struct sink *s);

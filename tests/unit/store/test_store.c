@@ -665,6 +665,16 @@ static void t_busy_compression(void)
 		free(file);
 		rmdir_r(dir);
 	}
+	/* `same` is no compression of its own */
+	char *dir = tmpdir();
+	struct store_conf c;
+	struct vt_err err = { 0 };
+	conf_for(&c, dir);
+	c.compression = STORE_COMP_SAME;
+	CHECK(store_open(&c, STORE_WRITE, &err) == NULL);
+	CHECK(strstr(err.msg, "compression") != NULL);
+	store_conf_free(&c);
+	rmdir_r(dir);
 	free(rows);
 }
 
