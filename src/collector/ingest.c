@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collector/busy.h"
 #include "collector/enrich.h"
 #include "collector/sink.h"
 #include "collector/udpsock.h"
@@ -291,11 +292,8 @@ struct worker {
 					      * (coalesce_want, fixed at start) */
 	bool coalesce;
 	bool spin;                           /* busy: wait without sleeping */
-	/* busy for the store (busy_window) */
-	unsigned hot_run;                    /* windows in a row at the spin level */
-	uint64_t last_hot_ns;
-	bool busy;                           /* told the sink */
-	uint64_t busy_on;                    /* times it did */
+	struct busy_state busy;              /* for the store (busy.h) */
+	uint64_t busy_on;                    /* times it became busy */
 };
 
 struct ingest {
@@ -561,38 +559,26 @@ static uint64_t thread_cpu_ns(void)
 #define RX_SPIN_BUSY_PCT 70
 #define RX_SPIN_MAX_NS 2000000ull
 
-/* The same measure tells the store when this worker is near its limit:
- * RX_BUSY_ON windows in a row at RX_SPIN_BUSY_PCT (60 ms) and the sink
- * hears that it is busy (store_set_busy: the store then compresses for
- * speed, which on a shared core is CPU the worker gets back); RX_BUSY_OFF_NS
- * without such a window and it hears that it is not. At 7 M v9 records/s
- * on one core, lz4 blocks lost far fewer records than zstd blocks
- * (docs/collector.md). */
-#define RX_BUSY_ON 3
-#define RX_BUSY_OFF_NS 1000000000ull
-
-static void busy_window(struct worker *w, bool hot, uint64_t now)
+/* The same measure tells the store when this worker is near its limit
+ * (busy.h): RX_BUSY_ON windows in a row at RX_SPIN_BUSY_PCT (60 ms) and
+ * the sink hears that it is busy (store_set_busy: the store then
+ * compresses for speed, which on a shared core is CPU the worker gets
+ * back); RX_BUSY_OFF_NS without such a window and it hears that it is
+ * not. At 7 M v9 records/s on one core, lz4 blocks lost far fewer
+ * records than zstd blocks (docs/collector.md). */
+static void worker_window(struct worker *w, bool hot, uint64_t now)
 {
-	if (!hot) {
-		w->hot_run = 0;
-		return;
-	}
-	w->last_hot_ns = now;
-	if (!w->busy && ++w->hot_run >= RX_BUSY_ON) {
-		__atomic_store_n(&w->busy, true, __ATOMIC_RELAXED);
+	if (busy_window(&w->busy, hot, now)) {
 		STAT_ADD(w->busy_on, 1);
 		sink_set_busy(w->path.sink, true);
 	}
 }
 
 /* Called every loop: a worker whose load fell stops being busy. */
-static void busy_expire(struct worker *w, bool stopping)
+static void worker_expire(struct worker *w, bool stopping)
 {
-	if (w->busy && (stopping || mono_ns() - w->last_hot_ns >= RX_BUSY_OFF_NS)) {
-		__atomic_store_n(&w->busy, false, __ATOMIC_RELAXED);
-		w->hot_run = 0;
+	if (busy_expire(&w->busy, mono_ns(), stopping))
 		sink_set_busy(w->path.sink, false);
-	}
 }
 
 /* The datagrams a worker wants per wake-up, for recvmmsg() batches of
@@ -634,7 +620,7 @@ static bool coalesce_now(struct worker *w, unsigned got)
 		uint64_t used = cpu > w->win_cpu_ns ? cpu - w->win_cpu_ns : 0;
 		used = used > w->win_spin_ns ? used - w->win_spin_ns : 0;
 		w->spin = used * 100 >= RX_SPIN_BUSY_PCT * dt;
-		busy_window(w, w->spin, now);
+		worker_window(w, w->spin, now);
 		w->win_start_ns = now;
 		w->win_dgrams = 0;
 		w->win_cpu_ns = cpu;
@@ -711,13 +697,13 @@ static void *worker_main(void *arg)
 		}
 		xcall_run(&w->ig->call, &w->call_seen, w->idx, w->path.fd);
 		ingest_path_tick(&w->path, wall_ms());
-		busy_expire(w, false);
+		worker_expire(w, false);
 	}
 	/* what reached the sockets before the stop is ingested */
 	for (size_t k = 0; k < n; k++)
 		drain(w, w->fds[k], UINT32_MAX);
 	xcall_run(&w->ig->call, &w->call_seen, w->idx, w->path.fd);
-	busy_expire(w, true);
+	worker_expire(w, true);
 	ingest_path_finish(&w->path);
 	return NULL;
 }
@@ -822,7 +808,7 @@ void ingest_worker_stats(const struct ingest *ig, unsigned i, struct ingest_work
 	st->coalesced = STAT_GET(w->coalesced);
 	st->spins = STAT_GET(w->spins);
 	st->busy_on = STAT_GET(w->busy_on);
-	st->busy = __atomic_load_n(&w->busy, __ATOMIC_RELAXED);
+	st->busy = __atomic_load_n(&w->busy.busy, __ATOMIC_RELAXED);
 	for (size_t k = 0; k < ig->c.nlisten; k++)
 		st->kernel_drops += udp_sock_drops(w->fds[k]);
 }
