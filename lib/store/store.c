@@ -9,9 +9,10 @@
 #include "core/compiler.h"
 
 static const char *const backend_names[] = { "segments", NULL };
-/* in enum store_compression order */
-const char *const store_comp_names[] = { "zstd", "lz4", "none", "lz4-fast", NULL };
-static const char *const busy_comp_names[] = { "zstd", "lz4", "none", "lz4-fast", "same", NULL };
+/* in enum store_compression order; busy_compression adds `same` */
+#define COMP_NAMES "zstd", "lz4", "none", "lz4-fast"
+const char *const store_comp_names[] = { COMP_NAMES, NULL };
+static const char *const busy_comp_names[] = { COMP_NAMES, "same", NULL };
 
 #define K(f) offsetof(struct store_conf, f)
 /* Defined without a size: the declaration in store.h fixes it, so a key

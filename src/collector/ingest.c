@@ -574,10 +574,11 @@ static void worker_window(struct worker *w, bool hot, uint64_t now)
 	}
 }
 
-/* Called every loop: a worker whose load fell stops being busy. */
+/* Called every loop: a worker whose load fell stops being busy (the
+ * clock is read only while it is). */
 static void worker_expire(struct worker *w, bool stopping)
 {
-	if (busy_expire(&w->busy, mono_ns(), stopping))
+	if (w->busy.busy && busy_expire(&w->busy, mono_ns(), stopping))
 		sink_set_busy(w->path.sink, false);
 }
 

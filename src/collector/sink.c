@@ -132,7 +132,6 @@ struct sink {
 	bool one_cpu;                   /* the affinity allows one CPU: see sink_push */
 	pthread_mutex_t busy_mu;        /* sink_set_busy: */
 	unsigned busy;                  /* producers busy */
-	bool busy_told;                 /* what ops.busy last heard */
 	pthread_mutex_t mu;
 	pthread_cond_t nonempty, nonfull, done;
 	struct sink_batch *qhead, *qtail;
@@ -764,17 +763,13 @@ void sink_sync(struct sink *s)
 void sink_set_busy(struct sink *s, bool busy)
 {
 	/* rare (a worker's transitions): one lock orders the count and the
-	 * calls, so the store always ends with the last state */
+	 * calls, so the store always ends with the last state. The count
+	 * crossing 0 is the change to tell; a stop without a start changes
+	 * nothing. */
 	pthread_mutex_lock(&s->busy_mu);
-	if (busy)
-		s->busy++;
-	else if (s->busy)
-		s->busy--;
-	bool now = s->busy != 0;
-	if (now != s->busy_told && s->ops.busy) {
-		s->busy_told = now;
-		s->ops.busy(s->ops.arg, now);
-	}
+	bool tell = busy ? s->busy++ == 0 : s->busy && --s->busy == 0;
+	if (tell && s->ops.busy)
+		s->ops.busy(s->ops.arg, busy);
 	pthread_mutex_unlock(&s->busy_mu);
 }
 
