@@ -40,6 +40,7 @@ struct zone {
 struct zones {
 	struct zone *z;
 	size_t n;
+	size_t net_n;               /* zones up to the last with a net rule */
 	const char **names;         /* names[i] = z[i].name */
 };
 
@@ -137,6 +138,8 @@ struct zones *zones_new(const struct zone_conf *zc, size_t n, struct vt_err *err
 		if (r < 0)
 			goto fail;
 		zs->names[i] = zs->z[i].name;
+		if (zs->z[i].nnet)
+			zs->net_n = i + 1;
 	}
 	zs->n = n;
 	return zs;
@@ -190,14 +193,17 @@ static uint16_t zones_vm_first(const struct zones *zs, const char *name,
 }
 
 /* The zone of an endpoint: the first zone matching either its VM rules
- * (vm_zone, precomputed) or a net rule over its address. */
+ * (vm_zone, precomputed) or a net rule over its address. Only zones up to
+ * the last with a net rule are scanned (none: no address is looked at). */
 static uint16_t zones_endpoint(const struct zones *zs, uint16_t vm_zone, const struct vt_addr *a)
 {
 	size_t limit;
 
 	if (!zs)
-		return 0;
+		return vm_zone;
 	limit = vm_zone ? (size_t)vm_zone - 1 : zs->n;
+	if (limit > zs->net_n)
+		limit = zs->net_n;
 	for (size_t i = 0; i < limit; i++)
 		for (size_t j = 0; j < zs->z[i].nnet; j++)
 			if (addr_in_prefix(a, &zs->z[i].net[j].net, zs->z[i].net[j].plen))
@@ -469,9 +475,13 @@ static void side_from_element(const struct enrich_snap *s, const struct vm_ident
 static void side_from_inventory(const struct enrich_snap *s, const uint8_t mac[6],
 				const struct vt_addr *ip, struct vm_ident *out, struct side *sd)
 {
-	const struct inv_vm *vm = enrich_by_mac(s, mac);
+	const struct inv_vm *vm;
 	uint8_t by = ATTR_MAC;
 
+	/* no VM has an address: nothing to look up (no hashing, no call) */
+	if (!s->t[KT_MAC].n && !s->t[KT_IP].n)
+		return;
+	vm = enrich_by_mac(s, mac);
 	if (!vm) {
 		vm = enrich_by_ip(s, ip);
 		by = ATTR_IP;

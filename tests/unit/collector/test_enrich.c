@@ -326,6 +326,59 @@ static void test_attribution(void)
 	zones_free(z);
 }
 
+/* Zones whose last rule is not a net (only the zones up to the last net
+ * rule are scanned for addresses), over an empty inventory (no address
+ * is looked up): the net zone still wins over a later VM zone, a VM
+ * named by the element still gets its zone by name. */
+static char *zn_dmz[] = { "198.19.200.0/24" };
+
+static void test_zones_no_inventory(void)
+{
+	struct zone_conf zc[2];
+	struct vt_err err = { 0 };
+
+	memset(zc, 0, sizeof(zc));
+	snprintf(zc[0].name, sizeof(zc[0].name), "dmz");
+	zc[0].net = (struct conf_strlist){ zn_dmz, 1 };
+	snprintf(zc[1].name, sizeof(zc[1].name), "web");
+	zc[1].vm = (struct conf_strlist){ zv_web, 1 };
+	struct zones *z = zones_new(zc, 2, &err);
+	CHECK(z != NULL);
+	struct enrich_snap *s = enrich_snap_new(inv_new(1), z);
+	CHECK(s != NULL);
+	static const struct {
+		struct rspec r;
+		const char *src_zone, *dst_zone;
+		uint8_t src_by;
+	} cases[] = {
+		/* no elements, MACs set: nothing to look up, zones by net */
+		{ { "198.19.200.5", "10.1.1.1", 1, 2, 0, NULL, 0, FLOW_DIR_UNKNOWN, 0 },
+		  "dmz", "outside", ATTR_NONE },
+		/* vm1 (zone web by name) in the dmz net: the first zone wins */
+		{ { "198.19.200.5", "10.1.1.1", 0, 0, 1, NULL, 0, FLOW_DIR_INGRESS, FLOW_SCOPE_REMOTE },
+		  "dmz", "outside", ATTR_ELEMENT },
+		/* vm1 elsewhere: its zone by name */
+		{ { "10.9.9.9", "198.19.200.6", 0, 0, 1, NULL, 0, FLOW_DIR_INGRESS, FLOW_SCOPE_REMOTE },
+		  "web", "dmz", ATTR_ELEMENT },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct flow_rec r;
+		struct flow_attr a;
+		struct enrich_info info;
+		build(&r, &cases[i].r);
+		enrich_flow(s, &r, &a, &info);
+		fprintf(stderr, "  case %zu\n", i);
+		CHECK_STR(zones_name(z, a.src_zone), cases[i].src_zone);
+		CHECK_STR(zones_name(z, a.dst_zone), cases[i].dst_zone);
+		CHECK_EQ(info.src_by, cases[i].src_by);
+		CHECK_EQ(info.dst_by, ATTR_NONE);
+		CHECK_EQ(a.locality, FLOW_LOC_OUTSIDE);
+	}
+	enrich_snap_free(s);
+	zones_free(z);
+}
+
 static void test_primary(void)
 {
 	struct enrich_snap *s = enrich_snap_new(load_inv(), NULL);
@@ -510,5 +563,5 @@ static void test_inventory_merge_scale(void)
 }
 
 VT_TEST_MAIN(VT_T(test_inventory_parse), VT_T(test_domain_macs), VT_T(test_inventory_errors), VT_T(test_zones_errors),
-	     VT_T(test_attribution), VT_T(test_primary), VT_T(test_snapshot_swap),
+	     VT_T(test_attribution), VT_T(test_zones_no_inventory), VT_T(test_primary), VT_T(test_snapshot_swap),
 	     VT_T(test_inventory_merge_scale))
