@@ -30,6 +30,20 @@ void vmstats_conf_defaults(struct vmstats_conf *c)
 	c->role_ttl_ms = 3600000;
 }
 
+/* set_name() : <dst> (VT_NAME_MAX bytes) becomes <src> (at most
+ * VT_NAME_MAX - 1 bytes read), truncated and terminated. Names rarely
+ * change, so the usual case is a compare that finds them equal and
+ * writes nothing (this runs for every attributed record). */
+static void set_name(char *dst, const char *src)
+{
+	size_t n = strnlen(src, VT_NAME_MAX - 1);
+
+	if (!memcmp(dst, src, n) && !dst[n])
+		return;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* ---- small maps -------------------------------------------------------- */
 
 static void smap_init(struct smap *m, size_t esz, size_t max)
@@ -221,7 +235,7 @@ static struct vm_entry *vm_get(struct vmstats *vs, const struct vm_ident *id)
 	}
 	/* the latest name wins (a VM renamed keeps its UUID and statistics) */
 	if (id->name[0])
-		snprintf(e->name, sizeof(e->name), "%.*s", (int)sizeof(id->name) - 1, id->name);
+		set_name(e->name, id->name);
 	return e;
 }
 
@@ -451,7 +465,7 @@ static void peer_add(struct vmstats *vs, struct vm_entry *e, bool out, const str
 		memcpy(p->uuid, pv->uuid, 16);
 	}
 	if (p->is_vm && pv->name[0])
-		snprintf(p->name, sizeof(p->name), "%.*s", (int)sizeof(pv->name) - 1, pv->name);
+		set_name(p->name, pv->name);
 	p->addr = *pa;
 	p->locality = a->locality;
 	p->last_ms = VT_MAX(p->last_ms, r->last_ms);
@@ -525,7 +539,7 @@ static void vm_account(struct vmstats *vs, struct vm_entry *e, bool out, const s
 	uint8_t loc = a->locality < 3 ? a->locality : FLOW_LOC_OUTSIDE;
 
 	if (host && host[0])
-		snprintf(e->host, sizeof(e->host), "%s", host);
+		set_name(e->host, host);
 	e->zone = out ? a->src_zone : a->dst_zone;
 	if (!e->first_ms || r->first_ms < e->first_ms)
 		e->first_ms = r->first_ms;

@@ -406,4 +406,38 @@ static void test_bounds(void)
 	CHECK(vmstats_new(&c) == NULL);
 }
 
-VT_TEST_MAIN(VT_T(test_role), VT_T(test_accounting), VT_T(test_series), VT_T(test_bounds))
+/* The latest name and host of a VM (same UUID) win, cut to 63 bytes and
+ * terminated, whether longer or shorter than the one before. */
+static void test_names(void)
+{
+	struct vmstats *vs = mk(8, 8);
+	static const struct fspec f = { 1, 0, "10.0.0.1", "10.0.0.9", 17, 40000, 53, 0, 100, 1, 0, 0,
+					FLOW_LOC_OUTSIDE, true };
+	const char *names[] = { "vm1", "a-name-of-seventy-characters-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+				"b", "b" };
+	const char *hosts[] = { "h1", "a-host-of-seventy-characters-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+				"h3", "h3" };
+	const char *uuid = "00000000-0000-0000-0000-000000000001";
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		struct flow_rec r;
+		struct flow_attr a;
+		struct vmstats_hint h = { true, hosts[i], NULL };
+		mkrow(&f, &r, &a);
+		snprintf(a.src_vm.name, sizeof(a.src_vm.name), "%s", names[i]);
+		vmstats_begin(vs);
+		vmstats_add(vs, &r, &a, &h, T0 + 3600000);
+		vmstats_end(vs);
+		struct json_val *v = detail(vs, uuid);
+		char want[VT_NAME_MAX];
+		snprintf(want, sizeof(want), "%s", names[i]);
+		CHECK_STR(getstr(v, "vm.name"), want);
+		snprintf(want, sizeof(want), "%s", hosts[i]);
+		CHECK_STR(getstr(v, "vm.host"), want);
+		CHECK_EQ(strlen(getstr(v, "vm.host")), VT_MIN(strlen(hosts[i]), (size_t)VT_NAME_MAX - 1));
+		json_free(v);
+	}
+	vmstats_free(vs);
+}
+
+VT_TEST_MAIN(VT_T(test_role), VT_T(test_accounting), VT_T(test_series), VT_T(test_bounds), VT_T(test_names))
