@@ -442,7 +442,9 @@ static bool metered(struct sink *s, const struct vm_ident *v, uint64_t now)
 	uint8_t k[16];
 	const struct inv_vm *vm;
 
-	if (!vm_known(v))
+	/* no agent has exported yet (plain NetFlow with an inventory): no
+	 * key to hash, no table to probe */
+	if ((!s->vm_met.n && !s->host_met.n) || !vm_known(v))
 		return false;
 	vm_key16(s, v, k);
 	if (mtab_fresh(&s->vm_met, k, now, s->c.metered_ttl_ms))
