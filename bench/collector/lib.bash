@@ -16,8 +16,8 @@ in_netns() {
 
 # vtap_start VTAP DIR WORKERS [CPU] : `vtap collector` on 127.0.0.1:4739
 # (API on :4740), store and state under DIR (emptied first), BUF socket
-# buffers, pinned to CPU when given, stderr in DIR.log; returns once it is
-# ready, with its pid in VTAP_PID.
+# buffers, pinned to CPU when given, the inventory file VTAP_INVENTORY when
+# set, stderr in DIR.log; returns once it is ready, with its pid in VTAP_PID.
 vtap_start() {
 	local v=$1 dir=$2 workers=$3 pre=() i
 	[ -n "${4:-}" ] && pre=(taskset -c "$4")
@@ -26,6 +26,7 @@ vtap_start() {
 		-o "collector.workers=$workers" -o "collector.receive_buffer=$BUF" \
 		-o "store.dir=$dir/store" -o "collector.state_dir=$dir/state" \
 		-o api.listen=127.0.0.1:4740 -o collector.log_level=warn \
+		${VTAP_INVENTORY:+-o "inventory.file=$VTAP_INVENTORY"} \
 		--ready-file "$dir/ready" 2>"$dir.log" &
 	VTAP_PID=$!
 	for i in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.05; done
@@ -46,3 +47,18 @@ vtap_wait_stored() {
 
 # cpu_ticks PID : utime + stime in clock ticks
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# inventory_1000 FILE : an inventory of 1,000 VMs on 10 hosts in which VM
+# i < 250 owns 198.51.100.(i + 1): every destination of `vtap flowgen`'s
+# records, so each record is attributed to a VM (and counted in its
+# per-VM statistics); the other 750 VMs only fill the tables.
+inventory_1000() {
+	python3 - "$1" <<'PY'
+import json, sys
+vms = [{"name": "vm%d" % i, "uuid": "00000000-0000-4000-8000-%012d" % i,
+        "mac": "52:54:00:%02x:%02x:%02x" % (i >> 16 & 255, i >> 8 & 255, i & 255),
+        "ipv4": "198.51.100.%d" % (i + 1) if i < 250 else "198.19.%d.%d" % (i >> 8, i & 255),
+        "host": "h%d" % (i % 10)} for i in range(1000)]
+json.dump({"hosts": [{"name": "h%d" % i} for i in range(10)], "vms": vms}, open(sys.argv[1], "w"))
+PY
+}

@@ -1,0 +1,184 @@
+/* pipeline.c — the collector's CPU per record without sockets: the
+ * datagrams of a capture go through the collector's own decode path
+ * (ingest_path_input: decoder, attribution, batches), its writer (sink:
+ * per-VM statistics, count-once, store) and the embedded store, in one
+ * process. Built and run by bench/collector/pipeline.sh.
+ *
+ *   pipeline PCAP STORE_DIR [REPEAT [INVENTORY]]
+ *
+ * The UDP payloads of PCAP (every datagram, in order, from its source
+ * address) are held in memory and fed REPEAT times (default 1); STORE_DIR
+ * must not exist. Run it pinned to one CPU (taskset): the writer then
+ * processes each batch on the producer's thread, as a one-core collector
+ * does. Prints one JSON line: records stored, CPU seconds of the process
+ * (every thread, from the first datagram to the store closed) and ns of
+ * CPU per record. What it leaves out is the kernel's receive path
+ * (bench/collector/ingest.sh measures that floor) and the socket loop. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "collector/enrich.h"
+#include "collector/ingest.h"
+#include "collector/inventory.h"
+#include "collector/sink.h"
+#include "collector/vmstats.h"
+#include "core/timeutil.h"
+#include "pkt/pcapfile.h"
+#include "pkt/pkt.h"
+#include "store/store.h"
+
+struct dgram {
+	struct vt_addr src;
+	uint16_t sport;
+	uint32_t len;
+	const uint8_t *data;
+};
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static int load(const char *path, struct dgram **out, size_t *n)
+{
+	struct vt_err err = { 0 };
+	struct pcapfile *pf = pcapfile_open(path, &err);
+	struct pcap_rec rec;
+	size_t cap = 0;
+	int r;
+
+	if (!pf) {
+		fprintf(stderr, "pipeline: %s\n", err.msg);
+		return -1;
+	}
+	*out = NULL;
+	*n = 0;
+	while ((r = pcapfile_next(pf, &rec, &err)) == 1) {
+		struct pkt_info pi;
+		if (pkt_decode(&pi, rec.link, rec.data, rec.caplen) < 0 || !pi.has_l4 ||
+		    pi.payload_off >= rec.caplen)
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 4096;
+			*out = realloc(*out, cap * sizeof(**out));
+			if (!*out)
+				return -1;
+		}
+		struct dgram *d = &(*out)[(*n)++];
+		uint8_t *b = malloc(rec.caplen - pi.payload_off);
+		if (!b)
+			return -1;
+		d->len = rec.caplen - pi.payload_off;
+		memcpy(b, rec.data + pi.payload_off, d->len);
+		d->data = b;
+		d->src = pi.src;
+		d->sport = pi.sport;
+	}
+	pcapfile_close(pf);
+	if (r < 0) {
+		fprintf(stderr, "pipeline: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int append_cb(void *arg, const struct flow_row *rows, size_t n)
+{
+	return store_append(arg, rows, n);
+}
+
+static bool ready_cb(void *arg, size_t n)
+{
+	return store_append_ready(arg, n);
+}
+
+static void busy_cb(void *arg, bool busy)
+{
+	store_set_busy(arg, busy);
+}
+
+int main(int argc, char **argv)
+{
+	struct vt_err err = { 0 };
+	struct store_conf sc;
+	struct vmstats_conf vc;
+	struct sink_conf kc;
+	struct flowdec_conf dc;
+	struct ingest_path p;
+	struct enrich en;
+	struct dgram *dg;
+	size_t ndg;
+	unsigned repeat = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 1;
+
+	if (argc < 3 || !repeat) {
+		fprintf(stderr, "usage: pipeline PCAP STORE_DIR [REPEAT [INVENTORY]]\n");
+		return 2;
+	}
+	if (load(argv[1], &dg, &ndg) < 0)
+		return 1;
+	if (store_conf_init(&sc, argv[2]) < 0)
+		return 1;
+	struct store *st = store_open(&sc, STORE_WRITE, &err);
+	if (!st) {
+		fprintf(stderr, "pipeline: %s\n", err.msg);
+		return 1;
+	}
+	struct inventory *inv = inv_new(100000);
+	if (!inv || (argc > 4 && inv_load_file(inv, argv[4], &err) < 0)) {
+		fprintf(stderr, "pipeline: inventory: %s\n", err.msg);
+		return 1;
+	}
+	enrich_init(&en);
+	enrich_swap(&en, enrich_snap_new(inv, NULL));
+	vmstats_conf_defaults(&vc);
+	struct vmstats *vs = vmstats_new(&vc);
+	sink_conf_defaults(&kc);
+	kc.batch_rows = getenv("BATCH_ROWS") ? strtoull(getenv("BATCH_ROWS"), NULL, 10) : 512;
+	struct sink_ops so = { .append = append_cb, .ready = ready_cb, .busy = busy_cb,
+			       .arg = st };
+	struct sink *sk = vs ? sink_new(&kc, &so, vs, &en) : NULL;
+	flowdec_conf_defaults(&dc);
+	if (!sk || sink_start(sk) < 0 ||
+	    ingest_path_init(&p, &dc, sk, &en, NULL, NULL, 0, 10, &err) < 0) {
+		fprintf(stderr, "pipeline: setup: %s\n", err.msg[0] ? err.msg : strerror(errno));
+		return 1;
+	}
+
+	double c0 = cpu_s();
+	uint64_t w0 = mono_ms();
+	for (unsigned k = 0; k < repeat; k++)
+		for (size_t i = 0; i < ndg; i++)
+			ingest_path_input(&p, &dg[i].src, dg[i].sport, dg[i].data, dg[i].len, w0);
+	ingest_path_flush(&p);
+	sink_sync(sk);
+	struct ingest_path_stats ps;
+	ingest_path_get_stats(&p, &ps);
+	sink_stop(sk);
+	store_close(st);
+	double cpu = cpu_s() - c0;
+	uint64_t wall = mono_ms() - w0;
+	struct sink_stats ks;
+	sink_get_stats(sk, &ks);
+
+	printf("{\"datagrams\":%zu,\"records\":%llu,\"rows_written\":%llu,\"rows_dropped\":%llu,"
+	       "\"cpu_s\":%.3f,\"wall_ms\":%llu,\"ns_per_record\":%.1f}\n",
+	       ndg * repeat, (unsigned long long)ps.records, (unsigned long long)ks.rows_written,
+	       (unsigned long long)(ps.rows_dropped + ks.rows_dropped), cpu,
+	       (unsigned long long)wall, ps.records ? cpu * 1e9 / (double)ps.records : 0.0);
+	ingest_path_free(&p);
+	sink_free(sk);
+	vmstats_free(vs);
+	enrich_destroy(&en);
+	store_conf_free(&sc);
+	for (size_t i = 0; i < ndg; i++)
+		free((void *)dg[i].data);
+	free(dg);
+	return ks.rows_written == ps.records ? 0 : 1;
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# bench/collector/pipeline.sh — the collector's user-space CPU per record,
+# without sockets (pipeline.c): decode, attribution, writer, store.
+#
+#   bench/collector/pipeline.sh [ROUNDS] [TREE...]     (default 5 rounds, this tree)
+#
+# Each TREE (a source checkout with a release build, scripts/build_release.sh;
+# default: this one) gets its own pipeline binary, compiled from that tree's
+# collector sources against its libvtap.a, so two trees compare two versions
+# of the code on the same captures. The captures are made once here:
+# `vtap flowgen` (IPFIX, then NetFlow v9; the same record mix as ingest.sh)
+# captured by tcpdump on the loopback of a private network namespace
+# (root), 600 k records each. Every round runs each binary, pinned to CPU
+# (default 1), on each capture replayed 10 times (~6 M records), both with
+# no inventory and with one of 1,000 VMs that owns every destination address
+# of the stream (each record attributed to a VM, per-VM statistics kept).
+# Prints ns of CPU per record (the process's every thread, store closed),
+# every round's value then the median, one row per tree x case. Runs are
+# interleaved: the machine's speed drifts during a run, and a median of
+# interleaved rounds is what two versions can be compared on.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${1:-5}
+shift || true
+TREES=("$@")
+[ ${#TREES[@]} -gt 0 ] || TREES=("$PWD")
+CPU=${CPU:-1}
+[ "$(id -u)" = 0 ] || { echo "pipeline.sh: needs root (a network namespace for the capture)" >&2; exit 2; }
+W=$(mktemp -d /tmp/vtap-pipeline.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+
+bins=()
+for t in "${TREES[@]}"; do
+	t=$(realpath "$t")
+	[ -f "$t/build/release/libvtap.a" ] || (cd "$t" && scripts/build_release.sh >/dev/null)
+	b="$W/pipeline.${#bins[@]}"
+	C="$t/src/collector"
+	cc -O2 -flto=auto -std=gnu11 -D_GNU_SOURCE -I"$t/lib" -I"$t/src" -o "$b" \
+		bench/collector/pipeline.c "$C/ingest.c" "$C/sink.c" "$C/enrich.c" "$C/inventory.c" \
+		"$C/vmstats.c" "$C/udpsock.c" "$C/xcall.c" "$t/build/release/libvtap.a" \
+		-lzstd -llz4 -lm -lpthread 2> >(grep -v -e profile -e coverage >&2 || true)
+	bins+=("$b")
+done
+
+VTAP=$(realpath "${TREES[0]}")/build/release/vtap
+unshare -n bash -s "$VTAP" "$W" <<'EOF'
+set -e
+ip link set lo up
+for f in ipfix nfv9; do
+	tcpdump -i lo -w "$2/$f.pcap" -s 0 -B 262144 udp port 4739 2>/dev/null &
+	tp=$!
+	sleep 1
+	"$1" flowgen --to 127.0.0.1:4739 -f $f -n 600000 -r 300000 >/dev/null
+	sleep 0.5
+	kill $tp
+	wait $tp || true
+done
+EOF
+
+. bench/collector/lib.bash
+inventory_1000 "$W/inv.json"
+
+echo "| tree | stream | inventory | ns/record, each round | median |"
+echo "|---|---|---|---|---|"
+for r in $(seq "$ROUNDS"); do
+	for f in ipfix nfv9; do
+		for inv in none 1000; do
+			for i in "${!bins[@]}"; do
+				rm -rf "$W/store"
+				a=("${bins[$i]}" "$W/$f.pcap" "$W/store" 10)
+				[ $inv = none ] || a+=("$W/inv.json")
+				ns=$(taskset -c "$CPU" "${a[@]}" | sed -n 's/.*"ns_per_record":\([0-9.]*\).*/\1/p')
+				echo "$i $f $inv $ns"
+			done
+		done
+	done
+done | awk -v trees="${TREES[*]}" '
+	BEGIN { split(trees, t, " ") }
+	{ k = $1 " " $2 " " $3; v[k] = v[k] " " $4; n[k]++; x[k, n[k]] = $4 }
+	END {
+		for (k in v) {
+			split(k, p, " ")
+			m = n[k]
+			for (i = 1; i <= m; i++) s[i] = x[k, i]
+			for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (s[j] < s[i]) { y = s[i]; s[i] = s[j]; s[j] = y }
+			med = m % 2 ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
+			printf "| %s | %s | %s |%s | %s |\n", t[p[1] + 1], p[2], p[3] == "none" ? "none" : "1,000 VMs", v[k], med
+		}
+	}' | sort
