@@ -36,12 +36,34 @@ void vmstats_conf_defaults(struct vmstats_conf *c)
  * writes nothing (this runs for every attributed record). */
 static void set_name(char *dst, const char *src)
 {
-	size_t n = strnlen(src, VT_NAME_MAX - 1);
+	size_t n = 0;
 
-	if (!memcmp(dst, src, n) && !dst[n])
-		return;
-	memcpy(dst, src, n);
+	/* one pass, no library call: names are a few bytes */
+	while (n < VT_NAME_MAX - 1 && src[n] && dst[n] == src[n])
+		n++;
+	if (dst[n] == (n < VT_NAME_MAX - 1 ? src[n] : '\0'))
+		return;   /* equal up to and including the terminator */
+	while (n < VT_NAME_MAX - 1 && src[n]) {
+		dst[n] = src[n];
+		n++;
+	}
 	dst[n] = '\0';
+}
+
+/* key_eq() : two smap keys, as three word compares (no library call). */
+_Static_assert(KEYLEN == 20, "key_eq compares 8 + 8 + 4 bytes");
+static inline bool key_eq(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t a0, a1, b0, b1;
+	uint32_t a2, b2;
+
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&a2, a + 16, 4);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	memcpy(&b2, b + 16, 4);
+	return !((a0 ^ b0) | (a1 ^ b1) | (uint64_t)(a2 ^ b2));
 }
 
 /* ---- small maps -------------------------------------------------------- */
@@ -62,17 +84,70 @@ static void smap_free(struct smap *m)
 	m->n = m->cap = 0;
 }
 
-static void *smap_find(const struct smap *m, const uint8_t key[KEYLEN], uint64_t seed)
-{
-	size_t i;
+/* A key with its hash (the lookups of one record are hashed, and their
+ * slots fetched, before the first of them waits for memory). */
+struct skey {
+	uint8_t k[KEYLEN];
+	uint64_t h;
+};
 
+static void skey_hash(struct skey *k, uint64_t seed)
+{
+	k->h = vt_hash(k->k, KEYLEN, seed);
+}
+
+/* skey_set() : the key of tag byte <tag> (then three zero bytes) and 16
+ * bytes at <b>, written as the words the hash reads back: a load is
+ * served from a store in flight only when one store covers it, and a key
+ * assembled byte by byte made every hash wait for its stores to land. */
+static void skey_set(struct skey *k, uint8_t tag, const uint8_t b[16], uint64_t seed)
+{
+	uint32_t x0, x3;
+	uint64_t w0, w1;
+
+	memcpy(&x0, b, 4);
+	memcpy(&w1, b + 4, 8);
+	memcpy(&x3, b + 12, 4);
+	/* on a little-endian machine the bytes are tag, three zeros, b[0..15];
+	 * the layout only has to be the same for every key */
+	w0 = (uint64_t)tag | (uint64_t)x0 << 32;
+	memcpy(k->k, &w0, 8);
+	memcpy(k->k + 8, &w1, 8);
+	memcpy(k->k + 16, &x3, 4);
+	skey_hash(k, seed);
+}
+
+static void *smap_find(const struct smap *m, const struct skey *key)
+{
 	if (!m->n)
 		return NULL;
-	i = vt_hash(key, KEYLEN, seed) & m->mask;
-	for (uint32_t e; (e = m->slot[i]); i = (i + 1) & m->mask)
-		if (!memcmp(smap_at(m, e - 1), key, KEYLEN))
+	for (size_t i = key->h & m->mask;; i = (i + 1) & m->mask) {
+		uint32_t e = m->slot[i];
+		if (!e)
+			return NULL;
+		if (key_eq(smap_at(m, e - 1), key->k))
 			return smap_at(m, e - 1);
-	return NULL;
+	}
+}
+
+/* smap_prefetch() : asks for the line of <key>'s first slot; with <ent>,
+ * waits for that slot and asks for the first two lines of the entry it
+ * names. The lookups of one record each wait for two or three dependent
+ * loads; fetched together, they wait for them once. */
+static inline void smap_prefetch(const struct smap *m, const struct skey *key, bool ent)
+{
+	if (!m->n)
+		return;
+	const uint32_t *sl = &m->slot[key->h & m->mask];
+	if (!ent) {
+		__builtin_prefetch(sl);
+		return;
+	}
+	if (*sl) {
+		const uint8_t *p = smap_at(m, *sl - 1);
+		__builtin_prefetch(p);
+		__builtin_prefetch(p + 64);
+	}
 }
 
 static int smap_grow(struct smap *m, uint64_t seed)
@@ -107,9 +182,9 @@ static int smap_grow(struct smap *m, uint64_t seed)
 
 /* smap_get() : the entry for <key>, created zeroed (key set) when absent.
  * NULL when the map is at its bound or out of memory. */
-static void *smap_get(struct smap *m, const uint8_t key[KEYLEN], uint64_t seed, bool *created)
+static void *smap_get(struct smap *m, const struct skey *key, uint64_t seed, bool *created)
 {
-	void *e = smap_find(m, key, seed);
+	void *e = smap_find(m, key);
 	size_t i;
 
 	*created = false;
@@ -121,8 +196,8 @@ static void *smap_get(struct smap *m, const uint8_t key[KEYLEN], uint64_t seed, 
 		return NULL;
 	e = smap_at(m, m->n);
 	memset(e, 0, m->esz);
-	memcpy(e, key, KEYLEN);
-	i = vt_hash(key, KEYLEN, seed) & m->mask;
+	memcpy(e, key->k, KEYLEN);
+	i = key->h & m->mask;
 	while (m->slot[i])
 		i = (i + 1) & m->mask;
 	m->slot[i] = (uint32_t)++m->n;
@@ -192,29 +267,27 @@ void vmstats_end(struct vmstats *vs)
 
 /* A VM's key: its UUID, or for a VM known only by name a 128-bit hash of
  * the name (two seeds), tagged so the two kinds never collide. */
-static void vm_key(const struct vmstats *vs, const struct vm_ident *id, uint8_t key[KEYLEN])
+static void vm_key(const struct vmstats *vs, const struct vm_ident *id, struct skey *key)
 {
-	memset(key, 0, KEYLEN);
 	if (!uuid_is_nil(id->uuid)) {
-		key[0] = 1;
-		memcpy(key + 4, id->uuid, 16);
+		skey_set(key, 1, id->uuid, vs->seed);
 	} else {
 		size_t n = strnlen(id->name, sizeof(id->name));
-		uint64_t a = vt_hash(id->name, n, vs->seed ^ 1), b = vt_hash(id->name, n, vs->seed ^ 2);
-		key[0] = 2;
-		memcpy(key + 4, &a, 8);
-		memcpy(key + 12, &b, 8);
+		uint64_t ab[2] = { vt_hash(id->name, n, vs->seed ^ 1), vt_hash(id->name, n, vs->seed ^ 2) };
+		uint8_t b[16];
+		memcpy(b, ab, 16);
+		skey_set(key, 2, b, vs->seed);
 	}
 }
 
 static struct vm_entry *vm_get(struct vmstats *vs, const struct vm_ident *id)
 {
-	uint8_t key[KEYLEN];
+	struct skey key;
 	bool created;
 	struct vm_entry *e;
 
-	vm_key(vs, id, key);
-	e = smap_get(&vs->vms, key, vs->seed, &created);
+	vm_key(vs, id, &key);
+	e = smap_get(&vs->vms, &key, vs->seed, &created);
 	if (!e) {
 		vs->t.vms_untracked++;
 		return NULL;
@@ -394,6 +467,19 @@ static void series_add(struct vmstats *vs, struct vm_entry *e, bool out, const s
 		return;
 	}
 	b_first = (int64_t)(first / I);
+	if (b_first == b_last) {
+		/* the whole flow in one bucket (most flows: shorter than the
+		 * interval): no share to compute */
+		struct bucket *k = &e->ser[(uint64_t)b_last % P];
+		if (out) {
+			k->bytes_out += r->bytes;
+			k->packets_out += r->packets;
+		} else {
+			k->bytes_in += r->bytes;
+			k->packets_in += r->packets;
+		}
+		return;
+	}
 	uint64_t dur = last - first + 1, cum, done_b, done_p;
 	int64_t b = b_first < oldest ? oldest : b_first;
 	/* what lies before the window is skipped, not looped over */
@@ -417,16 +503,37 @@ static void series_add(struct vmstats *vs, struct vm_entry *e, bool out, const s
 	}
 }
 
-static void port_add(struct vmstats *vs, struct vm_entry *e, bool out, const struct flow_rec *r,
-		     uint16_t port)
+/* The key of a protocol and port (the L4 breakdown and the services). */
+static void port_key(const struct vmstats *vs, uint8_t proto, uint16_t port, struct skey *key)
 {
-	uint8_t key[KEYLEN] = { 0 };
+	/* bytes: proto, port (big-endian), then zeros */
+	uint64_t w0 = (uint64_t)proto | (uint64_t)(port >> 8) << 8 | (uint64_t)(port & 0xff) << 16;
+	uint64_t w1 = 0;
+	uint32_t x2 = 0;
+
+	memcpy(key->k, &w0, 8);
+	memcpy(key->k + 8, &w1, 8);
+	memcpy(key->k + 16, &x2, 4);
+	skey_hash(key, vs->seed);
+}
+
+/* The key of the other end of a VM's record: that VM, or its address. */
+static void peer_key(const struct vmstats *vs, const struct vm_ident *pv, const struct vt_addr *pa,
+		     struct skey *key)
+{
+	if (vm_known(pv)) {
+		vm_key(vs, pv, key);
+		return;
+	}
+	skey_set(key, 3, pa->b, vs->seed);
+}
+
+static void port_add(struct vmstats *vs, struct vm_entry *e, bool out, const struct flow_rec *r,
+		     uint16_t port, const struct skey *key)
+{
 	bool created;
 	struct port_ent *p;
 
-	key[0] = r->proto;
-	key[1] = (uint8_t)(port >> 8);
-	key[2] = (uint8_t)port;
 	p = smap_get(&e->ports, key, vs->seed, &created);
 	if (!p) {
 		cnt_add(out ? &e->ports_other_out : &e->ports_other_in, r);
@@ -439,21 +546,13 @@ static void port_add(struct vmstats *vs, struct vm_entry *e, bool out, const str
 }
 
 static void peer_add(struct vmstats *vs, struct vm_entry *e, bool out, const struct flow_rec *r,
-		     const struct flow_attr *a)
+		     const struct flow_attr *a, const struct skey *key)
 {
 	const struct vm_ident *pv = out ? &a->dst_vm : &a->src_vm;
 	const struct vt_addr *pa = out ? &r->dst : &r->src;
-	uint8_t key[KEYLEN];
 	bool created;
 	struct peer_ent *p;
 
-	if (vm_known(pv)) {
-		vm_key(vs, pv, key);
-	} else {
-		memset(key, 0, KEYLEN);
-		key[0] = 3;
-		memcpy(key + 4, pa->b, 16);
-	}
 	p = smap_get(&e->peers, key, vs->seed, &created);
 	if (!p) {
 		cnt_add(out ? &e->peers_other_out : &e->peers_other_in, r);
@@ -480,17 +579,13 @@ static bool tcp_refused(const struct flow_rec *r)
 }
 
 static void svc_add(struct vmstats *vs, struct vm_entry *e, bool out, bool server,
-		    const struct flow_rec *r, uint16_t port)
+		    const struct flow_rec *r, uint16_t port, const struct skey *key)
 {
 	struct smap *m = server ? &e->offered : &e->consumed;
-	uint8_t key[KEYLEN] = { 0 };
 	bool created;
 	struct svc_ent *s;
 	const struct vt_addr *other = out ? &r->dst : &r->src;
 
-	key[0] = r->proto;
-	key[1] = (uint8_t)(port >> 8);
-	key[2] = (uint8_t)port;
 	s = smap_get(m, key, vs->seed, &created);
 	if (!s) {
 		e->services_other++;
@@ -537,16 +632,10 @@ static void vm_account(struct vmstats *vs, struct vm_entry *e, bool out, const s
 {
 	uint16_t port;
 	uint8_t loc = a->locality < 3 ? a->locality : FLOW_LOC_OUTSIDE;
-
-	if (host && host[0])
-		set_name(e->host, host);
-	e->zone = out ? a->src_zone : a->dst_zone;
-	if (!e->first_ms || r->first_ms < e->first_ms)
-		e->first_ms = r->first_ms;
-	e->last_ms = VT_MAX(e->last_ms, r->last_ms);
-	cnt_add(out ? &e->out : &e->in, r);
-	cnt_add(out ? &e->loc_out[loc] : &e->loc_in[loc], r);
-	series_add(vs, e, out, r, now_ms);
+	struct skey pk, qk;
+	/* the VM is the server when it is the end the role names */
+	bool server = out ? role == ROLE_SRC_SERVER : role == ROLE_DST_SERVER;
+	struct smap *svc = server ? &e->offered : &e->consumed;
 
 	if (!has_ports(r->proto))
 		port = 0;
@@ -556,13 +645,34 @@ static void vm_account(struct vmstats *vs, struct vm_entry *e, bool out, const s
 		port = r->dport;
 	else
 		port = r->dport;   /* equal ports */
-	port_add(vs, e, out, r, port);
-	peer_add(vs, e, out, r, a);
-	if (role != ROLE_UNKNOWN) {
-		/* the VM is the server when it is the end the role names */
-		bool server = out ? role == ROLE_SRC_SERVER : role == ROLE_DST_SERVER;
-		svc_add(vs, e, out, server, r, port);
-	}
+	/* every table this record updates, asked for at once: the slots,
+	 * then (the counters below overlap the wait) the entries */
+	port_key(vs, r->proto, port, &pk);
+	peer_key(vs, out ? &a->dst_vm : &a->src_vm, out ? &r->dst : &r->src, &qk);
+	smap_prefetch(&e->ports, &pk, false);
+	smap_prefetch(&e->peers, &qk, false);
+	if (role != ROLE_UNKNOWN)
+		smap_prefetch(svc, &pk, false);
+	if (e->ser && e->head >= 0)
+		__builtin_prefetch(&e->ser[(uint64_t)e->head % vs->c.series_points]);
+
+	if (host && host[0])
+		set_name(e->host, host);
+	e->zone = out ? a->src_zone : a->dst_zone;
+	if (!e->first_ms || r->first_ms < e->first_ms)
+		e->first_ms = r->first_ms;
+	e->last_ms = VT_MAX(e->last_ms, r->last_ms);
+	cnt_add(out ? &e->out : &e->in, r);
+	cnt_add(out ? &e->loc_out[loc] : &e->loc_in[loc], r);
+	smap_prefetch(&e->ports, &pk, true);
+	smap_prefetch(&e->peers, &qk, true);
+	if (role != ROLE_UNKNOWN)
+		smap_prefetch(svc, &pk, true);
+	series_add(vs, e, out, r, now_ms);
+	port_add(vs, e, out, r, port, &pk);
+	peer_add(vs, e, out, r, a, &qk);
+	if (role != ROLE_UNKNOWN)
+		svc_add(vs, e, out, server, r, port, &pk);
 }
 
 void vmstats_add(struct vmstats *vs, const struct flow_rec *r, const struct flow_attr *a,

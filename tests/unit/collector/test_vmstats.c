@@ -440,4 +440,46 @@ static void test_names(void)
 	vmstats_free(vs);
 }
 
-VT_TEST_MAIN(VT_T(test_role), VT_T(test_accounting), VT_T(test_series), VT_T(test_bounds), VT_T(test_names))
+/* VMs known only by name (no UUID) are keyed by their name: two names,
+ * two entries, each with its own counters, peers and ports; the same
+ * name again is the same entry. A VM peer is keyed by its identity, an
+ * outside peer by its address. */
+static void test_name_keys(void)
+{
+	struct vmstats *vs = mk(8, 8);
+	static const struct fspec f[] = {
+		{ 1, 2, "10.0.0.1", "10.0.0.2", 6, 40000, 443, 0, 100, 1, 0, 0, FLOW_LOC_CROSS_HOST, true },
+		{ 1, 0, "10.0.0.1", "192.0.2.9", 6, 40001, 443, 0, 10, 1, 0, 0, FLOW_LOC_OUTSIDE, true },
+		{ 2, 0, "10.0.0.2", "192.0.2.9", 17, 40002, 53, 0, 1, 1, 0, 0, FLOW_LOC_OUTSIDE, true },
+	};
+
+	vmstats_begin(vs);
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+		struct flow_rec r;
+		struct flow_attr a;
+		struct vmstats_hint h = { true, NULL, NULL };
+		mkrow(&f[i], &r, &a);
+		memset(a.src_vm.uuid, 0, 16);
+		memset(a.dst_vm.uuid, 0, 16);
+		vmstats_add(vs, &r, &a, &h, T0 + 3600000);
+	}
+	vmstats_end(vs);
+	struct vmstats_totals t;
+	vmstats_totals(vs, &t);
+	CHECK_EQ(t.vms, 2);
+	struct json_val *v = detail(vs, "vm1");
+	CHECK(v != NULL);
+	CHECK_EQ(geti(v, "vm.bytes_out"), 110);
+	CHECK_EQ(json_len(json_get(json_get(v, "vm"), "peers")), 2);
+	CHECK_EQ(json_len(json_get(json_get(v, "vm"), "l4")), 1);
+	json_free(v);
+	v = detail(vs, "vm2");
+	CHECK(v != NULL);
+	CHECK_EQ(geti(v, "vm.bytes_in"), 100);
+	CHECK_EQ(geti(v, "vm.bytes_out"), 1);
+	CHECK_EQ(json_len(json_get(json_get(v, "vm"), "l4")), 2);
+	json_free(v);
+	vmstats_free(vs);
+}
+
+VT_TEST_MAIN(VT_T(test_role), VT_T(test_accounting), VT_T(test_series), VT_T(test_bounds), VT_T(test_names), VT_T(test_name_keys))
