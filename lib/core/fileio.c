@@ -1,6 +1,7 @@
 /* fileio.c — see fileio.h. */
 #include "core/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -120,4 +121,31 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 		close(dfd);
 	}
 	return 0;
+}
+
+int file_atomic_clean(const char *path)
+{
+	char dir[4096], base[4096];
+	struct dirent *de;
+	size_t bl;
+	int n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(base, sizeof(base), "%s", path);
+	const char *b = basename(base);
+	bl = strlen(b);
+	d = opendir(dirname(dir));
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		/* exactly <base>.tmp.XXXXXX, mkostemp's six characters */
+		if (strncmp(de->d_name, b, bl) || strncmp(de->d_name + bl, ".tmp.", 5) ||
+		    strlen(de->d_name + bl + 5) != 6)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }

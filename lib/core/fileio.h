@@ -35,5 +35,12 @@ int fd_write_all(int fd, const void *buf, size_t n);
  * temporary file is left. */
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
 		      struct vt_err *err);
+/* file_atomic_clean() : removes the temporary files file_write_atomic()
+ * left for <path> when the process died between writing one and renaming
+ * it (<path>.tmp.XXXXXX in its directory). Call it before the first save
+ * of <path> (at start), not while one may be in progress. The number
+ * removed, or a negative errno when the directory cannot be read (a
+ * missing directory holds none: 0). */
+int file_atomic_clean(const char *path);
 
 #endif

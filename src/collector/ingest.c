@@ -25,6 +25,7 @@
 #include "collector/udpsock.h"
 #include "core/bgsave.h"
 #include "core/compiler.h"
+#include "core/fileio.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -120,6 +121,14 @@ int ingest_path_init(struct ingest_path *p, const struct flowdec_conf *dc, struc
 		flowdec_free(p->fd);
 		p->fd = NULL;
 		return vt_err_set(err, -ENOMEM, "out of memory");
+	}
+	/* a crash during a save leaves its temporary file behind; no save
+	 * of this path can be running yet */
+	if (tmpl_path) {
+		int k = file_atomic_clean(tmpl_path);
+		if (k > 0)
+			log_info("collector: removed %d temporary file(s) of %s left by an earlier run",
+				 k, tmpl_path);
 	}
 	path_refresh_snap(p);
 	return 0;

@@ -147,6 +147,9 @@ static int restore(struct tap_agent *t, struct vt_err *err)
 
 	if (!t->state)
 		return 0;
+	/* save()'s temporary files a crash left behind (no save runs yet) */
+	if ((n = file_atomic_clean(t->state)) > 0)
+		log_info("tap: removed %d temporary file(s) of %s left by an earlier run", n, t->state);
 	rc = file_read_all(t->state, STATE_MAX, false, &b, &rerr);
 	if (rc == -ENOENT) {
 		vbuf_free(&b);

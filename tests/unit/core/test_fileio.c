@@ -174,4 +174,36 @@ static void t_write_atomic(void)
 	rmdir(dir);
 }
 
-VT_TEST_MAIN(VT_T(t_files), VT_T(t_stdin), VT_T(t_write_atomic))
+/* Temporary files a crash left between write and rename: only <path>'s
+ * own (<path>.tmp. and six characters) go; the file, other paths' temps
+ * and look-alikes stay. */
+static void t_atomic_clean(void)
+{
+	const char *names[] = { "state.tmp.a1B2c3", "state.tmp.zzzzzz", "state", "state.tmp.short",
+				"state.tmp.toolong7", "other.tmp.a1B2c3", "state.tmpXa1B2c3" };
+	char p[160], q[160];
+
+	snprintf(dir, sizeof(dir), "/tmp/vt-fileio-XXXXXX");
+	CHECK(mkdtemp(dir) != NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(q, sizeof(q), "%s/%s", dir, names[i]);
+		FILE *f = fopen(q, "w");
+		CHECK(f != NULL);
+		fclose(f);
+	}
+	snprintf(p, sizeof(p), "%s/state", dir);
+	CHECK_EQ(file_atomic_clean(p), 2);
+	CHECK_EQ(entries(dir), ARRAY_SIZE(names) - 2);
+	CHECK_EQ(file_atomic_clean(p), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(q, sizeof(q), "%s/%s", dir, names[i]);
+		CHECK_EQ(access(q, F_OK) == 0, i >= 2);
+		unlink(q);
+	}
+	rmdir(dir);
+	/* a directory that does not exist holds none */
+	snprintf(p, sizeof(p), "%s/state", dir);
+	CHECK_EQ(file_atomic_clean(p), 0);
+}
+
+VT_TEST_MAIN(VT_T(t_files), VT_T(t_stdin), VT_T(t_write_atomic), VT_T(t_atomic_clean))
