@@ -134,22 +134,25 @@ static char *za_data[] = { "tier=data" };
 static char *zn_inet[] = { "198.19.200.0/24", "2001:db8:200::/64" };
 static char *zn_lab[] = { "198.18.0.0/16" };
 
-static struct zones *make_zones(void)
+/* zones_of() : the compiled zones of <n> definitions (which must be valid). */
+static struct zones *zones_of(const struct zone_conf *zc, size_t n)
 {
-	struct zone_conf zc[3];
 	struct vt_err err = { 0 };
+	struct zones *z = zones_new(zc, n, &err);
 
-	memset(zc, 0, sizeof(zc));
-	snprintf(zc[0].name, sizeof(zc[0].name), "web");
-	zc[0].vm = (struct conf_strlist){ zv_web, 1 };
-	snprintf(zc[1].name, sizeof(zc[1].name), "data");
-	zc[1].attr = (struct conf_strlist){ za_data, 1 };
-	zc[1].net = (struct conf_strlist){ zn_inet, 2 };
-	snprintf(zc[2].name, sizeof(zc[2].name), "lab");
-	zc[2].net = (struct conf_strlist){ zn_lab, 1 };
-	struct zones *z = zones_new(zc, 3, &err);
 	CHECK(z != NULL);
 	return z;
+}
+
+static struct zones *make_zones(void)
+{
+	const struct zone_conf zc[] = {
+		{ .name = "web", .vm = { zv_web, 1 } },
+		{ .name = "data", .attr = { za_data, 1 }, .net = { zn_inet, 2 } },
+		{ .name = "lab", .net = { zn_lab, 1 } },
+	};
+
+	return zones_of(zc, ARRAY_SIZE(zc));
 }
 
 static void test_zones_errors(void)
@@ -334,16 +337,11 @@ static char *zn_dmz[] = { "198.19.200.0/24" };
 
 static void test_zones_no_inventory(void)
 {
-	struct zone_conf zc[2];
-	struct vt_err err = { 0 };
-
-	memset(zc, 0, sizeof(zc));
-	snprintf(zc[0].name, sizeof(zc[0].name), "dmz");
-	zc[0].net = (struct conf_strlist){ zn_dmz, 1 };
-	snprintf(zc[1].name, sizeof(zc[1].name), "web");
-	zc[1].vm = (struct conf_strlist){ zv_web, 1 };
-	struct zones *z = zones_new(zc, 2, &err);
-	CHECK(z != NULL);
+	const struct zone_conf zc[] = {
+		{ .name = "dmz", .net = { zn_dmz, 1 } },
+		{ .name = "web", .vm = { zv_web, 1 } },
+	};
+	struct zones *z = zones_of(zc, ARRAY_SIZE(zc));
 	struct enrich_snap *s = enrich_snap_new(inv_new(1), z);
 	CHECK(s != NULL);
 	static const struct {

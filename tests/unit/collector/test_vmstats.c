@@ -22,6 +22,7 @@ struct fspec {
 	uint64_t first, last;        /* ms after T0 */
 	uint8_t loc;
 	bool primary;
+	bool by_name;                /* the VMs have no UUID, only their names */
 };
 
 static void mkrow(const struct fspec *f, struct flow_rec *r, struct flow_attr *a)
@@ -39,11 +40,11 @@ static void mkrow(const struct fspec *f, struct flow_rec *r, struct flow_attr *a
 	r->first_ms = T0 + f->first;
 	r->last_ms = T0 + f->last;
 	if (f->src_vm) {
-		a->src_vm.uuid[15] = (uint8_t)f->src_vm;
+		a->src_vm.uuid[15] = f->by_name ? 0 : (uint8_t)f->src_vm;
 		snprintf(a->src_vm.name, sizeof(a->src_vm.name), "vm%d", f->src_vm);
 	}
 	if (f->dst_vm) {
-		a->dst_vm.uuid[15] = (uint8_t)f->dst_vm;
+		a->dst_vm.uuid[15] = f->by_name ? 0 : (uint8_t)f->dst_vm;
 		snprintf(a->dst_vm.name, sizeof(a->dst_vm.name), "vm%d", f->dst_vm);
 	}
 	a->locality = f->loc;
@@ -448,22 +449,12 @@ static void test_name_keys(void)
 {
 	struct vmstats *vs = mk(8, 8);
 	static const struct fspec f[] = {
-		{ 1, 2, "10.0.0.1", "10.0.0.2", 6, 40000, 443, 0, 100, 1, 0, 0, FLOW_LOC_CROSS_HOST, true },
-		{ 1, 0, "10.0.0.1", "192.0.2.9", 6, 40001, 443, 0, 10, 1, 0, 0, FLOW_LOC_OUTSIDE, true },
-		{ 2, 0, "10.0.0.2", "192.0.2.9", 17, 40002, 53, 0, 1, 1, 0, 0, FLOW_LOC_OUTSIDE, true },
+		{ 1, 2, "10.0.0.1", "10.0.0.2", 6, 40000, 443, 0, 100, 1, 0, 0, FLOW_LOC_CROSS_HOST, true, true },
+		{ 1, 0, "10.0.0.1", "192.0.2.9", 6, 40001, 443, 0, 10, 1, 0, 0, FLOW_LOC_OUTSIDE, true, true },
+		{ 2, 0, "10.0.0.2", "192.0.2.9", 17, 40002, 53, 0, 1, 1, 0, 0, FLOW_LOC_OUTSIDE, true, true },
 	};
 
-	vmstats_begin(vs);
-	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
-		struct flow_rec r;
-		struct flow_attr a;
-		struct vmstats_hint h = { true, NULL, NULL };
-		mkrow(&f[i], &r, &a);
-		memset(a.src_vm.uuid, 0, 16);
-		memset(a.dst_vm.uuid, 0, 16);
-		vmstats_add(vs, &r, &a, &h, T0 + 3600000);
-	}
-	vmstats_end(vs);
+	add_all(vs, f, ARRAY_SIZE(f));
 	struct vmstats_totals t;
 	vmstats_totals(vs, &t);
 	CHECK_EQ(t.vms, 2);
