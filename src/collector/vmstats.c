@@ -36,17 +36,11 @@ void vmstats_conf_defaults(struct vmstats_conf *c)
  * writes nothing (this runs for every attributed record). */
 static void set_name(char *dst, const char *src)
 {
-	size_t n = 0;
+	size_t n = strnlen(src, VT_NAME_MAX - 1);
 
-	/* one pass, no library call: names are a few bytes */
-	while (n < VT_NAME_MAX - 1 && src[n] && dst[n] == src[n])
-		n++;
-	if (dst[n] == (n < VT_NAME_MAX - 1 ? src[n] : '\0'))
-		return;   /* equal up to and including the terminator */
-	while (n < VT_NAME_MAX - 1 && src[n]) {
-		dst[n] = src[n];
-		n++;
-	}
+	if (!memcmp(dst, src, n) && !dst[n])
+		return;
+	memcpy(dst, src, n);
 	dst[n] = '\0';
 }
 
@@ -467,19 +461,6 @@ static void series_add(struct vmstats *vs, struct vm_entry *e, bool out, const s
 		return;
 	}
 	b_first = (int64_t)(first / I);
-	if (b_first == b_last) {
-		/* the whole flow in one bucket (most flows: shorter than the
-		 * interval): no share to compute */
-		struct bucket *k = &e->ser[(uint64_t)b_last % P];
-		if (out) {
-			k->bytes_out += r->bytes;
-			k->packets_out += r->packets;
-		} else {
-			k->bytes_in += r->bytes;
-			k->packets_in += r->packets;
-		}
-		return;
-	}
 	uint64_t dur = last - first + 1, cum, done_b, done_p;
 	int64_t b = b_first < oldest ? oldest : b_first;
 	/* what lies before the window is skipped, not looped over */
