@@ -89,21 +89,6 @@ static int load(const char *path, struct dgram **out, size_t *n)
 	return 0;
 }
 
-static int append_cb(void *arg, const struct flow_row *rows, size_t n)
-{
-	return store_append(arg, rows, n);
-}
-
-static bool ready_cb(void *arg, size_t n)
-{
-	return store_append_ready(arg, n);
-}
-
-static void busy_cb(void *arg, bool busy)
-{
-	store_set_busy(arg, busy);
-}
-
 int main(int argc, char **argv)
 {
 	struct vt_err err = { 0 };
@@ -140,9 +125,8 @@ int main(int argc, char **argv)
 	vmstats_conf_defaults(&vc);
 	struct vmstats *vs = vmstats_new(&vc);
 	sink_conf_defaults(&kc);
-	kc.batch_rows = getenv("BATCH_ROWS") ? strtoull(getenv("BATCH_ROWS"), NULL, 10) : 512;
-	struct sink_ops so = { .append = append_cb, .ready = ready_cb, .busy = busy_cb,
-			       .arg = st };
+	kc.batch_rows = 512;   /* collector.batch_rows' default */
+	struct sink_ops so = sink_store_ops(st);
 	struct sink *sk = vs ? sink_new(&kc, &so, vs, &en) : NULL;
 	flowdec_conf_defaults(&dc);
 	if (!sk || sink_start(sk) < 0 ||

@@ -296,21 +296,6 @@ struct collector {
 	struct ev_timer inv_timer;
 };
 
-static int store_append_cb(void *arg, const struct flow_row *rows, size_t n)
-{
-	return store_append(arg, rows, n);
-}
-
-static bool store_ready_cb(void *arg, size_t n)
-{
-	return store_append_ready(arg, n);
-}
-
-static void store_busy_cb(void *arg, bool busy)
-{
-	store_set_busy(arg, busy);
-}
-
 /* Builds a snapshot from every inventory file; on any error the previous
  * snapshot stays (a half-written file must not make VMs disappear). */
 static int inventory_load(struct collector *co, bool initial)
@@ -567,8 +552,7 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 	kc.metered_ttl_ms = c->inv.metered_ttl_ms;
 	kc.dedup_delay_ms = c->inv.dedup_delay_ms;
 	kc.dedup_hold_rows = c->inv.dedup_hold_rows;
-	struct sink_ops so = { .append = store_append_cb, .ready = store_ready_cb,
-			       .busy = store_busy_cb, .arg = co.store };
+	struct sink_ops so = sink_store_ops(co.store);
 	co.sink = sink_new(&kc, &so, co.vs, &co.en);
 	if (!co.sink) {
 		log_err("collector: writer: %s", strerror(errno));

@@ -21,6 +21,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "store/store.h"
 
 void sink_conf_defaults(struct sink_conf *c)
 {
@@ -789,4 +790,27 @@ void sink_get_stats(struct sink *s, struct sink_stats *st)
 	*st = s->st;
 	st->queued = s->qlen;
 	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- the store as the destination --------------------------------------- */
+
+static int store_append_cb(void *arg, const struct flow_row *rows, size_t n)
+{
+	return store_append(arg, rows, n);
+}
+
+static bool store_ready_cb(void *arg, size_t n)
+{
+	return store_append_ready(arg, n);
+}
+
+static void store_busy_cb(void *arg, bool busy)
+{
+	store_set_busy(arg, busy);
+}
+
+struct sink_ops sink_store_ops(struct store *st)
+{
+	return (struct sink_ops){ .append = store_append_cb, .ready = store_ready_cb,
+				  .busy = store_busy_cb, .arg = st };
 }

@@ -62,6 +62,11 @@ struct sink_ops {
 	void *arg;
 };
 
+struct store;
+/* sink_store_ops() : the ops that write the rows to store <st>
+ * (store_append, store_append_ready, store_set_busy). */
+struct sink_ops sink_store_ops(struct store *st);
+
 struct sink_stats {
 	uint64_t batches_in, rows_in;
 	uint64_t rows_dropped, batches_dropped;   /* queue full past queue_wait */
