@@ -31,13 +31,8 @@ API=$((PORT + 1))
 
 # an inventory that owns half of flowgen's destinations (198.51.100.1-125
 # of 1-250): attribution, per-VM statistics and the plain path all run
-python3 - "$W/inv.json" <<'PY'
-import json, sys
-vms = [{"name": "pgo-%d" % i, "uuid": "00000000-0000-4000-8000-%012d" % i,
-        "ipv4": "198.51.100.%d" % (i + 1) if i < 125 else "198.19.9.%d" % i,
-        "host": "h%d" % (i % 4)} for i in range(200)]
-json.dump({"hosts": [{"name": "h%d" % i} for i in range(4)], "vms": vms}, open(sys.argv[1], "w"))
-PY
+. "$ROOT/bench/collector/lib.bash"
+inventory "$W/inv.json" 200 125
 "$VTAP" collector -o "collector.listen=127.0.0.1:$PORT" -o collector.tcp_listen= \
 	-o collector.workers=1 -o "store.dir=$W/store" -o "collector.state_dir=$W/state" \
 	-o "api.listen=127.0.0.1:$API" -o collector.log_level=warn \

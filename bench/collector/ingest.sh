@@ -37,7 +37,7 @@
 # of its CPU (the socket drops what it cannot take; a stall of the
 # machine costs records, not CPU).
 # A last search runs vtap with a 1,000-VM inventory that attributes every
-# record to a VM (lib.bash inventory_1000).
+# record to a VM (lib.bash inventory).
 # Two lines give the floor: the generator at full speed against a
 # receiver that only reads (bench/collector/discard.c), one datagram per
 # receive and with UDP_GRO. vtap asks for UDP_GRO (collector.udp_gro):
@@ -259,7 +259,7 @@ echo "vtap collector, 2 workers, unpinned (the generator shares the 2 CPUs): $(s
 # attribution: the same one-core search with an inventory that makes
 # every record a VM's (per-VM statistics, services, peers); nfcapd has no
 # equivalent, its figure above is the reference
-inventory_1000 "$W/inv.json"
+inventory "$W/inv.json" 1000 250
 va=$(VTAP_INVENTORY="$W/inv.json" search v_ipfix_1)
 echo
 echo "vtap collector, 1 worker (1 core), every record attributed to one of 1,000 inventory VMs: $(show "$va") (IPFIX; nfcapd above: $nf_ipfix records/s)"

@@ -48,17 +48,19 @@ vtap_wait_stored() {
 # cpu_ticks PID : utime + stime in clock ticks
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# inventory_1000 FILE : an inventory of 1,000 VMs on 10 hosts in which VM
-# i < 250 owns 198.51.100.(i + 1): every destination of `vtap flowgen`'s
-# records, so each record is attributed to a VM (and counted in its
-# per-VM statistics); the other 750 VMs only fill the tables.
-inventory_1000() {
-	python3 - "$1" <<'PY'
+# inventory FILE VMS OWNED : an inventory of VMS VMs on 10 hosts in which VM
+# i < OWNED (at most 250) owns 198.51.100.(i + 1), a destination of
+# `vtap flowgen`'s records (record n goes to 198.51.100.(n % 250 + 1)):
+# with OWNED 250 every record is attributed to a VM (and counted in its
+# per-VM statistics); the other VMs only fill the tables.
+inventory() {
+	python3 - "$1" "$2" "$3" <<'PY'
 import json, sys
+n, owned = int(sys.argv[2]), int(sys.argv[3])
 vms = [{"name": "vm%d" % i, "uuid": "00000000-0000-4000-8000-%012d" % i,
         "mac": "52:54:00:%02x:%02x:%02x" % (i >> 16 & 255, i >> 8 & 255, i & 255),
-        "ipv4": "198.51.100.%d" % (i + 1) if i < 250 else "198.19.%d.%d" % (i >> 8, i & 255),
-        "host": "h%d" % (i % 10)} for i in range(1000)]
+        "ipv4": "198.51.100.%d" % (i + 1) if i < owned else "198.19.%d.%d" % (i >> 8, i & 255),
+        "host": "h%d" % (i % 10)} for i in range(n)]
 json.dump({"hosts": [{"name": "h%d" % i} for i in range(10)], "vms": vms}, open(sys.argv[1], "w"))
 PY
 }

@@ -58,7 +58,7 @@ done
 EOF
 
 . bench/collector/lib.bash
-inventory_1000 "$W/inv.json"
+inventory "$W/inv.json" 1000 250
 
 echo "| tree | stream | inventory | ns/record, each round | median |"
 echo "|---|---|---|---|---|"
