@@ -10,6 +10,7 @@
 
 #include "core/compiler.h"
 #include "core/hash.h"
+#include "core/mem.h"
 #include "store/ranges.h"
 
 #define R(f) offsetof(struct flow_row, rec.f)
@@ -118,6 +119,21 @@ int cols_reserve(struct flow_cols *c, size_t cap, uint64_t cols)
 		c->col[i] = p;
 	}
 	c->cap = ncap;
+	return 0;
+}
+
+int cols_prefault(struct flow_cols *c, size_t cap)
+{
+	int r;
+
+	if (c->n || (r = cols_reserve(c, cap, FC_ALL)) < 0)
+		return c->n ? -EBUSY : r;
+	for (unsigned i = 0; i < FC_NCOLS; i++)
+		vt_touch_pages(c->col[i], c->cap * fc_elem_size(descs[i].kind));
+	if (c->sum)
+		for (unsigned k = 0; k < FC_NCOLS; k++)
+			if (c->sum->low[k])
+				vt_touch_pages(c->sum->low[k], c->sum->limit * sizeof(*c->sum->low[k]));
 	return 0;
 }
 
