@@ -84,6 +84,10 @@ static const struct conf_key main_keys[] = {
 	{ "queue_batches", CONF_UINT, M(queue_batches), 1, 1000000, "1024",
 	  "batches waiting for the writer at most (memory bound: queue_batches x batch_rows x "
 	  "about 560 bytes)", NULL, NULL, NULL, false },
+	{ "queue_reserve", CONF_UINT, M(queue_reserve), 0, 1000000, "256",
+	  "batches allocated and mapped at start, so that the queue can fill behind a stalled "
+	  "store without the ingest threads waiting for fresh memory (at most queue_batches; "
+	  "the rest is allocated when needed)", NULL, NULL, NULL, false },
 	{ "queue_wait", CONF_DURATION, M(queue_wait_ms), 0, 60000, "2s",
 	  "an ingest thread waits this long on a full queue, then drops the batch (counted)",
 	  NULL, NULL, NULL, false },
@@ -256,6 +260,13 @@ struct collector_conf *collector_conf_load(const char *path, const char *const *
 	for (size_t i = 0; i < n; i++)
 		if (conf_set(overrides[i], coll_secs, ARRAY_SIZE(coll_secs), c, err) < 0)
 			goto fail;
+	if (c->main.queue_reserve > c->main.queue_batches) {
+		vt_err_set(err, -EINVAL, "collector.queue_reserve (%llu) must not exceed "
+					 "collector.queue_batches (%llu)",
+			   (unsigned long long)c->main.queue_reserve,
+			   (unsigned long long)c->main.queue_batches);
+		goto fail;
+	}
 	if (!c->main.listen.n && !c->main.tcp_listen.n) {
 		vt_err_set(err, -EINVAL, "collector.listen and collector.tcp_listen are both empty: "
 					 "nothing to receive on");
@@ -548,6 +559,7 @@ int collector_run(struct collector_conf *c, const char *ready_file)
 	sink_conf_defaults(&kc);
 	kc.batch_rows = c->main.batch_rows;
 	kc.queue_batches = c->main.queue_batches;
+	kc.reserve_batches = c->main.queue_reserve;
 	kc.queue_wait_ms = c->main.queue_wait_ms;
 	kc.metered_ttl_ms = c->inv.metered_ttl_ms;
 	kc.dedup_delay_ms = c->inv.dedup_delay_ms;

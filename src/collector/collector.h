@@ -50,6 +50,7 @@ struct coll_main_conf {             /* [collector] */
 	uint64_t batch_rows;
 	uint64_t batch_delay_ms;
 	uint64_t queue_batches;
+	uint64_t queue_reserve;
 	uint64_t queue_wait_ms;
 	char *state_dir;
 	uint64_t template_save_ms;

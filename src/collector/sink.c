@@ -20,6 +20,7 @@
 #include "core/compiler.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/timeutil.h"
 #include "store/store.h"
 
@@ -27,6 +28,7 @@ void sink_conf_defaults(struct sink_conf *c)
 {
 	c->batch_rows = 256;
 	c->queue_batches = 1024;
+	c->reserve_batches = 0;
 	c->queue_wait_ms = 2000;
 	c->metered_ttl_ms = 900000;
 	c->dedup_delay_ms = 2000;
@@ -159,6 +161,21 @@ struct sink {
 	uint64_t rows_written, rows_lost, append_errors;
 };
 
+static struct sink_batch *batch_alloc(const struct sink *s)
+{
+	struct sink_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->rows = malloc(s->c.batch_rows * sizeof(*b->rows));
+	if (!b->rows) {
+		free(b);
+		return NULL;
+	}
+	b->cap = s->c.batch_rows;
+	return b;
+}
+
 struct sink *sink_new(const struct sink_conf *c, const struct sink_ops *ops, struct vmstats *vs,
 		      struct enrich *en)
 {
@@ -189,6 +206,23 @@ struct sink *sink_new(const struct sink_conf *c, const struct sink_ops *ops, str
 	cond_init_monotonic(&s->nonempty);
 	pthread_cond_init(&s->nonfull, NULL);
 	pthread_cond_init(&s->done, NULL);
+	/* the reserve: batches allocated and mapped now, so that the queue
+	 * filling behind a stalled store does not also make the producer wait
+	 * for the kernel to map each new batch (70 pages at 512 rows, ~110 us
+	 * on a virtual machine here: more than the 85 us in which 512 records
+	 * arrive at 6 M/s) */
+	for (uint64_t i = 0; i < c->reserve_batches; i++) {
+		struct sink_batch *b = batch_alloc(s);
+		if (!b) {
+			sink_free(s);
+			errno = ENOMEM;
+			return NULL;
+		}
+		vt_touch_pages(b->rows, b->cap * sizeof(*b->rows));
+		b->next = s->free_list;
+		s->free_list = b;
+		s->st.batches_allocated++;
+	}
 	return s;
 }
 
@@ -243,15 +277,8 @@ struct sink_batch *sink_batch_get(struct sink *s)
 		b->next = NULL;
 		return b;
 	}
-	b = calloc(1, sizeof(*b));
-	if (!b)
+	if (!(b = batch_alloc(s)))
 		return NULL;
-	b->rows = malloc(s->c.batch_rows * sizeof(*b->rows));
-	if (!b->rows) {
-		free(b);
-		return NULL;
-	}
-	b->cap = s->c.batch_rows;
 	pthread_mutex_lock(&s->mu);
 	s->st.batches_allocated++;
 	pthread_mutex_unlock(&s->mu);

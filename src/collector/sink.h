@@ -36,6 +36,7 @@ struct vmstats;
 struct sink_conf {
 	uint64_t batch_rows;        /* rows per batch */
 	uint64_t queue_batches;     /* batches queued at most */
+	uint64_t reserve_batches;   /* batches allocated and mapped at sink_new() */
 	uint64_t queue_wait_ms;     /* a producer waits this long on a full queue */
 	uint64_t metered_ttl_ms;    /* a VM stays metered this long after its agent's last record */
 	uint64_t dedup_delay_ms;    /* receiver-side rows wait this long for the sender's */
