@@ -277,6 +277,8 @@ static void status_json(struct api *a, struct jw *w)
 	jw_uint(w, "batches_in", ks.batches_in);
 	jw_uint(w, "batches_inline", ks.batches_inline);
 	jw_uint(w, "batches_deferred", ks.batches_deferred);
+	jw_uint(w, "batches_reclaimed", ks.batches_reclaimed);
+	jw_uint(w, "writer_yields", ks.writer_yields);
 	jw_uint(w, "rows_written", ks.rows_written);
 	jw_uint(w, "rows_dropped", ks.rows_dropped);
 	jw_uint(w, "rows_lost", ks.rows_lost);

@@ -332,33 +332,49 @@ static void processed_locked(struct sink *s, struct sink_batch *b)
  * without waiting. Returns whether it did. */
 static bool push_inline(struct sink *s, struct sink_batch *b)
 {
-	bool direct;
-
 	if (pthread_mutex_trylock(&s->proc) != 0)
 		return false;
-	/* a store that would make us wait (its flusher behind, a slow
+	/* batches queued after a stall of the store first, in order (only a
+	 * holder of proc takes from the queue), then <b>: left to the
+	 * writer, they would keep every later batch on the slower threaded
+	 * path. A store that would make us wait (its flusher behind, a slow
 	 * fdatasync) gets the batch through the queue: the writer thread
-	 * waits, the producer goes back to its socket */
-	pthread_mutex_lock(&s->mu);
-	bool can = !s->qhead && !s->stop && s->started;
-	pthread_mutex_unlock(&s->mu);
-	bool ready = can && (!s->ops.ready || s->ops.ready(s->ops.arg, b->n + s->hlen));
-	pthread_mutex_lock(&s->mu);
-	s->st.batches_deferred += can && !ready;
-	direct = ready && !s->qhead && !s->stop && s->started;
-	if (direct) {
-		accepted_locked(s, b);
-		s->st.batches_inline++;
-	}
-	pthread_mutex_unlock(&s->mu);
-	if (direct) {
-		process(s, b);
+	 * waits, the producer goes back to its socket. */
+	for (;;) {
 		pthread_mutex_lock(&s->mu);
-		processed_locked(s, b);
+		struct sink_batch *q = s->qhead;
+		bool can = !s->stop && s->started;
 		pthread_mutex_unlock(&s->mu);
+		struct sink_batch *next = q ? q : b;
+		bool ready = can && (!s->ops.ready || s->ops.ready(s->ops.arg, next->n + s->hlen));
+		pthread_mutex_lock(&s->mu);
+		if (!ready) {
+			s->st.batches_deferred += can && !q;
+			pthread_mutex_unlock(&s->mu);
+			pthread_mutex_unlock(&s->proc);
+			return false;
+		}
+		if (q) {
+			s->qhead = q->next;
+			if (!s->qhead)
+				s->qtail = NULL;
+			s->qlen--;
+			s->st.batches_reclaimed++;
+			pthread_cond_signal(&s->nonfull);
+		} else {
+			accepted_locked(s, b);
+			s->st.batches_inline++;
+		}
+		pthread_mutex_unlock(&s->mu);
+		process(s, next);
+		pthread_mutex_lock(&s->mu);
+		processed_locked(s, next);
+		pthread_mutex_unlock(&s->mu);
+		if (!q)
+			break;
 	}
 	pthread_mutex_unlock(&s->proc);
-	return direct;
+	return true;
 }
 
 int sink_push(struct sink *s, struct sink_batch *b)
@@ -727,8 +743,10 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		pthread_mutex_lock(&s->proc);
 		pthread_mutex_lock(&s->mu);
-		while (s->qhead) {
+		bool yield = false;
+		while (s->qhead && !yield) {
 			struct sink_batch *b = s->qhead;
+			uint64_t pushed = s->pushed;
 			s->qhead = b->next;
 			if (!s->qhead)
 				s->qtail = NULL;
@@ -738,8 +756,18 @@ static void *writer_main(void *arg)
 			process(s, b);
 			pthread_mutex_lock(&s->mu);
 			processed_locked(s, b);
+			/* on one CPU, with a producer pushing meanwhile: it takes
+			 * the rest back (push_inline), cheaper than this thread */
+			yield = s->one_cpu && s->pushed != pushed && !s->stop;
 		}
 		pthread_mutex_unlock(&s->proc);
+		if (yield && s->qhead) {
+			struct timespec dl = deadline_after_ms(CLOCK_MONOTONIC, SINK_LINGER_MS);
+			s->st.writer_yields++;
+			while (s->qhead && !s->stop && !s->hurry)
+				if (pthread_cond_timedwait(&s->nonempty, &s->mu, &dl) == ETIMEDOUT)
+					break;
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
 	pthread_mutex_lock(&s->proc);

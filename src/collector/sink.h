@@ -82,6 +82,8 @@ struct sink_stats {
 	uint64_t batches_allocated;
 	uint64_t batches_inline;                  /* processed by the producer (one CPU) */
 	uint64_t batches_deferred;                /* queued instead: the store would wait */
+	uint64_t batches_reclaimed;               /* queued, then processed by a producer */
+	uint64_t writer_yields;                   /* the writer left the queue to a producer */
 };
 
 struct sink;

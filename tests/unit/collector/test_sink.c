@@ -253,6 +253,50 @@ static void test_one_cpu_store_stalled(void)
 	one_cpu(false);
 }
 
+/* On one CPU a producer whose store has room again takes the batches
+ * queued meanwhile back from the writer, in order, before its own: the
+ * writer lingers a moment before it takes a short queue, and a push in
+ * that moment finds the batch lock free. Tried until it happens. */
+static void test_one_cpu_reclaim(void)
+{
+	struct sink_conf c;
+	struct fake_store f;
+	struct sink_ops ops = { .append = fake_append, .ready = fake_ready, .arg = &f };
+	struct sink_stats st = { 0 };
+	uint64_t sent = 0;
+
+	one_cpu(true);
+	sink_conf_defaults(&c);
+	c.batch_rows = 64;
+	fake_init(&f);
+	struct sink *s = sink_new(&c, &ops, NULL, NULL);
+	CHECK(s != NULL);
+	CHECK_EQ(sink_start(s), 0);
+	struct producer p = { s, 0, 64, 0, 0 };
+	for (int k = 0; k < 50 && st.batches_reclaimed == 0; k++) {
+		pthread_mutex_lock(&f.mu);
+		f.not_ready = true;
+		pthread_mutex_unlock(&f.mu);
+		produce(&p);          /* deferred: queued */
+		p.first += 64;
+		pthread_mutex_lock(&f.mu);
+		f.not_ready = false;
+		pthread_mutex_unlock(&f.mu);
+		produce(&p);          /* takes the queued one back, then its own */
+		p.first += 64;
+		sent += 128;
+		sink_sync(s);
+		sink_get_stats(s, &st);
+	}
+	CHECK(st.batches_reclaimed >= 1);
+	CHECK(st.batches_deferred >= st.batches_reclaimed);
+	CHECK_EQ(f.rows, sent);
+	CHECK_EQ_U64(st.rows_written, sent);
+	CHECK(f.order_ok);   /* producer 0's rows 1.. in sequence */
+	sink_free(s);
+	one_cpu(false);
+}
+
 static void test_queue_one_cpu(void)
 {
 	one_cpu(true);
@@ -531,5 +575,5 @@ static void test_busy(void)
 }
 
 VT_TEST_MAIN(VT_T(test_queue_threads), VT_T(test_queue_one_cpu),
-	     VT_T(test_one_cpu_store_stalled), VT_T(test_queue_overflow),
+	     VT_T(test_one_cpu_store_stalled), VT_T(test_one_cpu_reclaim), VT_T(test_queue_overflow),
 	     VT_T(test_dedup), VT_T(test_busy))
