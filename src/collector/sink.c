@@ -325,6 +325,8 @@ static void processed_locked(struct sink *s, struct sink_batch *b)
 	pthread_cond_broadcast(&s->done);
 }
 
+#define SINK_RECLAIM_MAX 2
+
 /* On one CPU the writer thread only adds two context switches per batch
  * (each an exit in a VM) and lets the batch's rows leave the cache: the
  * producer processes <b> itself when nothing is queued (order), the
@@ -339,12 +341,20 @@ static bool push_inline(struct sink *s, struct sink_batch *b)
 	 * writer, they would keep every later batch on the slower threaded
 	 * path. A store that would make us wait (its flusher behind, a slow
 	 * fdatasync) gets the batch through the queue: the writer thread
-	 * waits, the producer goes back to its socket. */
-	for (;;) {
+	 * waits, the producer goes back to its socket. At most
+	 * SINK_RECLAIM_MAX queued batches per push: the socket fills while
+	 * they are written, and a backlog taken back in one go overflowed it
+	 * (hundreds of batches after a 50 ms stall); <b> then goes to the
+	 * queue behind the rest, which shrinks by one batch per push. */
+	for (unsigned taken = 0;; taken++) {
 		pthread_mutex_lock(&s->mu);
 		struct sink_batch *q = s->qhead;
 		bool can = !s->stop && s->started;
 		pthread_mutex_unlock(&s->mu);
+		if (q && taken == SINK_RECLAIM_MAX) {
+			pthread_mutex_unlock(&s->proc);
+			return false;
+		}
 		struct sink_batch *next = q ? q : b;
 		bool ready = can && (!s->ops.ready || s->ops.ready(s->ops.arg, next->n + s->hlen));
 		pthread_mutex_lock(&s->mu);
