@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -566,6 +567,7 @@ static uint64_t thread_cpu_ns(void)
  * machine (a spin cut short by preemption subtracts more than it cost,
  * which errs the same way). */
 #define RX_SPIN_BUSY_PCT 70
+#define RX_SPIN_HEADROOM_NS 10000000ull
 #define RX_SPIN_MAX_NS 2000000ull
 
 /* The same measure tells the store when this worker is near its limit
@@ -629,8 +631,12 @@ static bool coalesce_now(struct worker *w, unsigned got)
 		uint64_t cpu = thread_cpu_ns();
 		uint64_t used = cpu > w->win_cpu_ns ? cpu - w->win_cpu_ns : 0;
 		used = used > w->win_spin_ns ? used - w->win_spin_ns : 0;
-		w->spin = used * 100 >= RX_SPIN_BUSY_PCT * dt;
-		worker_window(w, w->spin, now);
+		bool hot = used * 100 >= RX_SPIN_BUSY_PCT * dt;
+		/* or the socket buffer holds less than RX_SPIN_HEADROOM_NS of
+		 * this window's arrivals: a late wake-up would overflow it */
+		uint64_t cap = VT_MAX(w->ig->rcvbuf / RX_DGRAM_CHARGE, (uint64_t)1);
+		w->spin = hot || w->win_dgrams * RX_SPIN_HEADROOM_NS >= cap * dt;
+		worker_window(w, hot, now);
 		w->win_start_ns = now;
 		w->win_dgrams = 0;
 		w->win_cpu_ns = cpu;
@@ -649,7 +655,7 @@ static int worker_poll(struct worker *w, struct pollfd *p, nfds_t n)
 	 * spin takes the time the writer needs to catch up, and its lag
 	 * then comes back as one long slice with nobody reading the socket
 	 * (a stall of the store at 4.8 M v9 records/s cost 0.8 M records) */
-	if (w->spin && !sink_backlog(w->path.sink)) {
+	if (w->spin) {
 		uint64_t t0 = mono_ns(), t;
 		int r;
 		STAT_ADD(w->spins, 1);
@@ -658,7 +664,10 @@ static int worker_poll(struct worker *w, struct pollfd *p, nfds_t n)
 			t = mono_ns();
 			if (r != 0 || t - t0 >= RX_SPIN_MAX_NS)
 				break;
-			vt_cpu_relax();
+			if (sink_backlog(w->path.sink))
+				sched_yield();
+			else
+				vt_cpu_relax();
 		}
 		w->win_spin_ns += t - t0;
 		if (r != 0)
