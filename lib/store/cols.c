@@ -124,10 +124,11 @@ int cols_reserve(struct flow_cols *c, size_t cap, uint64_t cols)
 
 int cols_prefault(struct flow_cols *c, size_t cap)
 {
-	int r;
-
-	if (c->n || (r = cols_reserve(c, cap, FC_ALL)) < 0)
-		return c->n ? -EBUSY : r;
+	if (c->n)
+		return -EBUSY;
+	int r = cols_reserve(c, cap, FC_ALL);
+	if (r < 0)
+		return r;
 	for (unsigned i = 0; i < FC_NCOLS; i++)
 		vt_touch_pages(c->col[i], c->cap * fc_elem_size(descs[i].kind));
 	if (c->sum)

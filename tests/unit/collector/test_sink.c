@@ -304,6 +304,48 @@ static void test_queue_one_cpu(void)
 	one_cpu(false);
 }
 
+/* The reserve: reserve_batches batches exist from sink_new(), and a
+ * producer takes them before any is allocated; the queue fills past it
+ * with batches allocated as they are needed. */
+static void test_reserve(void)
+{
+	struct sink_conf c;
+	struct fake_store f;
+	struct sink_ops ops = { .append = fake_append, .arg = &f };
+	struct sink_stats st;
+	struct sink_batch *b[6];
+
+	sink_conf_defaults(&c);
+	c.batch_rows = 64;
+	c.queue_batches = 8;
+	c.reserve_batches = 4;
+	fake_init(&f);
+	struct sink *s = sink_new(&c, &ops, NULL, NULL);
+	CHECK(s != NULL);
+	sink_get_stats(s, &st);
+	CHECK_EQ(st.batches_allocated, 4);
+	for (int i = 0; i < 4; i++) {
+		b[i] = sink_batch_get(s);
+		CHECK(b[i] != NULL);
+		CHECK_EQ(b[i]->cap, 64);
+	}
+	sink_get_stats(s, &st);
+	CHECK_EQ(st.batches_allocated, 4);
+	b[4] = sink_batch_get(s);
+	b[5] = sink_batch_get(s);
+	CHECK(b[4] && b[5]);
+	sink_get_stats(s, &st);
+	CHECK_EQ(st.batches_allocated, 6);
+	for (int i = 0; i < 6; i++)
+		sink_batch_put(s, b[i]);
+	b[0] = sink_batch_get(s);   /* recycled: none allocated */
+	CHECK(b[0] != NULL);
+	sink_get_stats(s, &st);
+	CHECK_EQ(st.batches_allocated, 6);
+	sink_batch_put(s, b[0]);
+	sink_free(s);
+}
+
 static void test_queue_overflow(void)
 {
 	struct sink_conf c;
@@ -575,5 +617,6 @@ static void test_busy(void)
 }
 
 VT_TEST_MAIN(VT_T(test_queue_threads), VT_T(test_queue_one_cpu),
-	     VT_T(test_one_cpu_store_stalled), VT_T(test_one_cpu_reclaim), VT_T(test_queue_overflow),
+	     VT_T(test_one_cpu_store_stalled), VT_T(test_one_cpu_reclaim),
+	     VT_T(test_queue_overflow), VT_T(test_reserve),
 	     VT_T(test_dedup), VT_T(test_busy))

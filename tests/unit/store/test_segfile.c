@@ -4,6 +4,8 @@
 #include "store/store.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "store/test_rows.h"
 #include "vt_test.h"
@@ -809,8 +811,72 @@ static void t_file_header(void)
 	CHECK_EQ(seg_file_header_parse(h, 10, &start, &len), -EBADMSG);
 }
 
+/* Pages of [p, p + len) the kernel has mapped (mincore). */
+static size_t resident_pages(const void *p, size_t len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(pg - 1);
+	size_t n = ((uintptr_t)p + len - lo + (size_t)pg - 1) / (size_t)pg, in = 0;
+	unsigned char *v = calloc(n, 1);
+
+	CHECK(v != NULL);
+	CHECK_EQ(mincore((void *)lo, n * (size_t)pg, v), 0);
+	for (size_t i = 0; i < n; i++)
+		in += v[i] & 1;
+	free(v);
+	return in;
+}
+
+/* cols_prefault(): the columns hold <cap> rows, every page of them mapped
+ * (the arrays are large enough for malloc to map them fresh, untouched
+ * until now), and appends up to <cap> rows move none of them. */
+static void t_prefault(void)
+{
+	enum { CAP = 65536, N = 1000 };
+	struct fc_zonemap zm = { tr_zones, 3 };
+	struct flow_cols c, ref;
+	struct flow_row *rows = calloc(N, sizeof(*rows));
+	void *at[FC_NCOLS];
+
+	cols_init(&c);
+	cols_init(&ref);
+	CHECK_EQ(cols_summarize(&c, CAP), 0);
+	CHECK_EQ(cols_prefault(&c, CAP), 0);
+	CHECK(c.cap >= CAP);
+	/* the largest column, 16-byte addresses: 1 MiB */
+	size_t big = 0;
+	for (unsigned i = 0; i < FC_NCOLS; i++) {
+		CHECK(c.col[i] != NULL);
+		at[i] = c.col[i];
+		if (fc_desc(i)->kind == FCK_ADDR)
+			big = i;
+	}
+	size_t len = c.cap * 16;
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t span = ((uintptr_t)c.col[big] + len + (size_t)pg - 1) / (size_t)pg -
+		      (uintptr_t)c.col[big] / (size_t)pg;
+	CHECK_EQ(resident_pages(c.col[big], len), span);
+	for (size_t i = 0; i < N; i++)
+		tr_row(3, i, 1700000000000ull, 3600000, &rows[i]);
+	for (size_t k = 0; k < CAP / N; k++)
+		CHECK_EQ(cols_append_rows(&c, rows, N, &zm), 0);
+	CHECK_EQ(cols_from_rows(&ref, rows, N, &zm), 0);
+	for (unsigned i = 0; i < FC_NCOLS; i++)
+		CHECK(c.col[i] == at[i]);
+	struct flow_row a, b;
+	for (size_t i = 0; i < N; i += 97) {
+		cols_get_row(&c, (CAP / N - 1) * N + i, &a);
+		cols_get_row(&ref, i, &b);
+		CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+	}
+	CHECK_EQ(cols_prefault(&c, CAP), -EBUSY);
+	cols_free(&c);
+	cols_free(&ref);
+	free(rows);
+}
+
 VT_TEST_MAIN(VT_T(t_roundtrip_every_field), VT_T(t_roundtrip_extremes), VT_T(t_encodings),
 	     VT_T(t_address_ranges), VT_T(t_summaries), VT_T(t_nil_hints),
 	     VT_T(t_dup_column_old_blocks),
 	     VT_T(t_vm_dictionary), VT_T(t_late_columns), VT_T(t_damage_detected), VT_T(t_crc32c),
-	     VT_T(t_file_header))
+	     VT_T(t_file_header), VT_T(t_prefault))

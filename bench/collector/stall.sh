@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# bench/collector/stall.sh — what a stall of the store costs: records lost
+# when the file system under the store stops taking writes for a moment
+# during ingest at a steady rate, for collector builds or settings in
+# alternating trials.
+#
+#   bench/collector/stall.sh [TRIALS] LABEL:VTAP[:OPTS] ...
+#   RATE=6000000 SECONDS_=3 AT=1 FREEZE_MS=50 FMT=ipfix bench/collector/stall.sh 4 \
+#       old:/tmp/vtap-old new:build/release/vtap new-noreserve:build/release/vtap:collector.queue_reserve=0
+#
+# Each trial: a private network and mount namespace (root: unshare -n -m),
+# an ext4 file system in a file on /dev/shm (a loop device) holding the
+# store, the collector pinned to CPU_COLL (1 worker, BUF socket buffer as
+# in ingest.sh), `flowgen --gso --spin` pinned to CPU_GEN sending RATE
+# records/s for SECONDS_ s; AT s in, `fsfreeze` stops the file system for
+# FREEZE_MS ms (writes and fdatasync block: the store's flusher falls
+# behind, then the writer). OPTS are `-o` settings (comma-separated). Per
+# trial: records lost, the collector's CPU ticks, its minor page faults,
+# and its counters (kernel drops, batches deferred / inline / in, queue
+# peak, batches taken back by the ingest thread, dropped rows, the store's
+# append waits). Everything is removed at the end, also on failure.
+set -u
+cd "$(dirname "$0")/../.."
+[ $# -ge 2 ] || { sed -n 2,21p "$0"; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "stall.sh: needs root (namespaces, loop device, fsfreeze)" >&2; exit 2; }
+if [ -z "${STALL_INNER:-}" ]; then
+	export STALL_INNER=1
+	exec unshare -n -m --propagation private -- bash "$0" "$@"
+fi
+TRIALS=$1; shift
+RATE=${RATE:-6000000}; SECS=${SECONDS_:-3}; AT=${AT:-1}; FREEZE_MS=${FREEZE_MS:-50}
+FMT=${FMT:-ipfix}; CPU_GEN=${CPU_GEN:-0}; CPU_COLL=${CPU_COLL:-1}
+. bench/collector/lib.bash
+ip link set lo up
+N=$((RATE * SECS))
+W=$(mktemp -d /tmp/vtap-stall.XXXXXX)
+IMG=$(mktemp /dev/shm/vtap-stall.XXXXXX)
+LOOP= PID=
+cleanup() {
+	fsfreeze -u "$W/mnt" 2>/dev/null
+	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID"
+	mountpoint -q "$W/mnt" && umount "$W/mnt"
+	[ -n "$LOOP" ] && losetup -d "$LOOP"
+	rm -f "$IMG"
+	rm -rf "$W"
+}
+trap cleanup EXIT
+truncate -s 4G "$IMG"
+mkfs.ext4 -q -F "$IMG"
+mkdir "$W/mnt"
+LOOP=$(losetup -f --show "$IMG")
+mount "$LOOP" "$W/mnt"
+echo "# $FMT, $RATE records/s for $SECS s, store frozen $FREEZE_MS ms at $AT s"
+echo "# label lost cpu_ticks minflt kernel_drops deferred inline batches queue_peak reclaimed rows_dropped append_waits"
+for k in $(seq "$TRIALS"); do
+	for spec in "$@"; do
+		IFS=: read -r label vtap opts <<<"$spec"
+		o=()
+		IFS=, read -ra kv <<<"${opts:-}"
+		for x in "${kv[@]}"; do o+=(-o "$x"); done
+		rm -rf "$W/mnt/v" "$W/state" "$W/ready"
+		taskset -c "$CPU_COLL" "$vtap" collector -o collector.listen=127.0.0.1:4739 \
+			-o collector.tcp_listen= -o collector.workers=1 \
+			-o "collector.receive_buffer=$BUF" -o "store.dir=$W/mnt/v" \
+			-o "collector.state_dir=$W/state" -o api.listen=127.0.0.1:4740 \
+			-o collector.log_level=warn "${o[@]}" --ready-file "$W/ready" 2>"$W/log" &
+		PID=$!
+		for i in $(seq 100); do [ -s "$W/ready" ] && break; sleep 0.05; done
+		[ -s "$W/ready" ] || { cat "$W/log" >&2; exit 1; }
+		t0=$(cpu_ticks "$PID"); f0=$(awk '{print $10}' "/proc/$PID/stat")
+		taskset -c "$CPU_GEN" "$vtap" flowgen --gso --spin --to 127.0.0.1:4739 -f "$FMT" \
+			-n "$N" -r "$RATE" >"$W/gen" &
+		gp=$!
+		sleep "$AT"
+		taskset -c "$CPU_GEN" fsfreeze -f "$W/mnt"
+		sleep "$(awk -v m="$FREEZE_MS" 'BEGIN { print m / 1000 }')"
+		taskset -c "$CPU_GEN" fsfreeze -u "$W/mnt"
+		wait "$gp"
+		t1=$(cpu_ticks "$PID"); f1=$(awk '{print $10}' "/proc/$PID/stat")
+		got=$(vtap_wait_stored "$N")
+		s=$(curl -sf http://127.0.0.1:4740/api/v1/status | jq -r '[.ingest.kernel_drops,
+			.writer.batches_deferred, .writer.batches_inline, .writer.batches_in,
+			.writer.queue_peak, (.writer.batches_reclaimed // "-"), .writer.rows_dropped,
+			.store.append_waits] | map(tostring) | join(" ")')
+		kill "$PID"
+		wait "$PID"
+		PID=
+		echo "$label $((N - got)) $((t1 - t0)) $((f1 - f0)) $s"
+	done
+done
