@@ -14,19 +14,22 @@ in_netns() {
 	ip link set lo up
 }
 
-# vtap_start VTAP DIR WORKERS [CPU] : `vtap collector` on 127.0.0.1:4739
-# (API on :4740), store and state under DIR (emptied first), BUF socket
-# buffers, pinned to CPU when given, the inventory file VTAP_INVENTORY when
-# set, stderr in DIR.log; returns once it is ready, with its pid in VTAP_PID.
+# vtap_start VTAP DIR WORKERS [CPU [ARGS...]] : `vtap collector` on
+# 127.0.0.1:4739 (API on :4740), store and state under DIR (emptied
+# first), BUF socket buffers, pinned to CPU when given (may be ""), the
+# inventory file VTAP_INVENTORY when set, ARGS last (`-o key=value`
+# settings override the ones above), stderr in DIR.log; returns once it
+# is ready, with its pid in VTAP_PID.
 vtap_start() {
 	local v=$1 dir=$2 workers=$3 pre=() i
 	[ -n "${4:-}" ] && pre=(taskset -c "$4")
+	shift $(($# < 4 ? $# : 4))
 	rm -rf "$dir"
 	"${pre[@]}" "$v" collector -o collector.listen=127.0.0.1:4739 -o collector.tcp_listen= \
 		-o "collector.workers=$workers" -o "collector.receive_buffer=$BUF" \
 		-o "store.dir=$dir/store" -o "collector.state_dir=$dir/state" \
 		-o api.listen=127.0.0.1:4740 -o collector.log_level=warn \
-		${VTAP_INVENTORY:+-o "inventory.file=$VTAP_INVENTORY"} \
+		${VTAP_INVENTORY:+-o "inventory.file=$VTAP_INVENTORY"} "$@" \
 		--ready-file "$dir/ready" 2>"$dir.log" &
 	VTAP_PID=$!
 	for i in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.05; done

@@ -58,15 +58,11 @@ for k in $(seq "$TRIALS"); do
 		o=()
 		IFS=, read -ra kv <<<"${opts:-}"
 		for x in "${kv[@]}"; do o+=(-o "$x"); done
-		rm -rf "$W/mnt/v" "$W/state" "$W/ready"
-		taskset -c "$CPU_COLL" "$vtap" collector -o collector.listen=127.0.0.1:4739 \
-			-o collector.tcp_listen= -o collector.workers=1 \
-			-o "collector.receive_buffer=$BUF" -o "store.dir=$W/mnt/v" \
-			-o "collector.state_dir=$W/state" -o api.listen=127.0.0.1:4740 \
-			-o collector.log_level=warn "${o[@]}" --ready-file "$W/ready" 2>"$W/log" &
-		PID=$!
-		for i in $(seq 100); do [ -s "$W/ready" ] && break; sleep 0.05; done
-		[ -s "$W/ready" ] || { cat "$W/log" >&2; exit 1; }
+		rm -rf "$W/mnt/store"
+		# the store on the file system that freezes; state and log not
+		vtap_start "$vtap" "$W/v" 1 "$CPU_COLL" -o "store.dir=$W/mnt/store" "${o[@]}"
+		PID=$VTAP_PID
+		[ -s "$W/v/ready" ] || { cat "$W/v.log" >&2; exit 1; }
 		t0=$(cpu_ticks "$PID"); f0=$(awk '{print $10}' "/proc/$PID/stat")
 		taskset -c "$CPU_GEN" "$vtap" flowgen --gso --spin --to 127.0.0.1:4739 -f "$FMT" \
 			-n "$N" -r "$RATE" >"$W/gen" &

@@ -6,15 +6,12 @@
 
 void vt_touch_pages(void *p, size_t len)
 {
-	static size_t step;
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t step = pg > 0 ? (size_t)pg : 4096;
 	volatile uint8_t *b = p;
 
 	if (!len)
 		return;
-	if (!step) {
-		long pg = sysconf(_SC_PAGESIZE);
-		step = pg > 0 ? (size_t)pg : 4096;
-	}
 	for (size_t off = 0; off < len; off += step)
 		b[off] = 0;
 	b[len - 1] = 0;

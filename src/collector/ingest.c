@@ -645,16 +645,17 @@ static bool coalesce_now(struct worker *w, unsigned got)
 	return !w->spin && w->coalesce && got && got < w->hold_dgrams;
 }
 
-/* poll() for the worker's sockets and eventfd: a busy worker (w->spin)
- * asks without a timeout until something is ready or RX_SPIN_MAX_NS
- * passed, then (or when not busy) waits up to 50 ms. Spinning does not
- * count as work. */
+/* poll() for the worker's sockets and eventfd: a spinning worker
+ * (w->spin) asks without a timeout until something is ready or
+ * RX_SPIN_MAX_NS passed, then (or when not spinning) waits up to 50 ms.
+ * Spinning does not count as work. While the writer has batches queued
+ * the spin yields the CPU at each turn: on a shared core a plain spin
+ * took the time the writer needed to catch up, and its lag came back as
+ * one long slice with nobody reading the socket (a stall of the store
+ * at 4.8 M v9 records/s cost 0.8 M records); not spinning at all left
+ * the worker asleep on an idle vCPU while the store was stalled. */
 static int worker_poll(struct worker *w, struct pollfd *p, nfds_t n)
 {
-	/* not while the writer has batches to write: on a shared core the
-	 * spin takes the time the writer needs to catch up, and its lag
-	 * then comes back as one long slice with nobody reading the socket
-	 * (a stall of the store at 4.8 M v9 records/s cost 0.8 M records) */
 	if (w->spin) {
 		uint64_t t0 = mono_ns(), t;
 		int r;

@@ -235,6 +235,15 @@ static void build(struct flow_rec *r, const struct rspec *s)
 	}
 }
 
+/* Case <i>: record <r> built from <in> and attributed by <s>. */
+static void enrich_case(const struct enrich_snap *s, size_t i, const struct rspec *in,
+			struct flow_rec *r, struct flow_attr *a, struct enrich_info *info)
+{
+	build(r, in);
+	enrich_flow(s, r, a, info);
+	fprintf(stderr, "  case %zu\n", i);
+}
+
 static void test_attribution(void)
 {
 	struct zones *z = make_zones();
@@ -288,9 +297,7 @@ static void test_attribution(void)
 		struct flow_rec r;
 		struct flow_attr a;
 		struct enrich_info info;
-		build(&r, &cases[i].r);
-		enrich_flow(s, &r, &a, &info);
-		fprintf(stderr, "  case %zu\n", i);
+		enrich_case(s, i, &cases[i].r, &r, &a, &info);
 		CHECK_STR(a.src_vm.name, cases[i].src_vm);
 		CHECK_STR(a.dst_vm.name, cases[i].dst_vm);
 		CHECK_EQ(info.src_by, cases[i].src_by);
@@ -364,9 +371,7 @@ static void test_zones_no_inventory(void)
 		struct flow_rec r;
 		struct flow_attr a;
 		struct enrich_info info;
-		build(&r, &cases[i].r);
-		enrich_flow(s, &r, &a, &info);
-		fprintf(stderr, "  case %zu\n", i);
+		enrich_case(s, i, &cases[i].r, &r, &a, &info);
 		CHECK_STR(zones_name(z, a.src_zone), cases[i].src_zone);
 		CHECK_STR(zones_name(z, a.dst_zone), cases[i].dst_zone);
 		CHECK_EQ(info.src_by, cases[i].src_by);

@@ -180,6 +180,30 @@ static void test_queue_threads(void)
 	queue_threads(false);
 }
 
+/* A started sink of 64-row batches on one CPU (one_cpu(false) after
+ * sink_free) writing to <f>, which asks ready() first. */
+static struct sink *one_cpu_sink(struct fake_store *f)
+{
+	struct sink_conf c;
+	struct sink_ops ops = { .append = fake_append, .ready = fake_ready, .arg = f };
+
+	one_cpu(true);
+	sink_conf_defaults(&c);
+	c.batch_rows = 64;
+	fake_init(f);
+	struct sink *s = sink_new(&c, &ops, NULL, NULL);
+	CHECK(s != NULL);
+	CHECK_EQ(sink_start(s), 0);
+	return s;
+}
+
+static void set_not_ready(struct fake_store *f, bool not_ready)
+{
+	pthread_mutex_lock(&f->mu);
+	f->not_ready = not_ready;
+	pthread_mutex_unlock(&f->mu);
+}
+
 /* On one CPU a producer processes its batch itself only when the store
  * says it would not wait: with a stalled store (its flusher behind) the
  * batch goes to the writer thread, which waits instead, and the producer
@@ -189,21 +213,12 @@ static void test_queue_threads(void)
  * the counts below are bounds, not exact. */
 static void test_one_cpu_store_stalled(void)
 {
-	struct sink_conf c;
 	struct fake_store f;
-	struct sink_ops ops = { .append = fake_append, .ready = fake_ready, .arg = &f };
-	struct producer p = { NULL, 0, 640, 0 };
+	struct sink *s = one_cpu_sink(&f);
+	struct producer p = { s, 0, 640, 0 };
 	struct sink_stats st;
 	pthread_t th;
 
-	one_cpu(true);
-	sink_conf_defaults(&c);
-	c.batch_rows = 64;
-	fake_init(&f);
-	struct sink *s = sink_new(&c, &ops, NULL, NULL);
-	CHECK(s != NULL);
-	CHECK_EQ(sink_start(s), 0);
-	p.s = s;
 	/* ready: batches inline, none deferred */
 	produce(&p);
 	sink_sync(s);
@@ -213,9 +228,7 @@ static void test_one_cpu_store_stalled(void)
 	uint64_t inl = st.batches_inline;
 	/* not ready: never inline; a push that finds the writer idle and
 	 * the queue empty is deferred (one at a time until one is) */
-	pthread_mutex_lock(&f.mu);
-	f.not_ready = true;
-	pthread_mutex_unlock(&f.mu);
+	set_not_ready(&f, true);
 	p.id = 1;
 	p.rows = 64;
 	uint64_t sent = 0;
@@ -259,29 +272,17 @@ static void test_one_cpu_store_stalled(void)
  * that moment finds the batch lock free. Tried until it happens. */
 static void test_one_cpu_reclaim(void)
 {
-	struct sink_conf c;
 	struct fake_store f;
-	struct sink_ops ops = { .append = fake_append, .ready = fake_ready, .arg = &f };
+	struct sink *s = one_cpu_sink(&f);
 	struct sink_stats st = { 0 };
+	struct producer p = { s, 0, 64, 0, 0 };
 	uint64_t sent = 0;
 
-	one_cpu(true);
-	sink_conf_defaults(&c);
-	c.batch_rows = 64;
-	fake_init(&f);
-	struct sink *s = sink_new(&c, &ops, NULL, NULL);
-	CHECK(s != NULL);
-	CHECK_EQ(sink_start(s), 0);
-	struct producer p = { s, 0, 64, 0, 0 };
 	for (int k = 0; k < 50 && st.batches_reclaimed == 0; k++) {
-		pthread_mutex_lock(&f.mu);
-		f.not_ready = true;
-		pthread_mutex_unlock(&f.mu);
+		set_not_ready(&f, true);
 		produce(&p);          /* deferred: queued */
 		p.first += 64;
-		pthread_mutex_lock(&f.mu);
-		f.not_ready = false;
-		pthread_mutex_unlock(&f.mu);
+		set_not_ready(&f, false);
 		produce(&p);          /* takes the queued one back, then its own */
 		p.first += 64;
 		sent += 128;
