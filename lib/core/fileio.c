@@ -86,13 +86,18 @@ int fd_write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+/* file_write_atomic()'s temporary file: <path> ATOMIC_TMP "XXXXXX"
+ * (mkostemp's six characters); file_atomic_clean() matches the same. */
+#define ATOMIC_TMP ".tmp."
+#define ATOMIC_TMP_RAND 6
+
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
 		      struct vt_err *err)
 {
 	char tmp[4096], dir[4096];
 	int fd, r;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s" ATOMIC_TMP "XXXXXX", path) >= (int)sizeof(tmp))
 		return vt_err_set(err, -ENAMETOOLONG, "%s: path too long", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
@@ -139,9 +144,9 @@ int file_atomic_clean(const char *path)
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
-		/* exactly <base>.tmp.XXXXXX, mkostemp's six characters */
-		if (strncmp(de->d_name, b, bl) || strncmp(de->d_name + bl, ".tmp.", 5) ||
-		    strlen(de->d_name + bl + 5) != 6)
+		if (strncmp(de->d_name, b, bl) ||
+		    strncmp(de->d_name + bl, ATOMIC_TMP, sizeof(ATOMIC_TMP) - 1) ||
+		    strlen(de->d_name + bl + sizeof(ATOMIC_TMP) - 1) != ATOMIC_TMP_RAND)
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
 			n++;
