@@ -95,6 +95,9 @@ report() {
 	else
 		fail=$((fail + 1)); failed_names+=("$name")
 		printf 'FAIL  %-50s %4ds (rc %d)\n' "$name" "$took" "$rc"
+		# the reasons first: a report cut short (CI shows the start of
+		# this) still says what failed
+		grep -a -m 5 '^FAIL[: ]' "$log" | sed 's/^/      > /'
 		sed 's/^/      | /' "$log" | tail -40
 	fi
 }

@@ -91,7 +91,7 @@ python3 $TF compare --truth "$TAPDIR/t1.pcap" --mirror "$TAPDIR/m1.pcap" --encap
 	--mtu 1500 --vm-mac "$A_MAC" --window >"$TAPDIR/cmp.json"
 rc=$?
 echo "vm1: $(cat "$TAPDIR/cmp.json")"
-[ $rc -eq 0 ] || fail "the mirror is not the ground truth"
+[ $rc -eq 0 ] || fail "the mirror is not the ground truth: $(jq -c "{missing, extra, problems, missing_sample, extra_sample}" "$TAPDIR/cmp.json")"
 n=$(jq .mirror_all "$TAPDIR/cmp.json")
 sent=$(($(jq .counters.sent <<<"$S") - S0))
 check_eq "session show: sent = frames at the analyzer" "$sent" "$n"
