@@ -228,6 +228,7 @@ static void status_json(struct api *a, struct jw *w)
 		jw_uint(w, "gro_receives", st.gro_msgs);
 		jw_uint(w, "coalesce_waits", st.coalesced);
 		jw_uint(w, "spin_waits", st.spins);
+		jw_uint(w, "shared_windows", st.shared);
 		jw_uint(w, "busy_on", st.busy_on);
 		jw_bool(w, "busy", st.busy);
 		jw_obj_close(w);

@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <pthread.h>
@@ -292,16 +293,19 @@ struct worker {
 	struct udp_rx rx;
 	struct ingest_path path;
 	uint64_t call_seen;
-	uint64_t truncated, wakeups, recv_calls, coalesced, spins;
+	uint64_t truncated, wakeups, recv_calls, coalesced, spins, shared;
 	uint64_t gro_msgs;                   /* receives that held a run of datagrams */
 	uint64_t win_start_ns, win_dgrams;   /* arrival rate, for coalescing */
 	uint64_t win_cpu_ns;                 /* ... the thread's CPU clock then */
 	uint64_t win_spin_ns;                /* ... and time spent spinning since */
+	uint64_t win_wait_ns;                /* ... its run-queue wait then */
+	int sched_fd;                        /* /proc/thread-self/schedstat, or -1 */
 	uint64_t hold_ns;                    /* the wait when coalescing */
 	uint64_t hold_dgrams;                /* ... and what it waits for
 					      * (coalesce_want, fixed at start) */
 	bool coalesce;
 	bool spin;                           /* busy: wait without sleeping */
+	bool polite;                         /* spin yields the CPU at each turn */
 	struct busy_state busy;              /* for the store (busy.h) */
 	uint64_t busy_on;                    /* times it became busy */
 };
@@ -549,6 +553,23 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The time the calling worker has waited on a run queue, runnable but
+ * not running (ns; the second field of /proc/thread-self/schedstat,
+ * opened by the worker itself), or 0 when the kernel does not say. */
+static uint64_t thread_wait_ns(int fd)
+{
+	char buf[96];
+	unsigned long long run, wait;
+	ssize_t n;
+
+	if (fd < 0 || (n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return 0;
+	buf[n] = 0;
+	if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
+		return 0;
+	return wait;
+}
+
 /* A busy worker does not sleep. Whatever puts a thread to sleep here (a
  * timer, or poll() woken by the next datagram), the hypervisor may run
  * the idle vCPU again only milliseconds later: of 500 timed sleeps, 18 %
@@ -568,6 +589,7 @@ static uint64_t thread_cpu_ns(void)
  * which errs the same way). */
 #define RX_SPIN_BUSY_PCT 70
 #define RX_SPIN_HEADROOM_NS 10000000ull
+#define RX_SPIN_SHARED_PCT 10
 #define RX_SPIN_MAX_NS 2000000ull
 
 /* The same measure tells the store when this worker is near its limit
@@ -633,9 +655,21 @@ static bool coalesce_now(struct worker *w, unsigned got)
 		used = used > w->win_spin_ns ? used - w->win_spin_ns : 0;
 		bool hot = used * 100 >= RX_SPIN_BUSY_PCT * dt;
 		/* or the socket buffer holds less than RX_SPIN_HEADROOM_NS of
-		 * this window's arrivals: a late wake-up would overflow it */
+		 * this window's arrivals, so that a late wake-up would overflow
+		 * it, and the worker does not share its core: one that waited
+		 * for it at least RX_SPIN_SHARED_PCT % of the window is better
+		 * off asleep, as a sleeper's wake-up preempts the task that
+		 * runs, whereas a spinner waits out that task's slice */
 		uint64_t cap = VT_MAX(w->ig->rcvbuf / RX_DGRAM_CHARGE, (uint64_t)1);
-		w->spin = hot || w->win_dgrams * RX_SPIN_HEADROOM_NS >= cap * dt;
+		uint64_t waited = thread_wait_ns(w->sched_fd);
+		uint64_t wait = waited > w->win_wait_ns ? waited - w->win_wait_ns : 0;
+		bool shared = wait * 100 >= RX_SPIN_SHARED_PCT * dt;
+		if (shared)
+			STAT_ADD(w->shared, 1);
+		w->spin = hot || (!shared && w->win_dgrams * RX_SPIN_HEADROOM_NS >= cap * dt);
+		/* spinning for the rate alone, it yields the CPU at each turn */
+		w->polite = !hot;
+		w->win_wait_ns = waited;
 		worker_window(w, hot, now);
 		w->win_start_ns = now;
 		w->win_dgrams = 0;
@@ -648,8 +682,11 @@ static bool coalesce_now(struct worker *w, unsigned got)
 /* poll() for the worker's sockets and eventfd: a spinning worker
  * (w->spin) asks without a timeout until something is ready or
  * RX_SPIN_MAX_NS passed, then (or when not spinning) waits up to 50 ms.
- * Spinning does not count as work. While the writer has batches queued
- * the spin yields the CPU at each turn: on a shared core a plain spin
+ * Spinning does not count as work. The spin yields the CPU at each turn
+ * (sched_yield(), which returns at once when nothing else wants it) when
+ * the worker spins for the arrival rate alone (w->polite: it was not busy
+ * by CPU, so something else may run on its core) and while the writer
+ * has batches queued: on a shared core a plain spin
  * took the time the writer needed to catch up, and its lag came back as
  * one long slice with nobody reading the socket (a stall of the store
  * at 4.8 M v9 records/s cost 0.8 M records); not spinning at all left
@@ -665,7 +702,7 @@ static int worker_poll(struct worker *w, struct pollfd *p, nfds_t n)
 			t = mono_ns();
 			if (r != 0 || t - t0 >= RX_SPIN_MAX_NS)
 				break;
-			if (sink_backlog(w->path.sink))
+			if (w->polite || sink_backlog(w->path.sink))
 				sched_yield();
 			else
 				vt_cpu_relax();
@@ -693,6 +730,8 @@ static void *worker_main(void *arg)
 	 * machine's uptime) */
 	w->win_start_ns = mono_ns();
 	w->win_cpu_ns = thread_cpu_ns();
+	w->sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	w->win_wait_ns = thread_wait_ns(w->sched_fd);
 	for (size_t k = 0; k < n; k++)
 		p[k] = (struct pollfd){ .fd = w->fds[k], .events = POLLIN };
 	p[n] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
@@ -725,6 +764,8 @@ static void *worker_main(void *arg)
 	xcall_run(&w->ig->call, &w->call_seen, w->idx, w->path.fd);
 	worker_expire(w, true);
 	ingest_path_finish(&w->path);
+	if (w->sched_fd >= 0)
+		close(w->sched_fd);
 	return NULL;
 }
 
@@ -827,6 +868,7 @@ void ingest_worker_stats(const struct ingest *ig, unsigned i, struct ingest_work
 	st->gro_msgs = STAT_GET(w->gro_msgs);
 	st->coalesced = STAT_GET(w->coalesced);
 	st->spins = STAT_GET(w->spins);
+	st->shared = STAT_GET(w->shared);
 	st->busy_on = STAT_GET(w->busy_on);
 	st->busy = __atomic_load_n(&w->busy.busy, __ATOMIC_RELAXED);
 	for (size_t k = 0; k < ig->c.nlisten; k++)

@@ -130,6 +130,7 @@ struct ingest_worker_stats {
 	uint64_t gro_msgs;               /* receives that held a run of datagrams (UDP_GRO) */
 	uint64_t coalesced;              /* waits for more datagrams (RX_COALESCE) */
 	uint64_t spins;                  /* waits by polling without sleeping (busy) */
+	uint64_t shared;                 /* rate windows it waited for its CPU */
 	uint64_t busy_on;                /* times it told the store it was busy */
 	bool busy;                       /* ... and is now */
 };
