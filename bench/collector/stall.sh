@@ -14,14 +14,15 @@
 # in ingest.sh), `flowgen --gso --spin` pinned to CPU_GEN sending RATE
 # records/s for SECONDS_ s; AT s in, `fsfreeze` stops the file system for
 # FREEZE_MS ms (writes and fdatasync block: the store's flusher falls
-# behind, then the writer). OPTS are `-o` settings (comma-separated). Per
+# behind, then the writer; FREEZE_MS=0: no freeze, the per-trial counters
+# of a steady stream). OPTS are `-o` settings (comma-separated). Per
 # trial: records lost, the collector's CPU ticks, its minor page faults,
 # and its counters (kernel drops, batches deferred / inline / in, queue
 # peak, batches taken back by the ingest thread, dropped rows, the store's
 # append waits). Everything is removed at the end, also on failure.
 set -u
 cd "$(dirname "$0")/../.."
-[ $# -ge 2 ] || { sed -n 2,21p "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,22p "$0"; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "stall.sh: needs root (namespaces, loop device, fsfreeze)" >&2; exit 2; }
 if [ -z "${STALL_INNER:-}" ]; then
 	export STALL_INNER=1
@@ -50,7 +51,7 @@ mkfs.ext4 -q -F "$IMG"
 mkdir "$W/mnt"
 LOOP=$(losetup -f --show "$IMG")
 mount "$LOOP" "$W/mnt"
-echo "# $FMT, $RATE records/s for $SECS s, store frozen $FREEZE_MS ms at $AT s"
+echo "# $FMT, $RATE records/s for $SECS s, store frozen $FREEZE_MS ms at $AT s (0: no freeze)"
 echo "# label lost cpu_ticks minflt kernel_drops deferred inline batches queue_peak reclaimed rows_dropped append_waits"
 for k in $(seq "$TRIALS"); do
 	for spec in "$@"; do
@@ -67,10 +68,12 @@ for k in $(seq "$TRIALS"); do
 		taskset -c "$CPU_GEN" "$vtap" flowgen --gso --spin --to 127.0.0.1:4739 -f "$FMT" \
 			-n "$N" -r "$RATE" >"$W/gen" &
 		gp=$!
-		sleep "$AT"
-		taskset -c "$CPU_GEN" fsfreeze -f "$W/mnt"
-		sleep "$(awk -v m="$FREEZE_MS" 'BEGIN { print m / 1000 }')"
-		taskset -c "$CPU_GEN" fsfreeze -u "$W/mnt"
+		if [ "$FREEZE_MS" -gt 0 ]; then
+			sleep "$AT"
+			taskset -c "$CPU_GEN" fsfreeze -f "$W/mnt"
+			sleep "$(awk -v m="$FREEZE_MS" 'BEGIN { print m / 1000 }')"
+			taskset -c "$CPU_GEN" fsfreeze -u "$W/mnt"
+		fi
 		wait "$gp"
 		t1=$(cpu_ticks "$PID"); f1=$(awk '{print $10}' "/proc/$PID/stat")
 		got=$(vtap_wait_stored "$N")
