@@ -298,6 +298,46 @@ static void test_one_cpu_reclaim(void)
 	one_cpu(false);
 }
 
+/* The take-back is bounded: a push takes back at most SINK_RECLAIM_MAX
+ * (2) queued batches and then queues its own behind the rest. Six
+ * batches queue while the store is stalled; the push after it recovers
+ * takes back two, unless the writer (which wakes every 100 ms) got to
+ * them first: never more than two, and exactly two in some round. */
+static void test_one_cpu_reclaim_bound(void)
+{
+	struct fake_store f;
+	struct sink *s = one_cpu_sink(&f);
+	struct sink_stats st0, st1;
+	struct producer p = { s, 0, 64, 0, 0 };
+	uint64_t sent = 0;
+	bool exercised = false;
+
+	for (int k = 0; k < 50 && !exercised; k++) {
+		set_not_ready(&f, true);
+		for (int i = 0; i < 6; i++) {
+			produce(&p);      /* deferred: queued */
+			p.first += 64;
+		}
+		sink_get_stats(s, &st0);
+		set_not_ready(&f, false);
+		produce(&p);
+		p.first += 64;
+		sink_get_stats(s, &st1);
+		uint64_t took = st1.batches_reclaimed - st0.batches_reclaimed;
+		CHECK(took <= 2);
+		exercised = took == 2;
+		sent += 7 * 64;
+		sink_sync(s);
+	}
+	CHECK(exercised);
+	sink_get_stats(s, &st1);
+	CHECK_EQ(f.rows, sent);
+	CHECK_EQ_U64(st1.rows_written, sent);
+	CHECK(f.order_ok);
+	sink_free(s);
+	one_cpu(false);
+}
+
 static void test_queue_one_cpu(void)
 {
 	one_cpu(true);
@@ -619,5 +659,6 @@ static void test_busy(void)
 
 VT_TEST_MAIN(VT_T(test_queue_threads), VT_T(test_queue_one_cpu),
 	     VT_T(test_one_cpu_store_stalled), VT_T(test_one_cpu_reclaim),
+	     VT_T(test_one_cpu_reclaim_bound),
 	     VT_T(test_queue_overflow), VT_T(test_reserve),
 	     VT_T(test_dedup), VT_T(test_busy))
