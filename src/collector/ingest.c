@@ -559,15 +559,13 @@ static uint64_t thread_cpu_ns(void)
 static uint64_t thread_wait_ns(int fd)
 {
 	char buf[96];
-	unsigned long long run, wait;
+	unsigned long long wait;
 	ssize_t n;
 
 	if (fd < 0 || (n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0)
 		return 0;
 	buf[n] = 0;
-	if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
-		return 0;
-	return wait;
+	return sscanf(buf, "%*[0-9] %llu", &wait) == 1 ? wait : 0;
 }
 
 /* A busy worker does not sleep. Whatever puts a thread to sleep here (a

@@ -712,6 +712,28 @@ static void process(struct sink *s, struct sink_batch *b)
 	pthread_mutex_unlock(&s->mu);
 }
 
+static bool queue_short(const struct sink *s)
+{
+	return s->qlen < wake_at(s);
+}
+
+static bool queue_left(const struct sink *s)
+{
+	return s->qhead != NULL;
+}
+
+/* The writer's linger, under mu: waits for batches (nonempty) while
+ * <more>(s) says so, at most SINK_LINGER_MS, unless the sink stops or is
+ * hurried. */
+static void linger_locked(struct sink *s, bool (*more)(const struct sink *))
+{
+	struct timespec dl = deadline_after_ms(CLOCK_MONOTONIC, SINK_LINGER_MS);
+
+	while (more(s) && !s->stop && !s->hurry)
+		if (pthread_cond_timedwait(&s->nonempty, &s->mu, &dl) == ETIMEDOUT)
+			break;
+}
+
 /* Wakeups: on a single core every wakeup of the writer is a context
  * switch away from an ingest thread (about 10 us each in our 2-core VM:
  * perf put 17 % of 2.3 s of CPU in finish_task_switch over 35 k
@@ -747,12 +769,7 @@ static void *writer_main(void *arg)
 		}
 		if (!s->qhead)
 			break;   /* stopping, and everything is processed */
-		if (s->qlen < wake_at(s) && !s->stop && !s->hurry) {
-			struct timespec dl = deadline_after_ms(CLOCK_MONOTONIC, SINK_LINGER_MS);
-			while (s->qlen < wake_at(s) && !s->stop && !s->hurry)
-				if (pthread_cond_timedwait(&s->nonempty, &s->mu, &dl) == ETIMEDOUT)
-					break;
-		}
+		linger_locked(s, queue_short);
 		/* everything queued now, then wait again. proc is taken before
 		 * the first batch leaves the queue and kept until the last is
 		 * processed: a producer processing inline (push_inline) then
@@ -774,11 +791,8 @@ static void *writer_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->proc);
 		if (yield && s->qhead) {
-			struct timespec dl = deadline_after_ms(CLOCK_MONOTONIC, SINK_LINGER_MS);
 			s->st.writer_yields++;
-			while (s->qhead && !s->stop && !s->hurry)
-				if (pthread_cond_timedwait(&s->nonempty, &s->mu, &dl) == ETIMEDOUT)
-					break;
+			linger_locked(s, queue_left);
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
