@@ -44,8 +44,7 @@ one() {
 	for t in $(ls "/proc/$pid/task" | sort -n); do
 		threads+=" $(cat "/proc/$pid/task/$t/comm")=$(cpu_ticks "$pid/task/$t")"
 	done
-	kill "$pid"
-	wait "$pid"
+	vtap_stop
 	if [ "$got" -lt "$RECORDS" ]; then
 		echo "lost $((RECORDS - got)) records"
 		return

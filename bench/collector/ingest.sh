@@ -88,8 +88,7 @@ trial_vtap() {
 	gen "$fmt" "$n" "$rate" $spin || ok=0
 	drain 4739
 	got=$(vtap_wait_stored)
-	kill "$VTAP_PID"
-	wait "$VTAP_PID"
+	vtap_stop
 	[ $ok = 1 ] && echo $((n - got)) || echo gen
 }
 
@@ -173,7 +172,7 @@ cpu_vtap() {
 	sleep 1.5   # the writer and the store's flush
 	got=$(vtap_wait_stored)
 	t1=$(cpu_ticks $pid)
-	kill $pid; wait $pid
+	vtap_stop
 	awk -v t=$((t1 - t0)) -v n="$got" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f %d", t / hz * 1e6 / n, n }'
 }
 cpu_nfcapd() {

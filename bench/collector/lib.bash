@@ -1,15 +1,18 @@
 # bench/collector/lib.bash — sourced by the collector benchmarks (ingest.sh,
-# ab.sh): a private network namespace, the collector under test on
-# loopback, what it stored, CPU time.
+# ab.sh, stall.sh, shared.sh): a private network namespace, the collector
+# under test on loopback, what it stored, CPU time.
 
 BUF=${BUF:-4194304}   # socket buffer: net.core.rmem_max here (nfcapd -B cannot go beyond)
 
-# in_netns SCRIPT ARGS... : re-runs SCRIPT in a private network namespace
-# (root: unshare -n) unless already inside one, then brings loopback up.
+# in_netns [-m] SCRIPT ARGS... : re-runs SCRIPT in a private network
+# namespace (root: unshare -n; with -m a private mount namespace too)
+# unless already inside one, then brings loopback up.
 in_netns() {
+	local ns=(-n)
+	[ "$1" = -m ] && { ns+=(-m --propagation private); shift; }
 	if [ -z "${BENCH_INNER:-}" ]; then
 		export BENCH_INNER=1
-		exec unshare -n -- bash "$@"
+		exec unshare "${ns[@]}" -- bash "$@"
 	fi
 	ip link set lo up
 }
@@ -19,7 +22,8 @@ in_netns() {
 # first), BUF socket buffers, pinned to CPU when given (may be ""), the
 # inventory file VTAP_INVENTORY when set, ARGS last (`-o key=value`
 # settings override the ones above), stderr in DIR.log; returns once it
-# is ready, with its pid in VTAP_PID.
+# is ready, with its pid in VTAP_PID (non-zero, its log on stderr, if it
+# did not get ready in 5 s).
 vtap_start() {
 	local v=$1 dir=$2 workers=$3 pre=() i
 	[ -n "${4:-}" ] && pre=(taskset -c "$4")
@@ -32,7 +36,16 @@ vtap_start() {
 		${VTAP_INVENTORY:+-o "inventory.file=$VTAP_INVENTORY"} "$@" \
 		--ready-file "$dir/ready" 2>"$dir.log" &
 	VTAP_PID=$!
-	for i in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.05; done
+	for i in $(seq 100); do [ -s "$dir/ready" ] && return 0; sleep 0.05; done
+	cat "$dir.log" >&2
+	return 1
+}
+
+# vtap_stop : stops the collector of vtap_start (SIGTERM, waits for it).
+vtap_stop() {
+	kill "$VTAP_PID"
+	wait "$VTAP_PID"
+	VTAP_PID=
 }
 
 # vtap_wait_stored [N] : waits until the rows the collector has stored stop

@@ -25,10 +25,10 @@ CPU_GEN=${CPU_GEN:-0}; CPU_COLL=${CPU_COLL:-1}
 in_netns "$SELF" "$TRIALS" "$@"
 N=$((RATE * SECS))
 W=$(mktemp -d /tmp/vtap-shared.XXXXXX)
-PID= HOG=
+HOG=
 cleanup() {
 	[ -n "$HOG" ] && kill "$HOG" 2>/dev/null && wait "$HOG"
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID"
+	[ -n "${VTAP_PID:-}" ] && vtap_stop 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -38,9 +38,8 @@ echo "# label lost cpu_ticks neighbour_rounds kernel_drops spin_waits shared_win
 for k in $(seq "$TRIALS"); do
 	for spec in "$@"; do
 		IFS=: read -r label vtap <<<"$spec"
-		vtap_start "$vtap" "$W/v" 1 "$CPU_COLL"
+		vtap_start "$vtap" "$W/v" 1 "$CPU_COLL" || exit 1
 		PID=$VTAP_PID
-		[ -s "$W/v/ready" ] || { cat "$W/v.log" >&2; exit 1; }
 		taskset -c "$CPU_COLL" "$W/hog" >"$W/hog.out" &
 		HOG=$!
 		t0=$(cpu_ticks "$PID")
@@ -53,9 +52,7 @@ for k in $(seq "$TRIALS"); do
 		got=$(vtap_wait_stored "$N")
 		s=$(curl -sf http://127.0.0.1:4740/api/v1/status | jq -r '[.ingest.kernel_drops,
 			(.ingest.workers[0] | .spin_waits, (.shared_windows // "-"))] | map(tostring) | join(" ")')
-		kill "$PID"
-		wait "$PID"
-		PID=
+		vtap_stop
 		echo "$label $((N - got)) $((t1 - t0)) $(cat "$W/hog.out") $s"
 	done
 done

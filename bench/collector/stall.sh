@@ -21,25 +21,22 @@
 # peak, batches taken back by the ingest thread, dropped rows, the store's
 # append waits). Everything is removed at the end, also on failure.
 set -u
-cd "$(dirname "$0")/../.."
-[ $# -ge 2 ] || { sed -n 2,22p "$0"; exit 2; }
+SELF=$(realpath "$0")
+cd "$(dirname "$SELF")/../.."
+[ $# -ge 2 ] || { sed -n 2,22p "$SELF"; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "stall.sh: needs root (namespaces, loop device, fsfreeze)" >&2; exit 2; }
-if [ -z "${STALL_INNER:-}" ]; then
-	export STALL_INNER=1
-	exec unshare -n -m --propagation private -- bash "$0" "$@"
-fi
+. bench/collector/lib.bash
+in_netns -m "$SELF" "$@"
 TRIALS=$1; shift
 RATE=${RATE:-6000000}; SECS=${SECONDS_:-3}; AT=${AT:-1}; FREEZE_MS=${FREEZE_MS:-50}
 FMT=${FMT:-ipfix}; CPU_GEN=${CPU_GEN:-0}; CPU_COLL=${CPU_COLL:-1}
-. bench/collector/lib.bash
-ip link set lo up
 N=$((RATE * SECS))
 W=$(mktemp -d /tmp/vtap-stall.XXXXXX)
 IMG=$(mktemp /dev/shm/vtap-stall.XXXXXX)
-LOOP= PID=
+LOOP=
 cleanup() {
 	fsfreeze -u "$W/mnt" 2>/dev/null
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID"
+	[ -n "${VTAP_PID:-}" ] && vtap_stop 2>/dev/null
 	mountpoint -q "$W/mnt" && umount "$W/mnt"
 	[ -n "$LOOP" ] && losetup -d "$LOOP"
 	rm -f "$IMG"
@@ -61,9 +58,8 @@ for k in $(seq "$TRIALS"); do
 		for x in "${kv[@]}"; do o+=(-o "$x"); done
 		rm -rf "$W/mnt/store"
 		# the store on the file system that freezes; state and log not
-		vtap_start "$vtap" "$W/v" 1 "$CPU_COLL" -o "store.dir=$W/mnt/store" "${o[@]}"
+		vtap_start "$vtap" "$W/v" 1 "$CPU_COLL" -o "store.dir=$W/mnt/store" "${o[@]}" || exit 1
 		PID=$VTAP_PID
-		[ -s "$W/v/ready" ] || { cat "$W/v.log" >&2; exit 1; }
 		t0=$(cpu_ticks "$PID"); f0=$(awk '{print $10}' "/proc/$PID/stat")
 		taskset -c "$CPU_GEN" "$vtap" flowgen --gso --spin --to 127.0.0.1:4739 -f "$FMT" \
 			-n "$N" -r "$RATE" >"$W/gen" &
@@ -81,9 +77,7 @@ for k in $(seq "$TRIALS"); do
 			.writer.batches_deferred, .writer.batches_inline, .writer.batches_in,
 			.writer.queue_peak, (.writer.batches_reclaimed // "-"), .writer.rows_dropped,
 			.store.append_waits] | map(tostring) | join(" ")')
-		kill "$PID"
-		wait "$PID"
-		PID=
+		vtap_stop
 		echo "$label $((N - got)) $((t1 - t0)) $((f1 - f0)) $s"
 	done
 done
