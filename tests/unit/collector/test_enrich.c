@@ -382,6 +382,47 @@ static void test_zones_no_inventory(void)
 	zones_free(z);
 }
 
+/* A record without the agent's elements where nothing can name its ends
+ * (no snapshot, no VM with an address, zones by VM only): the whole
+ * attribution is "outside, no identity", every field of it rewritten; an
+ * element record under the same snapshot still gets its VM and zone. */
+static void test_plain(void)
+{
+	const struct zone_conf zc[] = { { .name = "web", .vm = { zv_web, 1 } } };
+	struct zones *z = zones_of(zc, ARRAY_SIZE(zc));
+	struct enrich_snap *snaps[] = { NULL, enrich_snap_new(inv_new(1), NULL),
+					enrich_snap_new(inv_new(1), z) };
+	const struct rspec plain = { "198.19.200.5", "10.1.1.1", 1, 2, 0, NULL, 0,
+				     FLOW_DIR_UNKNOWN, 0 };
+	const struct rspec elem = { "198.19.200.5", "10.1.1.1", 0, 0, 1, NULL, 0,
+				    FLOW_DIR_INGRESS, FLOW_SCOPE_REMOTE };
+	struct flow_attr want;
+
+	memset(&want, 0, sizeof(want));
+	want.locality = FLOW_LOC_OUTSIDE;
+	want.nil_vms = FLOWATTR_NIL_VM | FLOWATTR_NIL_PEER | FLOWATTR_NIL_SRC | FLOWATTR_NIL_DST;
+	for (size_t i = 0; i < ARRAY_SIZE(snaps); i++) {
+		struct flow_rec r;
+		struct flow_attr a;
+		struct enrich_info info = { 0xee, 0xee };
+		CHECK(i == 0 || snaps[i] != NULL);
+		memset(&a, 0xa5, sizeof(a));
+		enrich_case(snaps[i], i, &plain, &r, &a, &info);
+		CHECK(memcmp(&a, &want, sizeof(a)) == 0);
+		CHECK_EQ(info.src_by, ATTR_NONE);
+		CHECK_EQ(info.dst_by, ATTR_NONE);
+		memset(&a, 0xa5, sizeof(a));
+		enrich_case(snaps[i], i, &elem, &r, &a, &info);
+		CHECK_EQ(info.src_by, ATTR_ELEMENT);
+		CHECK_STR(a.src_vm.name, "vm1");
+		CHECK_EQ(a.nil_vms, FLOWATTR_NIL_PEER | FLOWATTR_NIL_DST);
+		CHECK_STR(zones_name(z, a.src_zone), i == 2 ? "web" : "outside");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(snaps); i++)
+		enrich_snap_free(snaps[i]);
+	zones_free(z);
+}
+
 static void test_primary(void)
 {
 	struct enrich_snap *s = enrich_snap_new(load_inv(), NULL);
@@ -566,5 +607,6 @@ static void test_inventory_merge_scale(void)
 }
 
 VT_TEST_MAIN(VT_T(test_inventory_parse), VT_T(test_domain_macs), VT_T(test_inventory_errors), VT_T(test_zones_errors),
-	     VT_T(test_attribution), VT_T(test_zones_no_inventory), VT_T(test_primary), VT_T(test_snapshot_swap),
+	     VT_T(test_attribution), VT_T(test_zones_no_inventory), VT_T(test_plain),
+	     VT_T(test_primary), VT_T(test_snapshot_swap),
 	     VT_T(test_inventory_merge_scale))
