@@ -558,9 +558,11 @@ static void account(struct sink *s, const struct flow_row *row, bool primary, en
 /* decide() : counts <row> now (V_COUNTED, or V_DUP for an observation
  * the rule does not count), or holds a copy of it while the answer could
  * still change (a VM end not yet known to be metered) and agents are
- * around (V_HELD: release() decides and appends it later). */
+ * around (V_HELD: release() decides and appends it later). A row with no
+ * VM at either end goes into <pl>'s sums (the caller adds them to the
+ * statistics once per batch: vmstats_add_plain). */
 static enum verdict decide(struct sink *s, const struct flow_row *row, uint64_t now,
-			   bool may_hold)
+			   bool may_hold, struct vmstats_plain *pl)
 {
 	const struct flow_rec *r = &row->rec;
 	const struct flow_attr *a = &row->attr;
@@ -570,10 +572,7 @@ static enum verdict decide(struct sink *s, const struct flow_row *row, uint64_t 
 
 	/* the common case of plain NetFlow: no VM anywhere, counted once */
 	if (!sv && !dv && !attr_vm_known(a, FLOWATTR_NIL_VM, &r->vm)) {
-		if (s->vs) {
-			struct vmstats_hint h = { true, NULL, NULL };
-			vmstats_add(s->vs, r, a, &h, now);
-		}
+		vmstats_plain_row(pl, r, a);
 		return V_COUNTED;
 	}
 	enum obs_side side = enrich_obs_side(r, a);
@@ -635,15 +634,19 @@ static void release(struct sink *s, uint64_t now, bool all)
 
 	if (!s->hlen)
 		return;
+	struct vmstats_plain pl = { 0 };
+
 	if (s->vs)
 		vmstats_begin(s->vs);
 	while (k < s->hlen && (all || s->hold_due[(s->hhead + k) % cap] <= now)) {
 		struct flow_row *row = &s->hold[(s->hhead + k) % cap];
-		row->attr.dup = decide(s, row, now, false) == V_DUP;
+		row->attr.dup = decide(s, row, now, false, &pl) == V_DUP;
 		k++;
 	}
-	if (s->vs)
+	if (s->vs) {
+		vmstats_add_plain(s->vs, &pl);
 		vmstats_end(s->vs);
+	}
 	size_t run = VT_MIN(k, cap - s->hhead);
 	store_rows(s, &s->hold[s->hhead], run);
 	store_rows(s, s->hold, k - run);
@@ -683,6 +686,7 @@ static void publish_locked(struct sink *s)
 static void process(struct sink *s, struct sink_batch *b)
 {
 	uint64_t now = wall_ms();
+	struct vmstats_plain pl = { 0 };
 	size_t m = 0;
 
 	refresh_snap(s);
@@ -695,7 +699,7 @@ static void process(struct sink *s, struct sink_batch *b)
 	/* the store gets each row with its verdict; a held row leaves the
 	 * batch (the ring has its copy) and is appended when decided */
 	for (size_t i = 0; i < b->n; i++) {
-		enum verdict v = decide(s, &b->rows[i], now, true);
+		enum verdict v = decide(s, &b->rows[i], now, true, &pl);
 		if (v == V_HELD)
 			continue;
 		b->rows[i].attr.dup = v == V_DUP;
@@ -703,8 +707,10 @@ static void process(struct sink *s, struct sink_batch *b)
 			b->rows[m] = b->rows[i];
 		m++;
 	}
-	if (s->vs)
+	if (s->vs) {
+		vmstats_add_plain(s->vs, &pl);
 		vmstats_end(s->vs);
+	}
 	store_rows(s, b->rows, m);
 	release(s, now, false);
 	pthread_mutex_lock(&s->mu);

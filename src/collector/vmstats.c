@@ -695,6 +695,19 @@ void vmstats_add(struct vmstats *vs, const struct flow_rec *r, const struct flow
 	}
 }
 
+void vmstats_add_plain(struct vmstats *vs, const struct vmstats_plain *p)
+{
+	for (unsigned loc = 0; loc < 3; loc++) {
+		vs->t.rows += p->flows[loc];
+		vs->t.flows += p->flows[loc];
+		vs->t.bytes += p->bytes[loc];
+		vs->t.packets += p->packets[loc];
+		vs->t.loc_flows[loc] += p->flows[loc];
+		vs->t.loc_bytes[loc] += p->bytes[loc];
+		vs->t.loc_packets[loc] += p->packets[loc];
+	}
+}
+
 void vmstats_totals(struct vmstats *vs, struct vmstats_totals *t)
 {
 	pthread_mutex_lock(&vs->mu);

@@ -78,6 +78,28 @@ void vmstats_end(struct vmstats *vs);
 void vmstats_add(struct vmstats *vs, const struct flow_rec *r, const struct flow_attr *a,
 		 const struct vmstats_hint *h, uint64_t now_ms);
 
+/* Rows with no VM at either end (most of plain NetFlow), summed by the
+ * caller over a batch (vmstats_plain_row) and added by
+ * vmstats_add_plain(): the totals vmstats_add() of each would give,
+ * without a call and the identity checks per row. */
+struct vmstats_plain {
+	uint64_t flows[3], bytes[3], packets[3];   /* by enum flow_locality */
+};
+
+static inline void vmstats_plain_row(struct vmstats_plain *p, const struct flow_rec *r,
+				     const struct flow_attr *a)
+{
+	unsigned loc = a->locality < 3 ? a->locality : FLOW_LOC_OUTSIDE;
+
+	p->flows[loc]++;
+	p->bytes[loc] += r->bytes;
+	p->packets[loc] += r->packets;
+}
+
+/* vmstats_add_plain() : adds <p>'s rows to the totals (between begin and
+ * end). */
+void vmstats_add_plain(struct vmstats *vs, const struct vmstats_plain *p);
+
 /* vmstats_role() : the server side of <r> (see above); <by> tells why.
  * Records the opening of TCP connections (takes the lock). */
 enum vm_role vmstats_role(struct vmstats *vs, const struct flow_rec *r, enum role_by *by);

@@ -473,4 +473,41 @@ static void test_name_keys(void)
 	vmstats_free(vs);
 }
 
-VT_TEST_MAIN(VT_T(test_role), VT_T(test_accounting), VT_T(test_series), VT_T(test_bounds), VT_T(test_names), VT_T(test_name_keys))
+/* Rows with no VM summed by the caller (vmstats_plain_row, then
+ * vmstats_add_plain) give the totals vmstats_add() of each gives. */
+static void test_plain(void)
+{
+	struct vmstats *one = mk(16, 16), *sum = mk(16, 16);
+	struct vmstats_plain pl = { 0 };
+	struct vmstats_hint h = { true, NULL, NULL };
+	struct vmstats_totals a, b;
+
+	CHECK(one && sum);
+	vmstats_begin(one);
+	for (unsigned i = 0; i < 10; i++) {
+		struct flow_rec r;
+		struct flow_attr at;
+		memset(&r, 0, sizeof(r));
+		memset(&at, 0, sizeof(at));
+		r.bytes = 1000 + i;
+		r.packets = 1 + i % 3;
+		at.locality = (uint8_t)(i % 4);   /* 3: out of range, counted outside */
+		at.nil_vms = FLOWATTR_NIL_VM | FLOWATTR_NIL_PEER | FLOWATTR_NIL_SRC | FLOWATTR_NIL_DST;
+		vmstats_add(one, &r, &at, &h, 0);
+		vmstats_plain_row(&pl, &r, &at);
+	}
+	vmstats_end(one);
+	vmstats_begin(sum);
+	vmstats_add_plain(sum, &pl);
+	vmstats_end(sum);
+	vmstats_totals(one, &a);
+	vmstats_totals(sum, &b);
+	CHECK_EQ_U64(a.rows, 10);
+	CHECK_EQ_U64(a.loc_flows[FLOW_LOC_OUTSIDE], 5);
+	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+	vmstats_free(one);
+	vmstats_free(sum);
+}
+
+VT_TEST_MAIN(VT_T(test_role), VT_T(test_accounting), VT_T(test_series), VT_T(test_bounds), VT_T(test_names), VT_T(test_name_keys),
+	     VT_T(test_plain))
