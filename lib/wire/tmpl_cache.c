@@ -59,8 +59,37 @@ static uint8_t step_kind(uint8_t op, uint16_t len)
 	case IEO_COPY4: return TK_COPY4;
 	case IEO_COPY6: return TK_COPY6;
 	case IEO_COPY16: return TK_COPY16;
+	case IEO_T_START_MS: case IEO_T_END_MS: return len == 8 ? TK_TIME_MS8 : TK_OTHER;
+	case IEO_T_START_UP: case IEO_T_END_UP: return len == 4 ? TK_TIME_UP4 : TK_OTHER;
 	default: return TK_OTHER;
 	}
+}
+
+/* The step of field <i>: for a time, the offsets of the value and of its
+ * flag (precision, or "seen") in struct ie_acc, as ie_store() writes
+ * them; else the field's own offset. */
+static struct tmpl_step step_of(const struct tmpl_field *f, uint16_t i)
+{
+	struct tmpl_step s = { .off = f->off, .src = f->src, .fi = i };
+	bool start = f->op == IEO_T_START_MS || f->op == IEO_T_START_UP;
+
+	switch (step_kind(f->op, f->len)) {
+	case TK_TIME_MS8:
+		s.off = (uint16_t)(f->off + (start ? offsetof(struct ie_times, start_abs)
+						   : offsetof(struct ie_times, end_abs)));
+		s.fi = (uint16_t)(f->off + (start ? offsetof(struct ie_times, start_prec)
+						  : offsetof(struct ie_times, end_prec)));
+		break;
+	case TK_TIME_UP4:
+		s.off = (uint16_t)(f->off + (start ? offsetof(struct ie_times, start_up)
+						   : offsetof(struct ie_times, end_up)));
+		s.fi = (uint16_t)(f->off + (start ? offsetof(struct ie_times, has_start_up)
+						  : offsetof(struct ie_times, has_end_up)));
+		break;
+	default:
+		break;
+	}
+	return s;
 }
 
 /* Groups a fixed-length template's planned stores by kind (struct tmpl's
@@ -85,13 +114,23 @@ static void group_steps(struct tmpl *t)
 			continue;
 		}
 		uint8_t k = step_kind(f->op, f->len);
-		size_t w = ie_op_width(f->op);
-		if ((size_t)f->off + w > sizeof(owner))
-			return;
-		for (size_t b = f->off; b < f->off + w; b++) {
-			if (owner[b] && owner[b] != k + 1)
+		struct tmpl_step st = step_of(f, i);
+		/* the bytes it writes: a time of its own kind, its value and
+		 * its flag; any other, ie_op_width() from its offset */
+		size_t spans[2][2] = { { st.off, ie_op_width(f->op) }, { 0, 0 } };
+		if (k == TK_TIME_MS8 || k == TK_TIME_UP4) {
+			spans[0][1] = k == TK_TIME_MS8 ? 8 : 4;
+			spans[1][0] = st.fi;
+			spans[1][1] = 1;
+		}
+		for (int j = 0; j < 2; j++) {
+			if (spans[j][0] + spans[j][1] > sizeof(owner))
 				return;
-			owner[b] = (uint8_t)(k + 1);
+			for (size_t b = spans[j][0]; b < spans[j][0] + spans[j][1]; b++) {
+				if (owner[b] && owner[b] != k + 1)
+					return;
+				owner[b] = (uint8_t)(k + 1);
+			}
 		}
 		at[k + 1]++;
 	}
@@ -102,8 +141,7 @@ static void group_steps(struct tmpl *t)
 	for (uint16_t i = 0; i < t->nfields; i++) {
 		const struct tmpl_field *f = &t->f[i];
 		if (f->op != IEO_APPLY)
-			s[at[step_kind(f->op, f->len)]++] =
-				(struct tmpl_step){ .off = f->off, .src = f->src, .fi = i };
+			s[at[step_kind(f->op, f->len)]++] = step_of(f, i);
 	}
 	t->nsteps = t->kind_end[TK_N - 1];
 }
@@ -166,6 +204,16 @@ static void run_steps(const struct tmpl *t, const uint8_t *rec, struct ie_acc *a
 	for (; i < end[TK_COPY16]; i++) {
 		const struct tmpl_step *f = &s[i];
 		memcpy(a + f->off, rec + f->src, 16);
+	}
+	for (; i < end[TK_TIME_MS8]; i++) {   /* ie_store()'s IEO_T_*_MS */
+		const struct tmpl_step *f = &s[i];
+		st64(a + f->off, ld_be64(rec + f->src));
+		a[f->fi] = 2;
+	}
+	for (; i < end[TK_TIME_UP4]; i++) {   /* ... and IEO_T_*_UP */
+		const struct tmpl_step *f = &s[i];
+		st32(a + f->off, ld_be32(rec + f->src));
+		a[f->fi] = 1;
 	}
 	for (; i < end[TK_OTHER]; i++) {
 		const struct tmpl_field *f = &t->f[s[i].fi];

@@ -38,6 +38,8 @@
 enum tmpl_kind {
 	TK_U8_1, TK_U16_2, TK_U32_4, TK_U64_8, TK_U64_4,
 	TK_COPY4, TK_COPY6, TK_COPY16,
+	TK_TIME_MS8,       /* an absolute time in ms, 8 bytes, and its precision */
+	TK_TIME_UP4,       /* an uptime in ms, 4 bytes, and its "seen" flag */
 	TK_OTHER,          /* any other planned store: ie_store() */
 	TK_N
 };
@@ -59,7 +61,8 @@ struct tmpl_field {
 struct tmpl_step {
 	uint16_t off;      /* tmpl_field.off */
 	uint16_t src;      /* tmpl_field.src */
-	uint16_t fi;       /* the field's index (TK_OTHER needs its op and length) */
+	uint16_t fi;       /* the field's index (TK_OTHER needs its op and
+			    * length); for a time, where its flag goes */
 };
 
 struct tmpl_owner;

@@ -651,7 +651,8 @@ static void t_grouped_equals_fieldwise(void)
 	CHECK_EQ(tmpl_finish(t, false), 0);
 	CHECK_EQ(t->nsteps, 12);
 	CHECK_EQ(t->kind_end[TK_U8_1], 2);
-	CHECK_EQ(t->kind_end[TK_OTHER] - t->kind_end[TK_COPY16], 2);   /* the two times */
+	CHECK_EQ(t->kind_end[TK_TIME_MS8] - t->kind_end[TK_COPY16], 2);   /* the two times */
+	CHECK_EQ(t->kind_end[TK_OTHER], t->kind_end[TK_TIME_MS8]);
 	t->f[7] = (struct tmpl_field){ .id = 1, .len = 4 };
 	CHECK_EQ(tmpl_finish(t, false), 0);
 	CHECK_EQ(t->nsteps, 0);
