@@ -596,6 +596,14 @@ static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
 	bool s_ok = false, e_ok = false, s_rel = false, e_rel = false;
 	uint8_t flags = 0;
 
+	/* both ends absolute (IPFIX's flowStart/EndMilliseconds): what the
+	 * steps below conclude, without them */
+	if (t->start_prec && t->start_abs && t->end_prec && t->end_abs) {
+		bool swap = t->end_abs < t->start_abs;
+		*start = swap ? t->end_abs : t->start_abs;
+		*end = swap ? t->start_abs : t->end_abs;
+		return swap ? FLOWREC_F_TIME_SWAPPED : 0;
+	}
 	if (!sys_init)
 		sys_init = tc->sys_init_ms;
 	/* uptime pairs of 0/0 are how some exporters say "no time" */
