@@ -461,32 +461,6 @@ void cols_materialize(struct flow_cols *c, uint64_t cols)
 	c->konst &= ~m;
 }
 
-/* Column <k> of a writer's batch for rows [at, at + m), whose values are
- * e[0, m) (stride <st>): true when they are the column's constant (the
- * first chunk of a batch sets it) and need not be written; false when
- * they must be, the rows before then written out. */
-static bool keep_const(struct flow_cols *c, unsigned k, const uint8_t *e, size_t st, size_t m,
-		       size_t at)
-{
-	size_t es = fc_elem_size(descs[k].kind);
-
-	if (at == 0) {
-		c->konst &= ~FC_BIT(k);   /* what a failed append may have left */
-		if (!all_equal(e, st, es, m, e))
-			return false;
-		memcpy(c->kval[k], e, es);
-		c->konst |= FC_BIT(k);
-		return true;
-	}
-	if (!(c->konst & FC_BIT(k)))
-		return false;
-	if (all_equal(e, st, es, m, c->kval[k]))
-		return true;
-	fill_col(c, k, at);
-	c->konst &= ~FC_BIT(k);
-	return false;
-}
-
 /* ---- constant columns, found for a chunk at once ----
  * A writer's batch keeps a column whose rows hold one value as that value
  * (keep_const). Comparing each column's values on their own cost about
@@ -588,15 +562,17 @@ static inline bool same_elem(const uint8_t *a, const uint8_t *b, size_t es)
 	}
 }
 
-/* keep_const() for a column whose rows of the chunk are all the same
- * (<same>) or not, the first of them at <e0>. */
+/* Column <k> of a writer's batch for rows [at, at + m), whose values are
+ * all the same (<same>), the first at <e0>, or not: true when they are
+ * the column's constant (the first chunk of a batch sets it) and need not
+ * be written; false when they must be, the rows before then written out. */
 static inline bool keep_const_same(struct flow_cols *c, unsigned k, const uint8_t *e0, bool same,
 			    size_t at)
 {
 	size_t es = fc_elem_size(descs[k].kind);
 
 	if (at == 0) {
-		c->konst &= ~FC_BIT(k);
+		c->konst &= ~FC_BIT(k);   /* what a failed append may have left */
 		if (!same)
 			return false;
 		memcpy(c->kval[k], e0, es);
@@ -610,6 +586,15 @@ static inline bool keep_const_same(struct flow_cols *c, unsigned k, const uint8_
 	fill_col(c, k, at);
 	c->konst &= ~FC_BIT(k);
 	return false;
+}
+
+/* keep_const_same() for values e[0, m) at stride <st>, compared alone. */
+static bool keep_const(struct flow_cols *c, unsigned k, const uint8_t *e, size_t st, size_t m,
+		       size_t at)
+{
+	if (at != 0 && !(c->konst & FC_BIT(k)))
+		return false;
+	return keep_const_same(c, k, e, all_equal(e, st, fc_elem_size(descs[k].kind), m, e), at);
 }
 
 /* The zones of a row's ends named in <c> (cols_zone_add() keeps one

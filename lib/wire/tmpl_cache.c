@@ -70,24 +70,21 @@ static uint8_t step_kind(uint8_t op, uint16_t len)
  * them; else the field's own offset. */
 static struct tmpl_step step_of(const struct tmpl_field *f, uint16_t i)
 {
+#define IT(m) ((uint16_t)offsetof(struct ie_times, m))
+	/* [uptime][start]: the value's offset, the flag's */
+	static const uint16_t at[2][2][2] = {
+		{ { IT(end_abs), IT(end_prec) }, { IT(start_abs), IT(start_prec) } },
+		{ { IT(end_up), IT(has_end_up) }, { IT(start_up), IT(has_start_up) } },
+	};
+#undef IT
 	struct tmpl_step s = { .off = f->off, .src = f->src, .fi = i };
-	bool start = f->op == IEO_T_START_MS || f->op == IEO_T_START_UP;
+	uint8_t k = step_kind(f->op, f->len);
 
-	switch (step_kind(f->op, f->len)) {
-	case TK_TIME_MS8:
-		s.off = (uint16_t)(f->off + (start ? offsetof(struct ie_times, start_abs)
-						   : offsetof(struct ie_times, end_abs)));
-		s.fi = (uint16_t)(f->off + (start ? offsetof(struct ie_times, start_prec)
-						  : offsetof(struct ie_times, end_prec)));
-		break;
-	case TK_TIME_UP4:
-		s.off = (uint16_t)(f->off + (start ? offsetof(struct ie_times, start_up)
-						   : offsetof(struct ie_times, end_up)));
-		s.fi = (uint16_t)(f->off + (start ? offsetof(struct ie_times, has_start_up)
-						  : offsetof(struct ie_times, has_end_up)));
-		break;
-	default:
-		break;
+	if (k == TK_TIME_MS8 || k == TK_TIME_UP4) {
+		bool start = f->op == IEO_T_START_MS || f->op == IEO_T_START_UP;
+		const uint16_t *o = at[k == TK_TIME_UP4][start];
+		s.off = (uint16_t)(f->off + o[0]);
+		s.fi = (uint16_t)(f->off + o[1]);
 	}
 	return s;
 }
