@@ -5,6 +5,7 @@
  * process. Built and run by bench/collector/pipeline.sh.
  *
  *   pipeline PCAP STORE_DIR [REPEAT [INVENTORY]]
+ *   PIPELINE_WORKERS=N pipeline ...     (default 1)
  *
  * The UDP payloads of PCAP (every datagram, in order, from its source
  * address) are held in memory and fed REPEAT times (default 1); STORE_DIR
@@ -13,8 +14,13 @@
  * does. Prints one JSON line: records stored, CPU seconds of the process
  * (every thread, from the first datagram to the store closed) and ns of
  * CPU per record. What it leaves out is the kernel's receive path
- * (bench/collector/ingest.sh measures that floor) and the socket loop. */
+ * (bench/collector/ingest.sh measures that floor) and the socket loop.
+ * With PIPELINE_WORKERS=N, N threads each feed the whole capture REPEAT
+ * times through a decode path of their own into the one writer, as N
+ * collector workers each with its own exporters do (bench/collector/
+ * workers.sh); records_per_s is then the figure to compare. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +41,15 @@ struct dgram {
 	uint16_t sport;
 	uint32_t len;
 	const uint8_t *data;
+};
+
+struct feeder {
+	pthread_t th;
+	struct ingest_path p;
+	const struct dgram *dg;
+	size_t ndg;
+	unsigned repeat;
+	uint64_t now;
 };
 
 static double cpu_s(void)
@@ -89,6 +104,18 @@ static int load(const char *path, struct dgram **out, size_t *n)
 	return 0;
 }
 
+static void *feed(void *arg)
+{
+	struct feeder *f = arg;
+
+	for (unsigned k = 0; k < f->repeat; k++)
+		for (size_t i = 0; i < f->ndg; i++)
+			ingest_path_input(&f->p, &f->dg[i].src, f->dg[i].sport, f->dg[i].data,
+					  f->dg[i].len, f->now);
+	ingest_path_flush(&f->p);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct vt_err err = { 0 };
@@ -96,7 +123,6 @@ int main(int argc, char **argv)
 	struct vmstats_conf vc;
 	struct sink_conf kc;
 	struct flowdec_conf dc;
-	struct ingest_path p;
 	struct enrich en;
 	struct dgram *dg;
 	size_t ndg;
@@ -129,21 +155,48 @@ int main(int argc, char **argv)
 	struct sink_ops so = sink_store_ops(st);
 	struct sink *sk = vs ? sink_new(&kc, &so, vs, &en) : NULL;
 	flowdec_conf_defaults(&dc);
-	if (!sk || sink_start(sk) < 0 ||
-	    ingest_path_init(&p, &dc, sk, &en, NULL, NULL, 0, 10, &err) < 0) {
-		fprintf(stderr, "pipeline: setup: %s\n", err.msg[0] ? err.msg : strerror(errno));
+	const char *nw = getenv("PIPELINE_WORKERS");
+	unsigned nfeed = nw ? (unsigned)strtoul(nw, NULL, 10) : 1;
+	if (nfeed < 1 || nfeed > 64) {
+		fprintf(stderr, "pipeline: PIPELINE_WORKERS must be 1..64\n");
+		return 2;
+	}
+	struct feeder *fd = calloc(nfeed, sizeof(*fd));
+	if (!fd || !sk || sink_start(sk) < 0) {
+		fprintf(stderr, "pipeline: setup: %s\n", strerror(errno));
 		return 1;
 	}
+	for (unsigned w = 0; w < nfeed; w++)
+		if (ingest_path_init(&fd[w].p, &dc, sk, &en, NULL, NULL, 0, 10, &err) < 0) {
+			fprintf(stderr, "pipeline: setup: %s\n", err.msg);
+			return 1;
+		}
 
 	double c0 = cpu_s();
 	uint64_t w0 = mono_ms();
-	for (unsigned k = 0; k < repeat; k++)
-		for (size_t i = 0; i < ndg; i++)
-			ingest_path_input(&p, &dg[i].src, dg[i].sport, dg[i].data, dg[i].len, w0);
-	ingest_path_flush(&p);
+	for (unsigned w = 0; w < nfeed; w++) {
+		fd[w].dg = dg;
+		fd[w].ndg = ndg;
+		fd[w].repeat = repeat;
+		fd[w].now = w0;
+		if (nfeed > 1 && pthread_create(&fd[w].th, NULL, feed, &fd[w]) != 0) {
+			fprintf(stderr, "pipeline: thread: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	if (nfeed == 1)
+		feed(&fd[0]);   /* on this thread, as before */
+	else
+		for (unsigned w = 0; w < nfeed; w++)
+			pthread_join(fd[w].th, NULL);
 	sink_sync(sk);
-	struct ingest_path_stats ps;
-	ingest_path_get_stats(&p, &ps);
+	struct ingest_path_stats ps = { 0 };
+	for (unsigned w = 0; w < nfeed; w++) {
+		struct ingest_path_stats one;
+		ingest_path_get_stats(&fd[w].p, &one);
+		ps.records += one.records;
+		ps.rows_dropped += one.rows_dropped;
+	}
 	sink_stop(sk);
 	store_close(st);
 	double cpu = cpu_s() - c0;
@@ -151,12 +204,17 @@ int main(int argc, char **argv)
 	struct sink_stats ks;
 	sink_get_stats(sk, &ks);
 
-	printf("{\"datagrams\":%zu,\"records\":%llu,\"rows_written\":%llu,\"rows_dropped\":%llu,"
-	       "\"cpu_s\":%.3f,\"wall_ms\":%llu,\"ns_per_record\":%.1f}\n",
-	       ndg * repeat, (unsigned long long)ps.records, (unsigned long long)ks.rows_written,
+	printf("{\"workers\":%u,\"datagrams\":%zu,\"records\":%llu,\"rows_written\":%llu,"
+	       "\"rows_dropped\":%llu,\"cpu_s\":%.3f,\"wall_ms\":%llu,\"ns_per_record\":%.1f,"
+	       "\"records_per_s\":%.0f}\n",
+	       nfeed, ndg * repeat * nfeed, (unsigned long long)ps.records,
+	       (unsigned long long)ks.rows_written,
 	       (unsigned long long)(ps.rows_dropped + ks.rows_dropped), cpu,
-	       (unsigned long long)wall, ps.records ? cpu * 1e9 / (double)ps.records : 0.0);
-	ingest_path_free(&p);
+	       (unsigned long long)wall, ps.records ? cpu * 1e9 / (double)ps.records : 0.0,
+	       wall ? (double)ps.records * 1000.0 / (double)wall : 0.0);
+	for (unsigned w = 0; w < nfeed; w++)
+		ingest_path_free(&fd[w].p);
+	free(fd);
 	sink_free(sk);
 	vmstats_free(vs);
 	enrich_destroy(&en);

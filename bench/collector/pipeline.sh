@@ -18,6 +18,17 @@
 # every round's value then the median, one row per tree x case. Runs are
 # interleaved: the machine's speed drifts during a run, and a median of
 # interleaved rounds is what two versions can be compared on.
+#
+#   WORKERS="1 2" bench/collector/pipeline.sh [ROUNDS] [TREE]
+#
+# instead measures scaling with workers (the first tree only, no
+# inventory): N threads each feed the whole capture through a decode path
+# of their own into the one writer and store, as N collector workers each
+# with its own exporters (PIPELINE_WORKERS in pipeline.c), on every CPU
+# (no pinning: the writer and the store's flusher take their share);
+# prints records per wall-second, every round then the median. Without
+# sockets and without a generator, it shows what workers add where a
+# 2-core machine cannot (ingest.sh's generator needs a core of its own).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-5}
@@ -59,6 +70,33 @@ EOF
 
 . bench/collector/lib.bash
 inventory "$W/inv.json" 1000 250
+
+if [ -n "${WORKERS:-}" ]; then
+	echo "| stream | workers | records per wall-second, each round | median |"
+	echo "|---|---|---|---|"
+	for r in $(seq "$ROUNDS"); do
+		for f in ipfix nfv9; do
+			for w in $WORKERS; do
+				rm -rf "$W/store"
+				rps=$(PIPELINE_WORKERS=$w "${bins[0]}" "$W/$f.pcap" "$W/store" 10 |
+					sed -n 's/.*"records_per_s":\([0-9]*\).*/\1/p')
+				echo "$f $w $rps"
+			done
+		done
+	done | awk '
+		{ k = $1 " " $2; v[k] = v[k] sprintf(" %.2f M", $3 / 1e6); n[k]++; x[k, n[k]] = $3 }
+		END {
+			for (k in v) {
+				split(k, p, " ")
+				m = n[k]
+				for (i = 1; i <= m; i++) s[i] = x[k, i]
+				for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (s[j] < s[i]) { y = s[i]; s[i] = s[j]; s[j] = y }
+				med = m % 2 ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
+				printf "| %s | %s |%s | %.2f M |\n", p[1], p[2], v[k], med / 1e6
+			}
+		}' | sort
+	exit 0
+fi
 
 echo "| tree | stream | inventory | ns/record, each round | median |"
 echo "|---|---|---|---|---|"
