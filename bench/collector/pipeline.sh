@@ -71,6 +71,22 @@ EOF
 . bench/collector/lib.bash
 inventory "$W/inv.json" 1000 250
 
+# medians NK : lines "K1 .. KNK VALUE" (rounds of each key) as
+# "K1 .. KNK;VALUES;MEDIAN", a line per key, in key order
+medians() {
+	awk -v nk="$1" '
+		{ k = $1; for (i = 2; i <= nk; i++) k = k " " $i
+		  v[k] = v[k] " " $(nk + 1); n[k]++; x[k, n[k]] = $(nk + 1) }
+		END {
+			for (k in v) {
+				m = n[k]
+				for (i = 1; i <= m; i++) s[i] = x[k, i]
+				for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (s[j] < s[i]) { y = s[i]; s[i] = s[j]; s[j] = y }
+				printf "%s;%s;%s\n", k, v[k], m % 2 ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
+			}
+		}' | sort
+}
+
 if [ -n "${WORKERS:-}" ]; then
 	echo "| stream | workers | records per wall-second, each round | median |"
 	echo "|---|---|---|---|"
@@ -83,18 +99,10 @@ if [ -n "${WORKERS:-}" ]; then
 				echo "$f $w $rps"
 			done
 		done
-	done | awk '
-		{ k = $1 " " $2; v[k] = v[k] sprintf(" %.2f M", $3 / 1e6); n[k]++; x[k, n[k]] = $3 }
-		END {
-			for (k in v) {
-				split(k, p, " ")
-				m = n[k]
-				for (i = 1; i <= m; i++) s[i] = x[k, i]
-				for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (s[j] < s[i]) { y = s[i]; s[i] = s[j]; s[j] = y }
-				med = m % 2 ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
-				printf "| %s | %s |%s | %.2f M |\n", p[1], p[2], v[k], med / 1e6
-			}
-		}' | sort
+	done | medians 2 | awk -F';' '{
+		split($1, p, " "); n = split($2, a, " "); r = ""
+		for (i = 1; i <= n; i++) r = r sprintf(" %.2f M", a[i] / 1e6)
+		printf "| %s | %s |%s | %.2f M |\n", p[1], p[2], r, $3 / 1e6 }'
 	exit 0
 fi
 
@@ -112,16 +120,7 @@ for r in $(seq "$ROUNDS"); do
 			done
 		done
 	done
-done | awk -v trees="${TREES[*]}" '
+done | medians 3 | awk -F';' -v trees="${TREES[*]}" '
 	BEGIN { split(trees, t, " ") }
-	{ k = $1 " " $2 " " $3; v[k] = v[k] " " $4; n[k]++; x[k, n[k]] = $4 }
-	END {
-		for (k in v) {
-			split(k, p, " ")
-			m = n[k]
-			for (i = 1; i <= m; i++) s[i] = x[k, i]
-			for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (s[j] < s[i]) { y = s[i]; s[i] = s[j]; s[j] = y }
-			med = m % 2 ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
-			printf "| %s | %s | %s |%s | %s |\n", t[p[1] + 1], p[2], p[3] == "none" ? "none" : "1,000 VMs", v[k], med
-		}
-	}' | sort
+	{ split($1, p, " ")
+	  printf "| %s | %s | %s |%s | %s |\n", t[p[1] + 1], p[2], p[3] == "none" ? "none" : "1,000 VMs", $2, $3 }'

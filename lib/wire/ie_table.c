@@ -514,7 +514,7 @@ void ie_apply(struct ie_acc *a, uint8_t map, bool rev, const uint8_t *v, uint16_
 		/* Some exporters send these as 8-byte absolute milliseconds
 		 * since the epoch: treat them as flowStart/EndMilliseconds. */
 		if (len == 8) {
-			set_time(t, end, x, 2);
+			set_time(t, end, x, IE_PREC_MS);
 		} else if (end) {
 			t->end_up = (uint32_t)x;
 			t->has_end_up = true;
@@ -524,14 +524,14 @@ void ie_apply(struct ie_acc *a, uint8_t map, bool rev, const uint8_t *v, uint16_
 		}
 		break;
 	}
-	case IEM_START_S: set_time(t, false, x * 1000, 1); break;
-	case IEM_END_S: set_time(t, true, x * 1000, 1); break;
-	case IEM_START_MS: set_time(t, false, x, 2); break;
-	case IEM_END_MS: set_time(t, true, x, 2); break;
-	case IEM_START_US: set_time(t, false, ie_ntp_to_ms(x), 3); break;
-	case IEM_END_US: set_time(t, true, ie_ntp_to_ms(x), 3); break;
-	case IEM_START_NS: set_time(t, false, ie_ntp_to_ms(x), 4); break;
-	case IEM_END_NS: set_time(t, true, ie_ntp_to_ms(x), 4); break;
+	case IEM_START_S: set_time(t, false, x * 1000, IE_PREC_S); break;
+	case IEM_END_S: set_time(t, true, x * 1000, IE_PREC_S); break;
+	case IEM_START_MS: set_time(t, false, x, IE_PREC_MS); break;
+	case IEM_END_MS: set_time(t, true, x, IE_PREC_MS); break;
+	case IEM_START_US: set_time(t, false, ie_ntp_to_ms(x), IE_PREC_US); break;
+	case IEM_END_US: set_time(t, true, ie_ntp_to_ms(x), IE_PREC_US); break;
+	case IEM_START_NS: set_time(t, false, ie_ntp_to_ms(x), IE_PREC_NS); break;
+	case IEM_END_NS: set_time(t, true, ie_ntp_to_ms(x), IE_PREC_NS); break;
 	case IEM_START_DELTA_US: t->start_dus = x; t->has_start_dus = true; break;
 	case IEM_END_DELTA_US: t->end_dus = x; t->has_end_dus = true; break;
 	case IEM_SYS_INIT_MS: a->sys_init_ms = x; break;
@@ -587,6 +587,17 @@ static uint64_t sysinit_abs(uint64_t init, uint32_t v, uint64_t export_ms)
 	return t;
 }
 
+/* <s> and <e> as the start and end, swapped (FLOWREC_F_TIME_SWAPPED) if
+ * the flow would end before it started. */
+static uint8_t put_ordered(uint64_t s, uint64_t e, uint64_t *start, uint64_t *end)
+{
+	bool swap = e < s;
+
+	*start = swap ? e : s;
+	*end = swap ? s : e;
+	return swap ? FLOWREC_F_TIME_SWAPPED : 0;
+}
+
 /* Resolves one direction's start/end to absolute ms (rules in
  * docs/wire/flow-decoding.md, "Timestamps"). Returns FLOWREC_F_* flags. */
 static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
@@ -598,12 +609,8 @@ static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
 
 	/* both ends absolute (IPFIX's flowStart/EndMilliseconds): what the
 	 * steps below conclude, without them */
-	if (t->start_prec && t->start_abs && t->end_prec && t->end_abs) {
-		bool swap = t->end_abs < t->start_abs;
-		*start = swap ? t->end_abs : t->start_abs;
-		*end = swap ? t->start_abs : t->end_abs;
-		return swap ? FLOWREC_F_TIME_SWAPPED : 0;
-	}
+	if (t->start_prec && t->start_abs && t->end_prec && t->end_abs)
+		return put_ordered(t->start_abs, t->end_abs, start, end);
 	if (!sys_init)
 		sys_init = tc->sys_init_ms;
 	/* uptime pairs of 0/0 are how some exporters say "no time" */
@@ -678,15 +685,7 @@ static uint8_t resolve_times(const struct ie_times *t, uint64_t sys_init,
 		e = s;
 		flags |= FLOWREC_F_TIME_ESTIMATED;
 	}
-	if (e < s) {
-		uint64_t x = s;
-		s = e;
-		e = x;
-		flags |= FLOWREC_F_TIME_SWAPPED;
-	}
-	*start = s;
-	*end = e;
-	return flags;
+	return flags | put_ordered(s, e, start, end);
 }
 
 static bool has_bit(const uint64_t mask[2], unsigned m)

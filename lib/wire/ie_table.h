@@ -105,12 +105,16 @@ uint8_t ie_field_map(const struct ie_def *d, uint16_t len);
 
 /* ---- record accumulator ------------------------------------------------ */
 
+/* The precision of an absolute time (struct ie_times start/end_prec):
+ * among several of one time the finest wins. */
+enum ie_prec { IE_PREC_NONE = 0, IE_PREC_S, IE_PREC_MS, IE_PREC_US, IE_PREC_NS };
+
 /* Times of one direction as the wire carried them. */
 struct ie_times {
 	uint64_t start_abs, end_abs;    /* ms since epoch from 150..157 */
 	uint64_t start_dus, end_dus;    /* 158/159 */
 	uint32_t start_up, end_up;      /* 22/21, ms since exporter boot */
-	uint8_t start_prec, end_prec;   /* 0 none, 1 s, 2 ms, 3 us, 4 ns */
+	uint8_t start_prec, end_prec;   /* enum ie_prec */
 	bool has_start_up, has_end_up;
 	bool has_start_dus, has_end_dus;
 };
@@ -234,10 +238,10 @@ static inline void ie_store(struct ie_acc *a, uint8_t op, uint16_t off, const ui
 		x = ie_be_uint(v, len) * (ms ? 1 : 1000);
 		if (op == IEO_T_START_S || op == IEO_T_START_MS) {
 			t->start_abs = x;
-			t->start_prec = ms ? 2 : 1;
+			t->start_prec = ms ? IE_PREC_MS : IE_PREC_S;
 		} else {
 			t->end_abs = x;
-			t->end_prec = ms ? 2 : 1;
+			t->end_prec = ms ? IE_PREC_MS : IE_PREC_S;
 		}
 		break;
 	}

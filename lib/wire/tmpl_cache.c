@@ -205,12 +205,12 @@ static void run_steps(const struct tmpl *t, const uint8_t *rec, struct ie_acc *a
 	for (; i < end[TK_TIME_MS8]; i++) {   /* ie_store()'s IEO_T_*_MS */
 		const struct tmpl_step *f = &s[i];
 		st64(a + f->off, ld_be64(rec + f->src));
-		a[f->fi] = 2;
+		a[f->fi] = IE_PREC_MS;
 	}
 	for (; i < end[TK_TIME_UP4]; i++) {   /* ... and IEO_T_*_UP */
 		const struct tmpl_step *f = &s[i];
 		st32(a + f->off, ld_be32(rec + f->src));
-		a[f->fi] = 1;
+		a[f->fi] = true;   /* has_start/end_up */
 	}
 	for (; i < end[TK_OTHER]; i++) {
 		const struct tmpl_field *f = &t->f[s[i].fi];

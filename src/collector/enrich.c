@@ -502,21 +502,21 @@ void enrich_flow(const struct enrich_snap *s, const struct flow_rec *r, struct f
 		 struct enrich_info *info)
 {
 	struct side src = { 0 }, dst = { 0 };
-	bool obs = vm_known(&r->vm);
-	bool peer = r->scope == FLOW_SCOPE_LOCAL && vm_known(&r->peer);
 
 	memset(a, 0, sizeof(*a));
-	if (!obs && (!s || !s->by_addr) && vm_ident_nil(&r->vm) && vm_ident_nil(&r->peer)) {
+	if ((!s || !s->by_addr) && vm_ident_nil(&r->vm) && vm_ident_nil(&r->peer)) {
 		/* plain NetFlow with nothing to look its ends up in (no
 		 * inventory address, no net zone): outside, no identity. What
-		 * the steps below conclude for it, without them (a fifth of a
-		 * record's CPU when the collector has no inventory) */
+		 * the steps below conclude for it, without them (callgrind,
+		 * no inventory: 122 of 1,613 instructions per record) */
 		a->nil_vms = FLOWATTR_NIL_VM | FLOWATTR_NIL_PEER | FLOWATTR_NIL_SRC |
 			     FLOWATTR_NIL_DST;
 		if (info)
-			info->src_by = info->dst_by = 0;
+			info->src_by = info->dst_by = ATTR_NONE;
 		return;
 	}
+	bool obs = vm_known(&r->vm);
+	bool peer = r->scope == FLOW_SCOPE_LOCAL && vm_known(&r->peer);
 	/* 1. the agent's elements: the observing VM is the sender for
 	 * ingress (the frame entered the bridge from the VM), the receiver
 	 * for egress; a local peer is the other end */

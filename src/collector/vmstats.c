@@ -656,10 +656,21 @@ static void vm_account(struct vmstats *vs, struct vm_entry *e, bool out, const s
 		svc_add(vs, e, out, server, r, port, &pk);
 }
 
+/* Counted (primary) flows of locality <loc> into the totals. */
+static void totals_primary(struct vmstats *vs, unsigned loc, uint64_t flows, uint64_t bytes,
+			   uint64_t packets)
+{
+	vs->t.flows += flows;
+	vs->t.bytes += bytes;
+	vs->t.packets += packets;
+	vs->t.loc_flows[loc] += flows;
+	vs->t.loc_bytes[loc] += bytes;
+	vs->t.loc_packets[loc] += packets;
+}
+
 void vmstats_add(struct vmstats *vs, const struct flow_rec *r, const struct flow_attr *a,
 		 const struct vmstats_hint *h, uint64_t now_ms)
 {
-	uint8_t loc = a->locality < 3 ? a->locality : FLOW_LOC_OUTSIDE;
 	bool sv = attr_vm_known(a, FLOWATTR_NIL_SRC, &a->src_vm),
 	     dv = attr_vm_known(a, FLOWATTR_NIL_DST, &a->dst_vm);
 	enum role_by by;
@@ -672,12 +683,7 @@ void vmstats_add(struct vmstats *vs, const struct flow_rec *r, const struct flow
 		vs->t.dup_packets += r->packets;
 		return;
 	}
-	vs->t.flows++;
-	vs->t.bytes += r->bytes;
-	vs->t.packets += r->packets;
-	vs->t.loc_flows[loc]++;
-	vs->t.loc_bytes[loc] += r->bytes;
-	vs->t.loc_packets[loc] += r->packets;
+	totals_primary(vs, vmstats_loc(a), 1, r->bytes, r->packets);
 	if (!sv && !dv)
 		return;
 	vs->t.vm_flows++;
@@ -699,12 +705,7 @@ void vmstats_add_plain(struct vmstats *vs, const struct vmstats_plain *p)
 {
 	for (unsigned loc = 0; loc < 3; loc++) {
 		vs->t.rows += p->flows[loc];
-		vs->t.flows += p->flows[loc];
-		vs->t.bytes += p->bytes[loc];
-		vs->t.packets += p->packets[loc];
-		vs->t.loc_flows[loc] += p->flows[loc];
-		vs->t.loc_bytes[loc] += p->bytes[loc];
-		vs->t.loc_packets[loc] += p->packets[loc];
+		totals_primary(vs, loc, p->flows[loc], p->bytes[loc], p->packets[loc]);
 	}
 }
 

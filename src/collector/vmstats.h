@@ -86,10 +86,16 @@ struct vmstats_plain {
 	uint64_t flows[3], bytes[3], packets[3];   /* by enum flow_locality */
 };
 
+/* vmstats_loc() : the row's enum flow_locality, an unknown one as outside. */
+static inline unsigned vmstats_loc(const struct flow_attr *a)
+{
+	return a->locality < 3 ? a->locality : FLOW_LOC_OUTSIDE;
+}
+
 static inline void vmstats_plain_row(struct vmstats_plain *p, const struct flow_rec *r,
 				     const struct flow_attr *a)
 {
-	unsigned loc = a->locality < 3 ? a->locality : FLOW_LOC_OUTSIDE;
+	unsigned loc = vmstats_loc(a);
 
 	p->flows[loc]++;
 	p->bytes[loc] += r->bytes;
